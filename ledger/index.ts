@@ -1,0 +1,3 @@
+// The generic append-only event ledger. Knows nothing about ML; imports nothing from src/.
+export * from './types.js';
+export * from './errors.js';

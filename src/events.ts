@@ -1,0 +1,173 @@
+/**
+ * The domain's event types: the names and `data` shapes that ckpt appends to the ledger.
+ * docs/events.md is the prose contract; this file is the typed one. Every event of a run uses the run id
+ * (`run-<n>`) as its ledger `stream`; store-wide events (gc, import) use the stream `store`.
+ *
+ * Epochs and steps are 1-based counts of completed work: `EpochEnded {epoch: 1}` ends the first epoch.
+ */
+import type { LedgerEvent } from '../ledger/types.js';
+
+export type Metrics = Record<string, number>;
+
+// ── Run lifecycle ────────────────────────────────────────────────────────────────────────────────
+export interface RunStarted {
+  run: string;
+  trainer: string;
+  trainerVersion: string;
+  backend: string;
+  protocol: number;
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  /** Anything else the trainer was started with. */
+  trainerConfig: Record<string, unknown>;
+  /** The normalized policy configuration (see src/policy). */
+  policy: Record<string, unknown>;
+  pid: number;
+}
+export interface RunResumed {
+  run: string;
+  /** Checkpoint the run continued from; null when no checkpoint verified and it started over. */
+  fromCheckpoint: string | null;
+  epoch: number;
+  step: number;
+  /** 1 for the first restart of this run, 2 for the next, ... */
+  attempt: number;
+  reason: 'resume' | 'restart';
+}
+export interface RunCrashed {
+  run: string;
+  reason: string;
+  code?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  attempt: number;
+}
+export interface RunStopped { run: string; reason: string; signal?: string }
+export interface RunFinished { run: string; epoch: number; step: number; weightsDigest?: string }
+export interface TrainerLog { run: string; source: 'stderr' | 'log'; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
+export interface ProtocolFault { run: string; code: string; message: string }
+
+// ── Training progress ────────────────────────────────────────────────────────────────────────────
+export interface EpochEnded { run: string; epoch: number; step: number; metrics: Metrics; ms: number }
+export interface BatchEnded { run: string; epoch: number; batch: number; step: number; metrics: Metrics }
+/** The trainer finished its loop (or was asked to stop): policies may decide a final "last" save. */
+export interface TrainingEnded { run: string; epoch: number; step: number; reason: 'done' | 'stopped' | 'early-stop' }
+
+// ── Decisions ────────────────────────────────────────────────────────────────────────────────────
+export type DecisionKind = 'save' | 'skip' | 'prune' | 'backup' | 'stop' | 'restore' | 'warn';
+
+/** One policy decision, always with the numbers that made it and a one-line reason in the Keras voice. */
+export interface Decision {
+  kind: DecisionKind;
+  /** Seq of the event that caused the decision. */
+  causeSeq: number;
+  /** The rule that fired, e.g. `saveBestOnly`, `everyNEpochs`, `keepTopK`, `earlyStopping`. */
+  rule: string;
+  reason: string;
+  run?: string;
+  epoch?: number;
+  step?: number;
+  monitor?: string;
+  value?: number | null;
+  previous?: number | null;
+  threshold?: number | null;
+  delta?: number | null;
+  /** The checkpoint a prune / backup / restore decision is about. */
+  checkpoint?: string;
+  /** Backup target directory. */
+  target?: string;
+  /** Labels such as `last` or `best:val_loss` for save decisions. */
+  labels?: string[];
+}
+
+/** Ledger event type for each decision kind. */
+export const DECISION_EVENT = {
+  save: 'SaveDecided',
+  skip: 'SaveSkipped',
+  prune: 'PruneIntended',
+  backup: 'BackupIntended',
+  stop: 'StopDecided',
+  restore: 'RestoreDecided',
+  warn: 'PolicyWarning',
+} as const satisfies Record<DecisionKind, string>;
+
+// ── Checkpoint facts ─────────────────────────────────────────────────────────────────────────────
+export interface CheckpointCommitted {
+  checkpoint: string;
+  run: string;
+  epoch: number;
+  step: number;
+  /** sha256 of the manifest blob. */
+  manifest: string;
+  weightsDigest: string;
+  metrics: Metrics;
+  /** logical = every referenced blob's size; new = bytes this checkpoint actually wrote. */
+  bytes: { logical: number; new: number };
+  /** Every blob hash the checkpoint references (manifest included), for reference counting. */
+  blobs: string[];
+  objects: string[];
+  tags: string[];
+  description?: string;
+  /** Seq of the SaveDecided event that authorised it, when a policy did. */
+  decisionSeq?: number;
+  labels?: string[];
+  trainer: string;
+  backend: string;
+}
+export interface CheckpointPruned { checkpoint: string; intentSeq: number; blobsDeleted: number; bytesFreed: number }
+export interface CheckpointVerified { checkpoint: string; blobs: number; bytes: number }
+export interface CheckpointCorrupted { checkpoint: string; blob: string; expected: string; actual: string | null; detail: string }
+export interface CheckpointMissing { checkpoint: string; blob: string }
+export interface CheckpointTagged { checkpoint: string; tags: string[]; description?: string }
+export interface CheckpointPinned { checkpoint: string; reason?: string }
+export interface CheckpointUnpinned { checkpoint: string; reason?: string }
+export interface CheckpointExported { checkpoint: string; format: 'tfjs' | 'safetensors' | 'bundle'; path: string }
+export interface CheckpointImported { checkpoint: string; originalId: string; from: string }
+export interface BackupVerified { checkpoint: string; target: string; blobs: number; bytes: number }
+export interface BackupFailed { checkpoint: string; target: string; code: string; message: string }
+
+/** Map of event type → data shape, for typed reads (`isEvent(e, 'EpochEnded')`). */
+export interface EventMap {
+  RunStarted: RunStarted;
+  RunResumed: RunResumed;
+  RunCrashed: RunCrashed;
+  RunStopped: RunStopped;
+  RunFinished: RunFinished;
+  TrainerLog: TrainerLog;
+  ProtocolFault: ProtocolFault;
+  EpochEnded: EpochEnded;
+  BatchEnded: BatchEnded;
+  TrainingEnded: TrainingEnded;
+  SaveDecided: Decision;
+  SaveSkipped: Decision;
+  PruneIntended: Decision;
+  BackupIntended: Decision;
+  StopDecided: Decision;
+  RestoreDecided: Decision;
+  PolicyWarning: Decision;
+  CheckpointCommitted: CheckpointCommitted;
+  CheckpointPruned: CheckpointPruned;
+  CheckpointVerified: CheckpointVerified;
+  CheckpointCorrupted: CheckpointCorrupted;
+  CheckpointMissing: CheckpointMissing;
+  CheckpointTagged: CheckpointTagged;
+  CheckpointPinned: CheckpointPinned;
+  CheckpointUnpinned: CheckpointUnpinned;
+  CheckpointExported: CheckpointExported;
+  CheckpointImported: CheckpointImported;
+  BackupVerified: BackupVerified;
+  BackupFailed: BackupFailed;
+}
+export type EventType = keyof EventMap;
+export type DomainEvent<K extends EventType = EventType> = LedgerEvent<EventMap[K]> & { type: K };
+
+/**
+ * Narrow a ledger event to one domain type.
+ * @example if (isEvent(e, 'EpochEnded')) console.log(e.data.metrics.val_loss)
+ */
+export function isEvent<K extends EventType>(event: LedgerEvent, type: K): event is DomainEvent<K> {
+  return event.type === type;
+}
+
+export const DECISION_TYPES: readonly string[] = Object.values(DECISION_EVENT);

@@ -1,0 +1,2 @@
+// Public names of src/policy (filled in by its owner).
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/protocol (filled in by its owner).
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/run (filled in by its owner).
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/server (filled in by its owner).
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/store (filled in by its owner).
+export {};

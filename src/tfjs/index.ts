@@ -1,0 +1,2 @@
+// Public names of src/tfjs (filled in by its owner).
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/views (filled in by its owner).
+export {};

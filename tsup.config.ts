@@ -1,0 +1,24 @@
+import { defineConfig } from 'tsup';
+
+// Library entries get type declarations; programs (the CLI and the trainers) do not need them.
+export default defineConfig([
+  {
+    entry: { 'src/index': 'src/index.ts', 'ledger/index': 'ledger/index.ts' },
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    outDir: 'dist',
+  },
+  {
+    entry: {
+      cli: 'src/cli/main.ts',
+    },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    target: 'node20',
+    outDir: 'dist',
+  },
+]);
