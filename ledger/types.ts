@@ -96,6 +96,11 @@ export interface Ledger {
   tail(fromSeq?: number): Observable<TailItem>;
   /** Current state of a registered projection (after every appended event). */
   state<S>(name: string): S;
+  /**
+   * Register a projection after open: restored from its newest snapshot when the stored version matches,
+   * then caught up from the events after it; from then on kept current on every append and snapshotted.
+   */
+  register<S>(projection: Projection<S>): Promise<S>;
   /** Fold the projection over every stored event from seq 1 (ignores snapshots). */
   rebuild<S>(projection: Projection<S>): Promise<S>;
   /** Event by id, or undefined. */

@@ -1,2 +1,2 @@
-// Public names of src/protocol (filled in by its owner).
-export {};
+export * from './messages.js';
+export * from './frames.js';

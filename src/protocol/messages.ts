@@ -1,0 +1,51 @@
+/**
+ * The trainer protocol, version 1 (docs/protocol.md is the prose contract). A trainer is any executable that
+ * writes length-prefixed msgpack frames to stdout and reads them from stdin. Every message is a msgpack map
+ * with a string `type`. Tensors travel as raw little-endian bytes (msgpack bin) with dtype and shape.
+ */
+import type { CheckpointState } from '../checkpoint.js';
+import type { Metrics } from '../events.js';
+
+export const PROTOCOL_VERSION = 1;
+
+// ── trainer → supervisor ───────────────────────────────────────────────────────────────────────────
+export interface Hello { type: 'hello'; protocol: number; trainer: string; version: string; backend: string; capabilities: string[] }
+export interface EpochEnd { type: 'epoch_end'; epoch: number; step: number; metrics: Metrics; ms: number }
+export interface BatchEnd { type: 'batch_end'; epoch: number; batch: number; step: number; metrics: Metrics }
+/** Reply to `save` (and to `capture` for evaluation tools): the full resumable state. */
+export interface StateReply { type: 'state'; requestId: string; state: CheckpointState }
+export interface EvalResult { type: 'eval_result'; requestId: string; metrics: Metrics }
+export interface Log { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+/** The loop ended (all epochs, or after `stop`); the trainer keeps serving `save` until stdin closes or `exit`. */
+export interface Done { type: 'done'; epoch: number; step: number; reason: 'done' | 'stopped' }
+/** The trainer could not carry out a command. */
+export interface TrainerErrorMessage { type: 'error'; code: string; message: string; requestId?: string }
+
+export type TrainerMessage = Hello | EpochEnd | BatchEnd | StateReply | EvalResult | Log | Done | TrainerErrorMessage;
+
+// ── supervisor → trainer ───────────────────────────────────────────────────────────────────────────
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  /** How often (in batches) to send `batch_end`; 0 = never. */
+  batchEvery?: number;
+  [key: string]: unknown;
+}
+/** Begin training; with `state`, continue exactly from it (weights, optimizer, epoch, step, RNG, cursor). */
+export interface Start { type: 'start'; config: TrainConfig; seed: number; state?: CheckpointState }
+export interface Save { type: 'save'; requestId: string }
+/** Finish the current batch, then send `done {reason: 'stopped'}`. */
+export interface Stop { type: 'stop'; reason: string }
+/** Replace weights and optimizer state (early stopping's restore-best); training position is unchanged. */
+export interface Restore { type: 'restore'; state: CheckpointState }
+/** Evaluate the given state on a data split without training (used by `ckpt eval`). */
+export interface Evaluate { type: 'eval'; requestId: string; state: CheckpointState; split: 'test' | 'validation' | 'train' }
+/** Exit now (after `done`). */
+export interface Exit { type: 'exit' }
+
+export type SupervisorMessage = Start | Save | Stop | Restore | Evaluate | Exit;
+
+export type Message = TrainerMessage | SupervisorMessage;
+
+export const TRAINER_MESSAGE_TYPES = ['hello', 'epoch_end', 'batch_end', 'state', 'eval_result', 'log', 'done', 'error'] as const;
+export const SUPERVISOR_MESSAGE_TYPES = ['start', 'save', 'stop', 'restore', 'eval', 'exit'] as const;
