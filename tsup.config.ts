@@ -14,6 +14,8 @@ export default defineConfig([
   {
     entry: {
       cli: 'src/cli/main.ts',
+      'trainers/mnist-mlp': 'trainers/mnist-mlp.ts',
+      'trainers/mnist-cnn': 'trainers/mnist-cnn.ts',
     },
     format: ['esm'],
     dts: false,

@@ -6,7 +6,7 @@
  *   try { await ledger.append(events, { expectedSeq: 41 }) }
  *   catch (e) { if (e instanceof LedgerError && e.code === 'LEDGER_CONFLICT') retry() }
  */
-export type LedgerErrorCode = 'LEDGER_LOCKED' | 'LEDGER_CONFLICT' | 'LEDGER_CORRUPT' | 'LEDGER_CLOSED' | 'LEDGER_INVALID';
+export type LedgerErrorCode = 'LEDGER_LOCKED' | 'LEDGER_CONFLICT' | 'LEDGER_CORRUPT' | 'LEDGER_CLOSED' | 'LEDGER_INVALID' | 'LEDGER_IO';
 
 export class LedgerError extends Error {
   readonly code: LedgerErrorCode;

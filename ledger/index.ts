@@ -1,3 +1,5 @@
 // The generic append-only event ledger. Knows nothing about ML; imports nothing from src/.
 export * from './types.js';
 export * from './errors.js';
+export { openLedger, openMemoryLedger } from './open.js';
+export { OWNER_PID_FILE } from './lib/level-storage.js';

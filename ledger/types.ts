@@ -16,7 +16,11 @@ export interface LedgerEvent<T = unknown> {
   data: T;
 }
 
-/** What a caller appends: the ledger assigns `seq`, and `id` (random UUID), `v` (1) and `at` (now) when absent. */
+/**
+ * What a caller appends: the ledger assigns `seq`, and `id`, `v` (1) and `at` (now) when absent. A generated id
+ * is UUID-shaped (version nibble 8) and ends with the event's seq in 12 hex digits. Give your own id to make
+ * a retry idempotent.
+ */
 export interface EventInput<T = unknown> {
   id?: string;
   stream: string;

@@ -123,7 +123,13 @@ export interface CheckpointTagged { checkpoint: string; tags: string[]; descript
 export interface CheckpointPinned { checkpoint: string; reason?: string }
 export interface CheckpointUnpinned { checkpoint: string; reason?: string }
 export interface CheckpointExported { checkpoint: string; format: 'tfjs' | 'safetensors' | 'bundle'; path: string }
-export interface CheckpointImported { checkpoint: string; originalId: string; from: string }
+export interface CheckpointImported {
+  checkpoint: string;
+  originalId: string;
+  from: string;
+  /** The checkpoint's events in the source ledger, as carried by the bundle (kept here, never replayed). */
+  events?: { stream: string; type: string; v: number; at: number; data: unknown }[];
+}
 export interface BackupVerified { checkpoint: string; target: string; blobs: number; bytes: number }
 export interface BackupFailed { checkpoint: string; target: string; code: string; message: string }
 

@@ -1,18 +1,16 @@
-// Entry point of the `ckpt` command (filled in by the CLI work).
-import { createRequire } from 'node:module';
+// Entry point of the `ckpt` command (bundled to dist/cli.js; bin/ckpt.js imports it).
+import { reportFailure } from './failure.js';
+import { createProgram } from './program.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../package.json') as { version: string };
-
-const args = process.argv.slice(2);
-if (args.includes('--version') || args.includes('-V')) {
-  console.log(version);
-} else {
-  console.log(`ckpt ${version} — an event-sourced checkpoint ledger for machine-learning training
-
-Usage: ckpt <command> [options]
-
-  train     train a model and checkpoint it into the ledger (default: mnist-mlp, ./checkpoints)
-  --help    show this help
-  --version print the version`);
+const argv = process.argv;
+const debug = argv.includes('--debug');
+try {
+  const program = createProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+  } else {
+    await program.parseAsync(argv);
+  }
+} catch (error) {
+  process.exitCode = reportFailure(error, { debug, json: argv.includes('--json') });
 }

@@ -1,2 +1,11 @@
-// Public names of src/policy (filled in by its owner).
-export {};
+// Public names of src/policy: pure checkpoint-decision reducers, their config, replay and the loader.
+export * from './types.js';
+export { parsePolicyConfig } from './parse.js';
+export { presets, PRESET_NAMES, isPresetName } from './presets.js';
+export { resolveMode, isImprovement, formatValue } from './mode.js';
+export { createPolicy } from './policy.js';
+export { policyProjection, configVersion, stableStringify, POLICY_STATE_VERSION } from './projection.js';
+export { replay, type ReplayResult, type WouldSave } from './replay.js';
+export { loadPolicy, importPredicate } from './load.js';
+export { hasRetention } from './retention.js';
+export { keptCheckpoints, bestOverall, findKept } from './tracked.js';

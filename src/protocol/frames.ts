@@ -45,11 +45,24 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Feed bytes; returns every message completed by them, in order. Throws on the first bad frame. */
+  /**
+   * Feed bytes; returns every message completed by them, in order. Throws on the first bad frame; the good
+   * messages that came before it in the same chunk are on the error as `details.messages`.
+   */
   push(chunk: Uint8Array): Array<{ type: string } & Record<string, unknown>> {
     this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.buffered += chunk.byteLength;
     const messages: Array<{ type: string } & Record<string, unknown>> = [];
+    try {
+      this.drainInto(messages);
+    } catch (error) {
+      if (error instanceof CkptError) error.details.messages = messages;
+      throw error;
+    }
+    return messages;
+  }
+
+  private drainInto(messages: Array<{ type: string } & Record<string, unknown>>): void {
     while (this.buffered >= 4) {
       const head = this.peek(4);
       const length = head.readUInt32BE(0);
@@ -60,7 +73,6 @@ export class FrameDecoder {
       const frame = this.take(4 + length).subarray(4);
       messages.push(this.decode(frame));
     }
-    return messages;
   }
 
   private decode(body: Buffer): { type: string } & Record<string, unknown> {

@@ -17,7 +17,11 @@ export interface StateReply { type: 'state'; requestId: string; state: Checkpoin
 export interface EvalResult { type: 'eval_result'; requestId: string; metrics: Metrics }
 export interface Log { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
 /** The loop ended (all epochs, or after `stop`); the trainer keeps serving `save` until stdin closes or `exit`. */
-export interface Done { type: 'done'; epoch: number; step: number; reason: 'done' | 'stopped' }
+export interface Done {
+  type: 'done'; epoch: number; step: number; reason: 'done' | 'stopped';
+  /** weightsDigest (src/protocol/digest.ts) of the final weights, when the trainer computes it. */
+  weightsDigest?: string;
+}
 /** The trainer could not carry out a command. */
 export interface TrainerErrorMessage { type: 'error'; code: string; message: string; requestId?: string }
 
@@ -33,7 +37,14 @@ export interface TrainConfig {
 }
 /** Begin training; with `state`, continue exactly from it (weights, optimizer, epoch, step, RNG, cursor). */
 export interface Start { type: 'start'; config: TrainConfig; seed: number; state?: CheckpointState }
-export interface Save { type: 'save'; requestId: string }
+/**
+ * Ask for the state. `at: 'epoch'` (the default) replies with the state as it was when the trainer sent an
+ * `epoch_end` — the one for `epoch` when given (trainers keep the last few epochs' states, see docs/protocol.md;
+ * an older one gives error PROTOCOL_STATE_GONE), else the latest (the start state before the first one). So a
+ * save decided on epoch N's metrics holds epoch N's weights even though training has moved on.
+ * `at: 'now'` captures the current position (mid-epoch, with RNG and data cursor).
+ */
+export interface Save { type: 'save'; requestId: string; at?: 'epoch' | 'now'; epoch?: number }
 /** Finish the current batch, then send `done {reason: 'stopped'}`. */
 export interface Stop { type: 'stop'; reason: string }
 /** Replace weights and optimizer state (early stopping's restore-best); training position is unchanged. */

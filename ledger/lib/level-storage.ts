@@ -1,0 +1,134 @@
+import { ClassicLevel } from 'classic-level';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LedgerError } from '../errors.js';
+import { EVENT_TAG, SYNC_MARKER_KEY, eventKey, idKey, readSeq, seqOfEventKey, seqValue, snapshotKey } from './keys.js';
+import type { LedgerStorage, StorageBatch, StoredRecord } from './storage.js';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+
+/** Name of the file, next to LevelDB's LOCK, that names the owning process. */
+export const OWNER_PID_FILE = 'LOCK.pid';
+
+const FIRST_EVENT_KEY = eventKey(0);
+const PAST_LAST_EVENT_KEY = Buffer.from([EVENT_TAG + 1]);
+
+/**
+ * LevelDB backend (classic-level). One database per ledger directory; LevelDB's LOCK makes this process the
+ * only owner, and LOCK.pid says which process that is so a second opener gets a useful LEDGER_LOCKED.
+ * @example const storage = await LevelStorage.open('/tmp/run/ledger')
+ */
+export class LevelStorage implements LedgerStorage {
+  private constructor(
+    readonly location: string,
+    private readonly db: Db,
+  ) {}
+
+  static async open(path: string): Promise<LevelStorage> {
+    const location = resolve(path);
+    const db: Db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (error) {
+      throw openError(location, error);
+    }
+    try {
+      writeFileSync(join(location, OWNER_PID_FILE), `${process.pid}\n`);
+    } catch {
+      // The pid file only improves a second opener's message; the LevelDB lock is what protects the data.
+    }
+    return new LevelStorage(location, db);
+  }
+
+  async lastSeq(): Promise<number> {
+    const keys = await this.db.keys({ gte: FIRST_EVENT_KEY, lt: PAST_LAST_EVENT_KEY, reverse: true, limit: 1 }).all();
+    return keys.length === 0 ? 0 : seqOfEventKey(keys[0]);
+  }
+
+  async seqsOfIds(ids: readonly string[]): Promise<(number | undefined)[]> {
+    if (ids.length === 0) return [];
+    const values = await this.db.getMany(ids.map(idKey));
+    return values.map((value) => (value === undefined ? undefined : readSeq(value, 0)));
+  }
+
+  async record(seq: number): Promise<Uint8Array | undefined> {
+    return this.db.get(eventKey(seq));
+  }
+
+  async *scan(fromSeq: number, toSeq: number, chunkSize: number): AsyncIterable<StoredRecord[]> {
+    if (toSeq < fromSeq) return;
+    const iterator = this.db.iterator({ gte: eventKey(Math.max(0, fromSeq)), lte: eventKey(toSeq) });
+    try {
+      for (;;) {
+        const entries = await iterator.nextv(chunkSize);
+        if (entries.length === 0) return;
+        const chunk: StoredRecord[] = new Array(entries.length);
+        for (let i = 0; i < entries.length; i++) chunk[i] = { seq: seqOfEventKey(entries[i][0]), bytes: entries[i][1] };
+        yield chunk;
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  async snapshot(name: string): Promise<Uint8Array | undefined> {
+    return this.db.get(snapshotKey(name));
+  }
+
+  async write(batch: StorageBatch, sync: boolean): Promise<void> {
+    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+    for (const { seq, id, indexId, bytes } of batch.records) {
+      ops.push({ type: 'put', key: eventKey(seq), value: bytes as Buffer });
+      if (indexId) ops.push({ type: 'put', key: idKey(id), value: seqValue(seq) });
+    }
+    for (const { name, bytes } of batch.snapshots) ops.push({ type: 'put', key: snapshotKey(name), value: bytes as Buffer });
+    await this.db.batch(ops, { sync });
+  }
+
+  async sync(): Promise<void> {
+    await this.db.put(SYNC_MARKER_KEY, Buffer.alloc(0), { sync: true });
+  }
+
+  async close(): Promise<void> {
+    try {
+      rmSync(join(this.location, OWNER_PID_FILE), { force: true });
+    } catch {
+      // A stale pid file is harmless: the next owner overwrites it.
+    }
+    await this.db.close();
+  }
+}
+
+function ownerPid(location: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(join(location, OWNER_PID_FILE), 'utf8').trim(), 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns a LevelDB open failure into a LedgerError that says what to do, never a raw LevelDB trace. */
+function openError(location: string, error: unknown): LedgerError {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  const code = cause?.code ?? (error as { code?: string }).code;
+  if (code === 'LEVEL_LOCKED') {
+    const pid = ownerPid(location);
+    const message =
+      pid === process.pid
+        ? `ledger ${location} is already open in this process (pid ${pid}); close that handle or reuse it`
+        : `ledger ${location} is owned by ${pid === undefined ? 'another process' : `another process (pid ${pid})`}; stop it or read through it instead of opening the directory`;
+    return new LedgerError('LEDGER_LOCKED', message, { cause: error, details: { location, pid } });
+  }
+  if (code === 'LEVEL_CORRUPTION') {
+    return new LedgerError('LEDGER_CORRUPT', `ledger ${location} is corrupt and cannot be opened; restore the directory from a backup`, {
+      cause: error,
+      details: { location },
+    });
+  }
+  const reason = (cause as { message?: string } | undefined)?.message ?? (error as Error).message;
+  return new LedgerError('LEDGER_INVALID', `cannot open ledger ${location}: ${reason}; check the path and its permissions`, {
+    cause: error,
+    details: { location },
+  });
+}

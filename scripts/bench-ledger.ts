@@ -1,0 +1,247 @@
+/**
+ * `npm run bench:ledger [-- --json]`: the ledger's throughput and latency, each beside a raw baseline measured
+ * in the same run (this machine is shared, so ratios are what we hold ourselves to).
+ *   appendPerSec / appendRatio   1000-event batches vs raw classic-level batched puts of the same bytes (>= 0.7)
+ *   durableP50Ms / P99Ms / Ratio single-event durable appends vs raw write+fdatasync p50 (ratio <= 2)
+ *   replayPerSec / replayRatio   read() over 1M events vs raw iterate + msgpack decode of the same records (>= 0.8)
+ *   restoreMs10k / restoreMs1M   open + restore a projection (< 100 ms each)
+ *   tailP50Ms / tailP99Ms        append → tail subscriber, in process (p99 <= 5 ms)
+ * BENCH_LEDGER_EVENTS overrides the 1M replay/restore size (e.g. 200000 for a quick look).
+ */
+import { ClassicLevel } from 'classic-level';
+import { closeSync, cpSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Packr } from 'msgpackr';
+import { openLedger, type EventInput, type LedgerEvent, type Projection } from '../ledger/index.js';
+import { eventKey } from '../ledger/lib/keys.js';
+
+const json = process.argv.includes('--json');
+const bigCount = Number(process.env.BENCH_LEDGER_EVENTS ?? 1_000_000);
+const root = mkdtempSync(join(tmpdir(), 'ckpt-bench-ledger-'));
+let dirs = 0;
+const freshDir = (): string => join(root, `db-${++dirs}`);
+const log = (line: string): void => {
+  if (!json) process.stderr.write(`  … ${line}\n`);
+};
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+const countProjection: Projection<{ events: number; epochs: number }> = {
+  name: 'count',
+  version: 1,
+  init: () => ({ events: 0, epochs: 0 }),
+  evolve: (state, event) => ({ events: state.events + 1, epochs: state.epochs + (event.type === 'EpochEnded' ? 1 : 0) }),
+};
+
+/** A training-progress event of realistic size (~150 bytes encoded). */
+function sampleEvent(n: number): EventInput {
+  return { stream: 'run-1', type: 'EpochEnded', at: 1_700_000_000_000 + n, data: { run: 'run-1', epoch: n, step: n * 100, metrics: { loss: 1 / (n + 1), val_loss: 1.1 / (n + 1), acc: n / (n + 1) }, ms: 12 } };
+}
+const batchOf = (from: number, size: number): EventInput[] => Array.from({ length: size }, (_, i) => sampleEvent(from + i));
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+const median = (values: number[]): number => percentile(values, 50);
+
+/**
+ * Raw batched puts and ledger appends, interleaved batch by batch (alternating which goes first) so both
+ * sides see the same machine load; returns the events/s of each side over the timed batches.
+ */
+async function measureAppend(batchCount = 100): Promise<{ appendPerSec: number; rawAppendPerSec: number }> {
+  const warmup = 5;
+  const batches = Array.from({ length: batchCount + warmup }, (_, b) => batchOf(b * 1000, 1000));
+  // The same bytes the ledger stores: the envelopes it writes (seq, id, stream, type, v, at, data).
+  let seq = 0;
+  const encoded = batches.map((batch) => batch.map((e) => packr.pack({ seq: ++seq, id: crypto.randomUUID(), stream: e.stream, type: e.type, v: 1, at: e.at, data: e.data }) as Buffer));
+  const raw = new ClassicLevel<Buffer, Buffer>(freshDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await raw.open();
+  const ledger = await openLedger(freshDir(), { projections: [countProjection] });
+  let rawSeq = 0;
+  let rawMs = 0;
+  let ledgerMs = 0;
+  const rawBatch = async (b: number): Promise<number> => {
+    const t0 = performance.now();
+    await raw.batch(encoded[b].map((value) => ({ type: 'put' as const, key: eventKey(++rawSeq), value })));
+    return performance.now() - t0;
+  };
+  const ledgerBatch = async (b: number): Promise<number> => {
+    const t0 = performance.now();
+    await ledger.append(batches[b]);
+    return performance.now() - t0;
+  };
+  for (let b = 0; b < batches.length; b++) {
+    const [first, second] = b % 2 === 0 ? [await rawBatch(b), await ledgerBatch(b)] : [await ledgerBatch(b), await rawBatch(b)];
+    if (b < warmup) continue;
+    rawMs += b % 2 === 0 ? first : second;
+    ledgerMs += b % 2 === 0 ? second : first;
+  }
+  await ledger.close();
+  await raw.close();
+  return { appendPerSec: (batchCount * 1000) / (ledgerMs / 1000), rawAppendPerSec: (batchCount * 1000) / (rawMs / 1000) };
+}
+
+/** Single-event durable appends and raw write+fdatasync of the same bytes, interleaved sample by sample. */
+async function measureDurable(samples = 300): Promise<{ p50: number; p99: number; rawP50: number }> {
+  const fd = openSync(join(root, 'raw-fsync.log'), 'a');
+  const bytes = packr.pack({ seq: 1, id: crypto.randomUUID(), ...sampleEvent(1) }) as Buffer;
+  const ledger = await openLedger(freshDir(), { projections: [countProjection] });
+  const raw: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    let t0 = performance.now();
+    writeSync(fd, bytes);
+    fdatasyncSync(fd);
+    raw.push(performance.now() - t0);
+    t0 = performance.now();
+    await ledger.append([sampleEvent(i)], { durable: true });
+    ours.push(performance.now() - t0);
+  }
+  closeSync(fd);
+  await ledger.close();
+  return { p50: median(ours), p99: percentile(ours, 99), rawP50: median(raw) };
+}
+
+async function buildLedger(count: number): Promise<string> {
+  const dir = freshDir();
+  const ledger = await openLedger(dir, { projections: [countProjection] });
+  for (let i = 0; i < count; i += 1000) {
+    await ledger.append(batchOf(i, Math.min(1000, count - i)));
+    if (i % 200_000 === 0 && i > 0) log(`built ${i} events`);
+  }
+  await ledger.close();
+  return dir;
+}
+
+/**
+ * `ledger.read()` over every event vs a raw iterator + msgpack decode over a copy of the same LevelDB
+ * directory, interleaved in segments of 20k events so both sides see the same machine load.
+ */
+async function measureReplay(dir: string, count: number): Promise<{ replayPerSec: number; rawReplayPerSec: number }> {
+  const copy = freshDir();
+  cpSync(dir, copy, { recursive: true });
+  rmSync(join(copy, 'LOCK'), { force: true });
+  const db = new ClassicLevel<Buffer, Buffer>(copy, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  const rawIterator = db.iterator({ gte: eventKey(1), lte: eventKey(count) });
+  const ledger = await openLedger(dir);
+  const events = ledger.read()[Symbol.asyncIterator]();
+  const segment = 20_000;
+  let rawMs = 0;
+  let ledgerMs = 0;
+  let rawRead = 0;
+  let ledgerRead = 0;
+  for (let progressed = true; progressed && (rawRead < count || ledgerRead < count); ) {
+    const before = rawRead + ledgerRead;
+    let t0 = performance.now();
+    for (let target = rawRead + segment; rawRead < target; ) {
+      const entries = await rawIterator.nextv(1000);
+      if (entries.length === 0) break;
+      for (const [, value] of entries) if ((packr.unpack(value) as LedgerEvent).seq > 0) rawRead++;
+    }
+    rawMs += performance.now() - t0;
+    t0 = performance.now();
+    for (let target = ledgerRead + segment; ledgerRead < target; ) {
+      const next = await events.next();
+      if (next.done) break;
+      if (next.value.seq > 0) ledgerRead++;
+    }
+    ledgerMs += performance.now() - t0;
+    progressed = rawRead + ledgerRead > before;
+  }
+  await rawIterator.close();
+  await db.close();
+  await ledger.close();
+  if (ledgerRead !== count || rawRead !== count) throw new Error(`replay read ${ledgerRead} / raw ${rawRead}, expected ${count}`);
+  return { replayPerSec: count / (ledgerMs / 1000), rawReplayPerSec: count / (rawMs / 1000) };
+}
+
+async function measureRestore(dir: string, count: number): Promise<{ median: number; first: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const ledger = await openLedger(dir, { projections: [countProjection] });
+    const state = ledger.state<{ events: number }>('count');
+    times.push(performance.now() - t0);
+    if (state.events !== count) throw new Error(`restored ${state.events} events, expected ${count}`);
+    await ledger.close();
+  }
+  return { median: median(times), first: times[0] };
+}
+
+async function measureTail(samples = 1000): Promise<{ p50: number; p99: number }> {
+  const ledger = await openLedger(freshDir(), { projections: [countProjection] });
+  let resolveSeen: (() => void) | null = null;
+  const latencies: number[] = [];
+  let sentAt = 0;
+  const subscription = ledger.tail().subscribe((item) => {
+    if (item.kind !== 'event') return;
+    latencies.push(performance.now() - sentAt);
+    resolveSeen?.();
+  });
+  for (let i = 0; i < samples; i++) {
+    const seen = new Promise<void>((resolve) => (resolveSeen = resolve));
+    sentAt = performance.now();
+    void ledger.append([sampleEvent(i)]);
+    await seen;
+  }
+  subscription.unsubscribe();
+  await ledger.close();
+  return { p50: median(latencies), p99: percentile(latencies, 99) };
+}
+
+interface Row { metric: string; value: number; unit: string; target?: string; pass?: boolean }
+const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+try {
+  log('append throughput vs raw batched puts');
+  const append = await measureAppend();
+  log('durable single-event appends vs raw write+fdatasync');
+  const durable = await measureDurable();
+  log('tail latency');
+  const tail = await measureTail();
+  log('building 10k ledger');
+  const small = await buildLedger(10_000);
+  const restore10k = await measureRestore(small, 10_000);
+  log(`building ${bigCount} ledger`);
+  const big = await buildLedger(bigCount);
+  const restore1M = await measureRestore(big, bigCount);
+  log('replay');
+  const replay = await measureReplay(big, bigCount);
+
+  const rows: Row[] = [
+    { metric: 'appendPerSec', value: Math.round(append.appendPerSec), unit: 'events/s' },
+    { metric: 'rawAppendPerSec', value: Math.round(append.rawAppendPerSec), unit: 'events/s' },
+    { metric: 'appendRatio', value: round(append.appendPerSec / append.rawAppendPerSec), unit: '×', target: '>= 0.7', pass: append.appendPerSec / append.rawAppendPerSec >= 0.7 },
+    { metric: 'durableP50Ms', value: round(durable.p50, 3), unit: 'ms' },
+    { metric: 'durableP99Ms', value: round(durable.p99, 3), unit: 'ms' },
+    { metric: 'rawFsyncP50Ms', value: round(durable.rawP50, 3), unit: 'ms' },
+    { metric: 'durableRatio', value: round(durable.p50 / durable.rawP50), unit: '×', target: '<= 2', pass: durable.p50 / durable.rawP50 <= 2 },
+    { metric: 'replayPerSec', value: Math.round(replay.replayPerSec), unit: `events/s (${bigCount} events)` },
+    { metric: 'rawReplayPerSec', value: Math.round(replay.rawReplayPerSec), unit: 'events/s' },
+    { metric: 'replayRatio', value: round(replay.replayPerSec / replay.rawReplayPerSec), unit: '×', target: '>= 0.8', pass: replay.replayPerSec / replay.rawReplayPerSec >= 0.8 },
+    { metric: 'restoreMs10k', value: round(restore10k.median), unit: `ms (median of 5; first ${round(restore10k.first)})`, target: '< 100', pass: restore10k.median < 100 },
+    { metric: 'restoreMs1M', value: round(restore1M.median), unit: `ms (median of 5; first ${round(restore1M.first)}; ${bigCount} events)`, target: '< 100', pass: restore1M.median < 100 },
+    { metric: 'tailP50Ms', value: round(tail.p50, 3), unit: 'ms' },
+    { metric: 'tailP99Ms', value: round(tail.p99, 3), unit: 'ms', target: '<= 5', pass: tail.p99 <= 5 },
+  ];
+  if (json) {
+    const out: Record<string, unknown> = { events: bigCount };
+    for (const row of rows) out[row.metric] = row.value;
+    out.targets = Object.fromEntries(rows.filter((r) => r.target).map((r) => [r.metric, { target: r.target, pass: r.pass }]));
+    out.restoreMs1MFirst = round(restore1M.first);
+    console.log(JSON.stringify(out));
+  } else {
+    const width = Math.max(...rows.map((r) => r.metric.length));
+    const valueWidth = Math.max(...rows.map((r) => String(r.value).length));
+    for (const row of rows) {
+      const verdict = row.target ? `${row.target.padEnd(7)} ${row.pass ? 'PASS' : 'MISS'}` : '';
+      console.log(`${row.metric.padEnd(width)}  ${String(row.value).padStart(valueWidth)}  ${verdict.padEnd(12)}  ${row.unit}`);
+    }
+  }
+  process.exitCode = rows.every((r) => r.pass !== false) ? 0 : 1;
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,148 @@
+// `npm run bench:store` (`--json`): checkpoint save/load throughput against raw Node I/O measured in the same
+// run on the same disk, and the dedupe ratio of a fine-tune whose first 90% of bytes never change.
+//   saveRatio = raw write+fsync time / ckpt commit time   (target >= 0.8)
+//   loadRatio = raw read+sha256 time / ckpt verified load time (target >= 0.8)
+//   dedupe    = physicalBytes / (fullBytes + 10 × changedBytes) (target <= 1.2)
+// Options: --mb <total MB, default 400> --tensors <n, default 100> --rounds <n, default 3> --dir <parent dir>
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openWorkspace } from '../src/workspace.js';
+import type { CheckpointState, TensorData } from '../src/checkpoint.js';
+import { fsyncDir } from '../src/store/fsync.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const json = args.includes('--json');
+const totalMB = opt('mb', 400);
+const tensorCount = opt('tensors', 100);
+const rounds = opt('rounds', 3);
+const parentIndex = args.indexOf('--dir');
+const parent = parentIndex >= 0 ? args[parentIndex + 1] : tmpdir();
+const log = (line: string) => { if (!json) process.stderr.write(line + '\n'); };
+
+function tensors(count: number, bytesEach: number, seedBytes: Buffer, offset = 0): TensorData[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `layer${i + offset}/kernel`,
+    dtype: 'float32' as const,
+    shape: [bytesEach / 4],
+    data: new Uint8Array(seedBytes.buffer, seedBytes.byteOffset + i * bytesEach, bytesEach),
+  }));
+}
+
+function stateOf(weights: TensorData[]): CheckpointState {
+  return { objects: { model: { weights } }, trainer: { epoch: 1, step: 1 }, history: [] };
+}
+
+/** Raw baseline: one file per tensor, write + fsync + close, then one directory fsync. */
+async function rawSave(dir: string, weights: TensorData[]): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  const t0 = performance.now();
+  for (let i = 0; i < weights.length; i++) {
+    const handle = await open(join(dir, `t${i}`), 'w');
+    let at = 0;
+    const data = weights[i].data;
+    while (at < data.byteLength) at += (await handle.write(data, at, data.byteLength - at)).bytesWritten;
+    await handle.sync();
+    await handle.close();
+  }
+  await fsyncDir(dir);
+  return performance.now() - t0;
+}
+
+/** Raw baseline: read every file back and sha256 it. */
+async function rawLoad(dir: string, count: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) createHash('sha256').update(await readFile(join(dir, `t${i}`))).digest('hex');
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(join(parent, 'ckpt-bench-store-'));
+  try {
+    const bytesEach = Math.floor((totalMB * 1024 * 1024) / tensorCount / 4) * 4;
+    const total = bytesEach * tensorCount;
+    log(`generating ${tensorCount} float32 tensors, ${(total / 1e6).toFixed(0)} MB in ${root}`);
+    const raw = randomBytes(total);
+    const weights = tensors(tensorCount, bytesEach, raw);
+
+    let bestRawSave = Infinity, bestSave = Infinity, bestRawLoad = Infinity, bestLoad = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      const rawDir = join(root, `raw-${round}`);
+      const rs = await rawSave(rawDir, weights);
+      const ws = await openWorkspace(join(root, `ckpt-${round}`), { create: true });
+      const t0 = performance.now();
+      const { checkpoint } = await ws.store.commit(stateOf(weights), { run: 'bench', epoch: 1, step: 1, metrics: {}, trainer: 'bench', backend: 'none' });
+      const cs = performance.now() - t0;
+      const rl = await rawLoad(rawDir, tensorCount);
+      const t1 = performance.now();
+      const loaded = await ws.store.loadId(checkpoint);
+      const cl = performance.now() - t1;
+      if (loaded.state.objects.model.weights.length !== tensorCount) throw new Error('load returned the wrong tensor count');
+      await ws.close();
+      await rm(rawDir, { recursive: true, force: true });
+      await rm(join(root, `ckpt-${round}`), { recursive: true, force: true });
+      log(`round ${round + 1}: raw save ${rs.toFixed(0)} ms, ckpt save ${cs.toFixed(0)} ms, raw load ${rl.toFixed(0)} ms, ckpt load ${cl.toFixed(0)} ms`);
+      bestRawSave = Math.min(bestRawSave, rs); bestSave = Math.min(bestSave, cs);
+      bestRawLoad = Math.min(bestRawLoad, rl); bestLoad = Math.min(bestLoad, cl);
+    }
+
+    // Dedupe: 10 checkpoints; the first 90% of the bytes never change, the last 10% change every time.
+    const dedupeTensors = 100;
+    const dedupeEach = 64 * 1024;
+    const frozenCount = 90;
+    const ws = await openWorkspace(join(root, 'dedupe'), { create: true });
+    const frozen = tensors(frozenCount, dedupeEach, randomBytes(frozenCount * dedupeEach));
+    for (let i = 0; i < 10; i++) {
+      const changed = tensors(dedupeTensors - frozenCount, dedupeEach, randomBytes((dedupeTensors - frozenCount) * dedupeEach), frozenCount);
+      await ws.store.commit(stateOf([...frozen, ...changed]), { run: 'bench', epoch: i + 1, step: i + 1, metrics: { loss: 1 / (i + 1) }, trainer: 'bench', backend: 'none' });
+    }
+    const summary = await ws.store.summary();
+    await ws.close();
+    const fullBytes = dedupeTensors * dedupeEach;
+    const changedBytes = (dedupeTensors - frozenCount) * dedupeEach;
+    const dedupe = summary.physicalBytes / (fullBytes + 10 * changedBytes);
+
+    const mb = total / (1024 * 1024);
+    const result = {
+      sizeMB: Math.round(mb),
+      tensors: tensorCount,
+      rawSaveMBps: mb / (bestRawSave / 1000),
+      saveMBps: mb / (bestSave / 1000),
+      saveRatio: bestRawSave / bestSave,
+      rawLoadMBps: mb / (bestRawLoad / 1000),
+      loadMBps: mb / (bestLoad / 1000),
+      loadRatio: bestRawLoad / bestLoad,
+      physicalBytes: summary.physicalBytes,
+      dedupe,
+      targets: { saveRatio: '>= 0.8', loadRatio: '>= 0.8', dedupe: '<= 1.2' },
+      pass: { saveRatio: bestRawSave / bestSave >= 0.8, loadRatio: bestRawLoad / bestLoad >= 0.8, dedupe: dedupe <= 1.2 },
+    };
+    if (json) {
+      process.stdout.write(JSON.stringify(result) + '\n');
+    } else {
+      const rows: [string, string, string, string][] = [
+        ['rawSaveMBps (write+fsync)', result.rawSaveMBps.toFixed(1), '', ''],
+        ['saveMBps', result.saveMBps.toFixed(1), '', ''],
+        ['saveRatio', result.saveRatio.toFixed(3), '>= 0.8', result.pass.saveRatio ? 'PASS' : 'MISS'],
+        ['rawLoadMBps (read+sha256)', result.rawLoadMBps.toFixed(1), '', ''],
+        ['loadMBps (verified)', result.loadMBps.toFixed(1), '', ''],
+        ['loadRatio', result.loadRatio.toFixed(3), '>= 0.8', result.pass.loadRatio ? 'PASS' : 'MISS'],
+        ['dedupe (10 ckpts, 90% frozen)', result.dedupe.toFixed(3), '<= 1.2', result.pass.dedupe ? 'PASS' : 'MISS'],
+      ];
+      const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target', ''][c].length));
+      const line = (r: string[]) => r.map((cell, c) => (c === 1 ? cell.padStart(w[c]) : cell.padEnd(w[c]))).join('  ');
+      console.log(`bench:store — ${result.sizeMB} MB in ${tensorCount} float32 tensors, best of ${rounds} rounds`);
+      console.log(line(['metric', 'value', 'target', '']));
+      for (const r of rows) console.log(line(r));
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { bestView } from '../../views/index.js';
+import { CkptError } from '../../errors.js';
+import { defineCommand, type CommonOptions } from '../command.js';
+import { formatBytes, formatMetric } from '../format.js';
+import { withRead } from '../read-helpers.js';
+
+/** `ckpt best [--monitor m] [--run R]`: the best kept checkpoint by a metric. */
+export function registerBest(program: Command): void {
+  defineCommand<CommonOptions & { monitor?: string; run?: string }>(
+    program,
+    {
+      name: 'best',
+      description: "the best kept checkpoint by a metric",
+      examples: ['ckpt best', 'ckpt best --monitor val_acc --json'],
+    },
+    (cmd) => cmd.option('-m, --monitor <metric>', 'metric to rank by').option('--run <run>', 'only this run'),
+    async (_args, opts, out) => {
+      await withRead(opts.dir, ({ state }) => {
+        const best = bestView(state, { monitor: opts.monitor, run: opts.run });
+        if (!best) {
+          throw new CkptError('CLI_REF_UNKNOWN', `no kept checkpoint has ${opts.monitor ? `metric ${opts.monitor}` : 'a monitored metric'}; see \`ckpt ls --all\``);
+        }
+        if (out.json) return out.document(best);
+        const c = best.checkpoint;
+        out.line(`${out.c.bold(c.id)}  ${best.monitor}=${formatMetric(best.value)} (${best.mode})  epoch ${c.epoch}  ${c.run}  ${formatBytes(c.bytes.logical)}`);
+      });
+    },
+  );
+}

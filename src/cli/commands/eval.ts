@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { autoMetricMode } from '../../views/index.js';
+import { defineCommand, type CommonOptions } from '../command.js';
+import { evaluateWithTrainer, type EvalJob } from '../evaluate.js';
+import { formatMetric } from '../format.js';
+import { startProgress } from '../progress.js';
+import { resolveStoreRef, withWorkspace } from '../workspace.js';
+
+type Split = 'test' | 'validation' | 'train';
+
+/**
+ * `ckpt eval <ref...> [--split test] [--rank-by loss]`: evaluate checkpoints on the trainer's held-out split and
+ * rank them — "pick the checkpoint that does best on test data".
+ */
+export function registerEval(program: Command): void {
+  defineCommand<CommonOptions & { split: Split; rankBy: string; trainer?: string }>(
+    program,
+    { name: 'eval <refs...>', description: "evaluate checkpoints on the test split and rank them", examples: ['ckpt eval best latest epoch:2', 'ckpt eval ckpt-3 ckpt-5 --split validation --rank-by acc --json'] },
+    (cmd) => cmd
+      .option('--split <split>', 'test, validation or train', (v: string) => {
+        if (!['test', 'validation', 'train'].includes(v)) throw new InvalidArgumentError('must be test, validation or train');
+        return v;
+      }, 'test')
+      .option('--rank-by <metric>', 'metric to rank by (loss: lower is better; acc: higher)', 'loss')
+      .option('--trainer <name|path>', "trainer to evaluate with (default: the checkpoint's own trainer)"),
+    async (refs, opts, out) => {
+      const rows = await withWorkspace(opts.dir, 'ckpt eval', async (ws) => {
+        const ids = [...new Set(await Promise.all(refs.map((r) => resolveStoreRef(ws, r))))];
+        const catalog = ws.store.catalog();
+        const byTrainer = new Map<string, EvalJob[]>();
+        const bar = startProgress(out, 'eval', ids.length);
+        try {
+          for (const id of ids) {
+            const trainer = opts.trainer ?? catalog.checkpoints[id]?.trainer ?? 'mnist-mlp';
+            const loaded = await ws.store.loadId(id);
+            byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: loaded.state }]);
+          }
+          const results: { checkpoint: string; run: string; epoch: number; trainer: string; metrics: Record<string, number> }[] = [];
+          for (const [trainer, jobs] of byTrainer) {
+            for (const r of await evaluateWithTrainer(trainer, jobs, opts.split, { onDone: (id) => bar.tick(1, id) })) {
+              const entry = catalog.checkpoints[r.id];
+              results.push({ checkpoint: r.id, run: entry?.run ?? '', epoch: entry?.epoch ?? 0, trainer, metrics: r.metrics });
+            }
+          }
+          return results;
+        } finally {
+          bar.stop();
+        }
+      });
+      const mode = autoMetricMode(opts.rankBy);
+      const value = (m: Record<string, number>) => (typeof m[opts.rankBy] === 'number' ? m[opts.rankBy] : mode === 'min' ? Infinity : -Infinity);
+      rows.sort((a, b) => (mode === 'min' ? value(a.metrics) - value(b.metrics) : value(b.metrics) - value(a.metrics)));
+      const ranked = rows.map((r, i) => ({ rank: i + 1, ...r }));
+      if (out.json) return out.document({ split: opts.split, rankBy: opts.rankBy, mode, results: ranked });
+      const metrics = [...new Set(ranked.flatMap((r) => Object.keys(r.metrics)))].sort();
+      out.table(['RANK', 'CHECKPOINT', 'RUN', 'EPOCH', ...metrics.map((m) => `${opts.split} ${m}`)], ranked.map((r) => [String(r.rank), r.checkpoint, r.run, String(r.epoch), ...metrics.map((m) => formatMetric(r.metrics[m]))]), ['right', 'left', 'left', 'right', ...metrics.map(() => 'right' as const)]);
+      if (ranked[0]) out.line(`\nbest on ${opts.split} by ${opts.rankBy}: ${out.c.bold(ranked[0].checkpoint)}`);
+    },
+  );
+}

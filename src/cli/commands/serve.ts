@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { serve } from '../../server/serve.js';
+import { defineCommand, nonNegativeInt, type CommonOptions } from '../command.js';
+import { assertCkptDir } from '../source.js';
+
+/**
+ * `ckpt serve`: the dashboard and JSON API for a directory, until Ctrl-C. While a run owns the directory it
+ * forwards the API to that run and takes over when it exits.
+ */
+export function registerServe(program: Command): void {
+  defineCommand<CommonOptions & { host?: string; port?: number; token?: string }>(
+    program,
+    { name: 'serve', description: 'serve the dashboard and JSON API (127.0.0.1; other hosts need --token)', examples: ['ckpt serve --port 6006', 'ckpt serve --host 0.0.0.0 --token s3cret'], json: false },
+    (cmd) => cmd
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <n>', 'port (default: a free one)', nonNegativeInt('--port'))
+      .option('--token <token>', 'require this bearer token (mandatory off loopback)', process.env.CKPT_TOKEN),
+    async (_args, opts, out) => {
+      assertCkptDir(opts.dir);
+      const handle = await serve({ dir: opts.dir, host: opts.host, port: opts.port, token: opts.token });
+      out.line(`serving ${opts.dir} at ${handle.url}/ (${handle.mode() === 'owner' ? 'owner' : 'reading through the running owner'}); Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await handle.close();
+      return 0;
+    },
+  );
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { CkptError } from '../../errors.js';
+import { train, type TrainOptions } from '../../run/train.js';
+import { defineCommand, DEFAULT_DIR, nonNegativeInt, positiveInt, type CommonOptions } from '../command.js';
+
+type TrainFlags = CommonOptions & {
+  trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean;
+  maxRestarts?: number; serve?: boolean; port?: number; trainerConfig?: Record<string, unknown>;
+};
+
+/**
+ * `ckpt train`: train a model under supervision, checkpointing into the ledger. With no flags: mnist-mlp, the
+ * `normal` policy, ./checkpoints. Exit 0 when the run finished, 130/143 when interrupted (after a final
+ * checkpoint), 1 when it failed.
+ */
+export function registerTrain(program: Command): void {
+  defineCommand<TrainFlags>(
+    program,
+    {
+      name: 'train',
+      description: 'train and checkpoint into the ledger (default: mnist-mlp, normal, ./checkpoints)',
+      examples: ['ckpt train', 'ckpt train --epochs 10 --policy long --serve --port 6006', 'ckpt train --trainer ./my_trainer.py --policy ./policy.json --resume'],
+    },
+    (cmd) => cmd
+      .option('--trainer <name|path>', 'mnist-mlp, mnist-cnn, or a trainer program (.py, .js, .ts, executable)')
+      .option('--epochs <n>', 'epochs to train (default 5)', positiveInt('--epochs'))
+      .option('--seed <n>', 'random seed (same seed + same data = same weights; default 42)', nonNegativeInt('--seed'))
+      .option('--batch-size <n>', 'batch size (default 32)', positiveInt('--batch-size'))
+      .option('--policy <preset|file.json>', 'checkpoint policy: short, normal, long, or a JSON file (default normal)')
+      .option('--resume', 'continue the newest unfinished run')
+      .option('--no-resume', 'always start a new run (default: continue a run that crashed)')
+      .option('--max-restarts <n>', 'trainer crashes to recover from by resuming (default 3)', nonNegativeInt('--max-restarts'))
+      .option('--serve', 'serve the dashboard while training')
+      .option('--port <n>', 'port for --serve (default: a free one)', nonNegativeInt('--port'))
+      .option('--trainer-config <json>', 'extra trainer settings as JSON, e.g. \'{"trainSize":1000}\'', parseJsonObject),
+    async (_args, opts, out) => {
+      if (opts.port !== undefined && !opts.serve) throw new CkptError('CLI_USAGE', '--port only makes sense with --serve');
+      const options: TrainOptions = {
+        dir: opts.dir ?? DEFAULT_DIR,
+        trainer: opts.trainer,
+        epochs: opts.epochs,
+        seed: opts.seed,
+        batchSize: opts.batchSize,
+        policy: opts.policy,
+        resume: opts.resume,
+        maxRestarts: opts.maxRestarts,
+        serve: opts.serve,
+        port: opts.port,
+        trainerConfig: opts.trainerConfig,
+        // With --json, stdout carries the one result document; people still see progress on stderr.
+        out: out.json ? process.stderr : process.stdout,
+      };
+      for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
+      const result = await train(options);
+      // The supervisor already printed the run's progress and outcome for people.
+      if (out.json) out.document(result);
+      if (result.error) {
+        out.note(`${result.error.code}: ${result.error.message.split('\n')[0]}`);
+      }
+      return result.exitCode;
+    },
+  );
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"trainSize":1000}\'');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('must be a JSON object');
+  return value as Record<string, unknown>;
+}

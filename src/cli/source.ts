@@ -1,0 +1,173 @@
+/**
+ * Where a command gets its data. Read commands open `<dir>/ledger` themselves when no process owns it, and read
+ * through the owner's HTTP API when one does (a `ckpt train` or `ckpt serve` in another terminal). Write
+ * commands need ownership: with a live owner they fail with LEDGER_LOCKED naming its pid.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openLedger } from '../../ledger/index.js';
+import type { Ledger, LedgerEvent, TailItem } from '../../ledger/types.js';
+import { CkptError, hasCode } from '../errors.js';
+import { readOwner, type Owner } from '../server/owner-file.js';
+import { evolveView, initialViewState, readViewState, type ViewState } from '../views/index.js';
+import { openOwnerEvents } from './remote.js';
+
+export interface ReadSource {
+  dir: string;
+  /** The read model as of opening. */
+  state: ViewState;
+  /** How we read: our own open of the directory, or through the owner process. */
+  via: { kind: 'local' } | { kind: 'owner'; pid: number; url: string };
+  /** Stored events from `fromSeq`, a caught-up marker, then live ones (until the owner exits or close()). */
+  follow(fromSeq: number): AsyncIterable<TailItem> & { close(): void };
+  /** Every stored event, in order (for replays). */
+  events(): Promise<LedgerEvent[]>;
+  /** The open ledger when reading locally (undefined through an owner). */
+  ledger?: Ledger;
+  close(): Promise<void>;
+}
+
+/** Fail with STORE_NOT_FOUND when `dir` holds no ckpt ledger. */
+export function assertCkptDir(dir: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(join(abs, 'ledger'))) {
+    throw new CkptError('STORE_NOT_FOUND', `no ckpt directory at ${dir} (no ledger/ inside); pass --dir <path> or create one with \`ckpt train --dir ${dir}\``, { details: { dir: abs } });
+  }
+  return abs;
+}
+
+/**
+ * Open a directory for reading, locally or through its live owner.
+ * @example const src = await openForRead('./checkpoints'); listCheckpoints(src.state); await src.close()
+ */
+export async function openForRead(dir: string, options: { waitForOwnerMs?: number } = {}): Promise<ReadSource> {
+  const abs = assertCkptDir(dir);
+  const owner = await readOwner(abs);
+  if (owner) return openRemote(abs, owner);
+  try {
+    return await openLocal(abs);
+  } catch (error) {
+    if (!hasCode(error) || error.code !== 'LEDGER_LOCKED') throw error;
+    // Locked but not advertised (yet): an owner that is starting up writes owner.json within moments.
+    const deadline = Date.now() + (options.waitForOwnerMs ?? 3000);
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 150));
+      const late = await readOwner(abs);
+      if (late) return openRemote(abs, late);
+    }
+    throw error;
+  }
+}
+
+async function openLocal(abs: string): Promise<ReadSource> {
+  const ledger = await openLedger(join(abs, 'ledger'));
+  try {
+    const state = await readViewState(ledger);
+    return {
+      dir: abs, state, ledger, via: { kind: 'local' },
+      follow: (fromSeq) => tailToIterable(ledger, fromSeq),
+      events: async () => {
+        const all: LedgerEvent[] = [];
+        for await (const event of ledger.read()) all.push(event);
+        return all;
+      },
+      close: () => ledger.close(),
+    };
+  } catch (error) {
+    await ledger.close();
+    throw error;
+  }
+}
+
+async function openRemote(abs: string, owner: Owner): Promise<ReadSource> {
+  const stream = openOwnerEvents(owner, 1);
+  let state = initialViewState();
+  try {
+    for await (const item of stream) {
+      if (item.kind === 'event') state = evolveView(state, item.event);
+      else break;
+    }
+  } finally {
+    stream.close();
+  }
+  return {
+    dir: abs, state, via: { kind: 'owner', pid: owner.pid, url: owner.url },
+    follow: (fromSeq) => openOwnerEvents(owner, fromSeq),
+    events: async () => {
+      const all: LedgerEvent[] = [];
+      const replay = openOwnerEvents(owner, 1);
+      try {
+        for await (const item of replay) {
+          if (item.kind === 'event') all.push(item.event);
+          else break;
+        }
+      } finally {
+        replay.close();
+      }
+      return all;
+    },
+    close: async () => {},
+  };
+}
+
+/** The ledger's tail as an async iterable (ends on close()). */
+function tailToIterable(ledger: Ledger, fromSeq: number): AsyncIterable<TailItem> & { close(): void } {
+  const queue: TailItem[] = [];
+  let done = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const subscription = ledger.tail(fromSeq).subscribe({
+    next: (item) => {
+      queue.push(item);
+      notify();
+    },
+    error: (error) => {
+      failure = error;
+      notify();
+    },
+    complete: () => {
+      done = true;
+      notify();
+    },
+  });
+  return {
+    close() {
+      done = true;
+      subscription.unsubscribe();
+      notify();
+    },
+    async *[Symbol.asyncIterator]() {
+      while (true) {
+        while (queue.length) yield queue.shift()!;
+        if (failure) throw failure;
+        if (done) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+}
+
+/**
+ * A write command's ownership check: with a live owner, fail with LEDGER_LOCKED naming its pid before trying.
+ * @example await assertNotOwned('./checkpoints', 'ckpt tag')
+ */
+export async function assertNotOwned(dir: string, what: string): Promise<void> {
+  const owner = await readOwner(resolve(dir));
+  if (owner) throw lockedError(dir, what, owner.pid);
+}
+
+/** LEDGER_LOCKED for a write command, naming the owner's pid. */
+export function lockedError(dir: string, what: string, pid: unknown, cause?: unknown): CkptError {
+  const who = typeof pid === 'number' ? `process ${pid}` : 'another process';
+  return new CkptError('LEDGER_LOCKED', `${what} needs to write to ${dir}, which ${who} owns (a running ckpt train or serve); wait for it to finish or stop it, then retry`, { cause, details: { dir, pid } });
+}
+
+/** Fold events after the state's lastSeq (used by follow to keep the state current). */
+export function applyEvent(state: ViewState, event: LedgerEvent): ViewState {
+  return event.seq > state.lastSeq ? evolveView(state, event) : state;
+}

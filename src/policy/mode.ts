@@ -1,0 +1,54 @@
+/** Monitor modes (min / max / auto), improvement tests and the Keras-voice number format. */
+import { CkptError } from '../errors.js';
+import type { Mode } from './types.js';
+
+const MIN_SUFFIXES = ['loss', 'error', 'mse', 'mae'];
+const MAX_SUFFIXES = ['accuracy', 'acc', 'auc', 'precision', 'recall', 'f1'];
+
+/**
+ * Resolve a monitor's mode. `auto`: names ending in loss/error/mse/mae → min; acc/accuracy/auc/precision/recall/f1
+ * → max; anything else throws POLICY_MODE_UNKNOWN asking for an explicit mode.
+ * @example resolveMode('val_loss', 'auto') // 'min'
+ */
+export function resolveMode(metric: string, mode: string = 'auto'): Mode {
+  if (mode === 'min' || mode === 'max') return mode;
+  if (mode !== 'auto') {
+    throw new CkptError('POLICY_INVALID', `policy mode for ${metric} must be one of min, max, auto (got ${JSON.stringify(mode)})`, {
+      details: { field: 'mode', allowed: ['min', 'max', 'auto'], got: mode },
+    });
+  }
+  const name = metric.toLowerCase();
+  if (MIN_SUFFIXES.some((s) => name.endsWith(s))) return 'min';
+  if (MAX_SUFFIXES.some((s) => name.endsWith(s))) return 'max';
+  throw new CkptError('POLICY_MODE_UNKNOWN', `cannot tell whether ${metric} should go down or up; set mode to "min" or "max"`, {
+    details: { metric, allowed: ['min', 'max'] },
+  });
+}
+
+/**
+ * True when `value` beats `reference` by more than `minDelta` (Keras `monitor_op(value - min_delta, ref)`).
+ * A null reference (nothing seen yet) is always beaten by a finite value; NaN/±Infinity never improve.
+ * @example isImprovement(0.29, 0.31, 'min', 0.01) // true
+ */
+export function isImprovement(value: number, reference: number | null, mode: Mode, minDelta: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (reference === null) return true;
+  return mode === 'min' ? value < reference - minDelta : value > reference + minDelta;
+}
+
+/** True when `a` ranks before `b` (strictly better). */
+export function isBetter(a: number, b: number, mode: Mode): boolean {
+  return mode === 'min' ? a < b : a > b;
+}
+
+/**
+ * Four decimals, Keras-style `inf` / `-inf` / `nan` for the rest.
+ * @example formatValue(0.29812) // '0.2981'
+ */
+export function formatValue(value: number | null, mode: Mode = 'min'): string {
+  if (value === null) return mode === 'min' ? 'inf' : '-inf';
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  return value.toFixed(4);
+}

@@ -1,0 +1,178 @@
+/**
+ * Training progress → save / skip / warn decisions: epoch and step triggers, timed saves, listed epochs and
+ * steps, save-best-only, a custom predicate, and best tracking per monitor.
+ */
+import type { BatchEnded, Decision, EpochEnded, Metrics } from '../events.js';
+import type { LedgerEvent } from '../../ledger/types.js';
+import { formatValue, isImprovement } from './mode.js';
+import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
+import { decision, plural } from './state.js';
+import { findKept } from './tracked.js';
+import type { MonitorProgress, PolicyConfig, PolicyState, Progress, SavePredicate } from './types.js';
+
+type Trigger = { rule: string; label: string; note: string };
+type Improvement = { metric: string; value: number; previous: number | null; mode: 'min' | 'max' };
+
+/**
+ * Decide on an EpochEnded event.
+ * @example onEpochEnded(state, event, config, undefined).decisions[0].reason // 'val_loss improved from inf to 0.3120, saving checkpoint'
+ */
+export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>, config: PolicyConfig, predicate: SavePredicate | undefined): { state: PolicyState; decisions: Decision[] } {
+  const { epoch, step, metrics } = event.data;
+  const seq = event.seq;
+  const run = event.data.run;
+  const decisions: Decision[] = [];
+  const prev = state.progress;
+  if (config.terminateOnNaN && !prev.stopped) {
+    const stop = terminateOnNaN(metrics, seq, run, epoch, step, null);
+    if (stop) return { state: { ...state, progress: { ...prev, epoch, step, stopped: true } }, decisions: [stop] };
+  }
+
+  // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq).
+  const checkEpoch = config.everyNEpochs === null || epoch % config.everyNEpochs === 0;
+  const monitors: MonitorProgress[] = prev.monitors.slice();
+  const improvements: Improvement[] = [];
+  let warned = state.warned;
+  for (let i = 0; i < config.monitors.length; i++) {
+    const m = config.monitors[i];
+    const value = metrics[m.metric];
+    if (value === undefined) {
+      if (!warned.includes(m.metric)) {
+        warned = [...warned, m.metric];
+        const present = Object.keys(metrics);
+        decisions.push(decision('warn', seq, 'missingMonitor',
+          `${m.metric} is not among the metrics (${present.length ? present.join(', ') : 'none'}); set monitor to one of them`,
+          { run, epoch, step, monitor: m.metric, value: null }));
+      }
+      continue;
+    }
+    const mp = monitors[i];
+    if (!Number.isFinite(value)) {
+      monitors[i] = { ...mp, nonFinite: mp.nonFinite + 1 };
+      decisions.push(decision('warn', seq, 'nonFinite',
+        `${m.metric} is ${formatValue(value)} at epoch ${epoch}; recorded, never a best`,
+        { run, epoch, step, monitor: m.metric, value, previous: mp.best }));
+      continue;
+    }
+    if (!checkEpoch) continue;
+    const reference = mp.best ?? m.initialValueThreshold;
+    if (isImprovement(value, reference, m.mode, m.minDelta)) {
+      improvements.push({ metric: m.metric, value, previous: reference, mode: m.mode });
+      monitors[i] = { best: value, bestEpoch: epoch, nonFinite: mp.nonFinite };
+    }
+  }
+
+  let progress: Progress = { ...prev, epoch, step, monitors };
+  const triggers: Trigger[] = [];
+  if (checkEpoch && config.everyNEpochs !== null) {
+    if (!config.saveBestOnly) {
+      triggers.push({ rule: 'everyNEpochs', label: 'epoch', note: config.everyNEpochs === 1 ? 'every epoch' : `every ${config.everyNEpochs} epochs` });
+    } else if (improvements.length > 0) {
+      triggers.push({ rule: 'saveBestOnly', label: '', note: 'improved' });
+    }
+  }
+  if (config.atEpochs.length > 0 && config.atEpochs.includes(epoch)) triggers.push({ rule: 'atEpochs', label: 'epoch', note: `epoch ${epoch} is listed` });
+  progress = stepAndTimeTriggers(progress, prev, step, event.at, config, triggers);
+  if (predicate) predicateTrigger(predicate, 'EpochEnded', epoch, step, metrics, state, progress, triggers, config);
+
+  // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
+  const es = evaluateEarlyStopping(state, progress, event, config);
+  progress = es.progress;
+  if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
+
+  const primary = config.monitors[0];
+  const pv = metrics[primary.metric];
+  const numbers = { run, epoch, step, monitor: primary.metric, value: pv === undefined ? null : pv, previous: prev.monitors[0].best, delta: primary.minDelta };
+  let next: PolicyState = { ...state, progress, warned };
+  if (triggers.length > 0) {
+    const labels = improvements.map((imp) => `best:${imp.metric}`);
+    for (const t of triggers) if (t.label && !labels.includes(t.label)) labels.push(t.label);
+    const notes = triggers.filter((t) => t.rule !== 'saveBestOnly').map((t) => t.note);
+    const reason = improvements.length > 0
+      ? `${improvements.map(improvedText).join(' and ')}, saving checkpoint${notes.length ? ` (${notes.join(', ')})` : ''}`
+      : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
+    decisions.push(decision('save', seq, triggers[0].rule, reason, { ...numbers, labels }));
+    next = { ...next, pending: [...next.pending, { epoch, step, causeSeq: seq, labels, progress }] };
+  } else {
+    decisions.push(decision('skip', seq, skipRule(config, checkEpoch), skipReason(config, epoch, checkEpoch, improvements, prev, metrics), numbers));
+  }
+  decisions.push(...es.decisions);
+  if (es.decisions.length > 0) next = es.apply(next);
+  return { state: next, decisions };
+}
+
+/**
+ * Decide on a (sampled) BatchEnded event: step triggers, timed saves, the predicate, NaN loss. No skips.
+ * @example onBatchEnded(state, event, parsePolicyConfig({ everyNSteps: 100 }), undefined)
+ */
+export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>, config: PolicyConfig, predicate: SavePredicate | undefined): { state: PolicyState; decisions: Decision[] } {
+  const { epoch, step, metrics, run } = event.data;
+  const prev = state.progress;
+  if (config.terminateOnNaN && !prev.stopped) {
+    const stop = terminateOnNaN(metrics, event.seq, run, epoch, step, event.data.batch);
+    if (stop) return { state: { ...state, progress: { ...prev, step, stopped: true } }, decisions: [stop] };
+  }
+  if (config.everyNSteps === null && config.atSteps.length === 0 && config.everyNSeconds === null && !predicate) {
+    return { state: prev.step === step ? state : { ...state, progress: { ...prev, step } }, decisions: [] };
+  }
+  const triggers: Trigger[] = [];
+  const progress = stepAndTimeTriggers({ ...prev, step }, prev, step, event.at, config, triggers);
+  if (predicate) predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config);
+  if (triggers.length === 0) return { state: { ...state, progress }, decisions: [] };
+  const labels = [...new Set(triggers.map((t) => t.label))];
+  const d = decision('save', event.seq, triggers[0].rule, `step ${step}: saving checkpoint (${triggers.map((t) => t.note).join(', ')})`, { run, epoch, step, labels });
+  return { state: { ...state, progress, pending: [...state.pending, { epoch, step, causeSeq: event.seq, labels, progress }] }, decisions: [d] };
+}
+
+/** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */
+function stepAndTimeTriggers(progress: Progress, prev: Progress, step: number, at: number, config: PolicyConfig, triggers: Trigger[]): Progress {
+  const n = config.everyNSteps;
+  if (n !== null && Math.floor(step / n) > Math.floor(prev.step / n)) {
+    triggers.push({ rule: 'everyNSteps', label: 'step', note: `every ${plural(n, 'step')}` });
+  }
+  if (config.atSteps.length > 0 && config.atSteps.some((s) => s > prev.step && s <= step)) {
+    triggers.push({ rule: 'atSteps', label: 'step', note: `step ${config.atSteps.find((s) => s > prev.step && s <= step)} is listed` });
+  }
+  const secs = config.everyNSeconds;
+  if (secs !== null) {
+    const since = progress.timedSaveAt;
+    // The clock went backwards (or no start seen): restart the interval from now, like tf.train.CheckpointManager.
+    if (since === null || at < since) return { ...progress, timedSaveAt: at };
+    if (at - since >= secs * 1000) {
+      triggers.push({ rule: 'everyNSeconds', label: 'time', note: `${secs} s of run time since the last timed save` });
+      return { ...progress, timedSaveAt: at };
+    }
+  }
+  return progress;
+}
+
+function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: Progress, triggers: Trigger[], config: PolicyConfig): void {
+  const best: Record<string, number | null> = {};
+  for (let i = 0; i < config.monitors.length; i++) best[config.monitors[i].metric] = progress.monitors[i].best;
+  const latest = state.latest === null ? undefined : findKept(state, state.latest);
+  const last = latest ? latest.epoch : null;
+  const answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last });
+  if (answer) triggers.push({ rule: 'predicate', label: 'predicate', note: typeof answer === 'string' ? answer : 'custom predicate' });
+}
+
+function improvedText(imp: Improvement): string {
+  return `${imp.metric} improved from ${formatValue(imp.previous, imp.mode)} to ${formatValue(imp.value)}`;
+}
+
+function skipRule(config: PolicyConfig, checkEpoch: boolean): string {
+  if (config.saveBestOnly && checkEpoch) return 'saveBestOnly';
+  return config.everyNEpochs !== null ? 'everyNEpochs' : 'noTrigger';
+}
+
+function skipReason(config: PolicyConfig, epoch: number, checkEpoch: boolean, improvements: Improvement[], prev: Progress, metrics: Metrics): string {
+  if (config.saveBestOnly && checkEpoch) {
+    return config.monitors
+      .map((m, i) => metrics[m.metric] === undefined
+        ? `${m.metric} is missing`
+        : `${m.metric} did not improve from ${formatValue(prev.monitors[i].best ?? m.initialValueThreshold, m.mode)}`)
+      .join('; ');
+  }
+  const improved = improvements.length ? `${improvements.map(improvedText).join(' and ')}; ` : '';
+  if (config.everyNEpochs !== null) return `${improved}epoch ${epoch}: not a save epoch (every ${plural(config.everyNEpochs, 'epoch')})`;
+  return `${improved}epoch ${epoch}: no save trigger fired`;
+}

@@ -1,0 +1,101 @@
+/**
+ * The kept checkpoint set in two tiers: `checkpoints` (the working set retention judges on every commit, small)
+ * and `archived` (milestones kept forever, which may grow with the run). Queries span both tiers.
+ */
+import { isBetter } from './mode.js';
+import type { CheckpointRecord, MonitorConfig, PolicyConfig, PolicyState } from './types.js';
+
+/** Every kept checkpoint in commit order. @example keptCheckpoints(state).map((c) => c.id) */
+export function keptCheckpoints(state: PolicyState): CheckpointRecord[] {
+  if (state.archived.length === 0) return state.checkpoints;
+  return [...state.archived, ...state.checkpoints].sort((a, b) => a.seq - b.seq);
+}
+
+/** Insert `c` into a best-first list capped at `k` (ties: the earlier commit stays first). */
+export function insertTop(top: CheckpointRecord[], c: CheckpointRecord, i: number, k: number, mode: 'min' | 'max'): CheckpointRecord[] {
+  const v = c.values[i];
+  if (k <= 0 || v === null || !c.healthy) return top;
+  let at = top.length;
+  while (at > 0 && isBetter(v, top[at - 1].values[i] as number, mode)) at--;
+  if (at >= k) return top;
+  const next = top.slice();
+  next.splice(at, 0, c);
+  if (next.length > k) next.pop();
+  return next;
+}
+
+/** The top `k` of a list by monitor `i`, best first. */
+export function topOf(list: readonly CheckpointRecord[], i: number, k: number, mode: 'min' | 'max', seed: CheckpointRecord[] = []): CheckpointRecord[] {
+  let top = seed;
+  for (const c of list) top = insertTop(top, c, i, k, mode);
+  return top;
+}
+
+/** How many archived bests are remembered per monitor. */
+export function archivedTopSize(config: PolicyConfig): number {
+  return Math.max(config.keepTopK ?? 1, 1);
+}
+
+/** The top `k` kept checkpoints by monitor `i` over both tiers. */
+export function topOverall(state: PolicyState, i: number, k: number, mode: 'min' | 'max'): CheckpointRecord[] {
+  const archived = state.archivedTop[i] ?? [];
+  return topOf(state.checkpoints, i, k, mode, archived.length > k ? archived.slice(0, k) : archived);
+}
+
+/** The best kept, healthy checkpoint by monitor `i` (ties: earliest). */
+export function bestOverall(state: PolicyState, i: number, monitor: MonitorConfig): CheckpointRecord | undefined {
+  return topOverall(state, i, 1, monitor.mode)[0];
+}
+
+/** Move a record into the archive (milestone), keeping archivedTop current. */
+export function archive(state: PolicyState, record: CheckpointRecord, config: PolicyConfig): PolicyState {
+  const k = archivedTopSize(config);
+  const archivedTop = config.monitors.map((m, i) => insertTop(state.archivedTop[i] ?? [], record, i, k, m.mode));
+  return { ...state, archived: [...state.archived, { ...record, milestone: true }], archivedTop };
+}
+
+function recomputeArchivedTop(archived: CheckpointRecord[], config: PolicyConfig): CheckpointRecord[][] {
+  const k = archivedTopSize(config);
+  return config.monitors.map((m, i) => topOf(archived, i, k, m.mode));
+}
+
+/** Find a kept checkpoint by id in either tier. */
+export function findKept(state: PolicyState, id: string): CheckpointRecord | undefined {
+  return state.checkpoints.find((c) => c.id === id) ?? state.archived.find((c) => c.id === id);
+}
+
+/** Replace (or with `null`, remove) a kept checkpoint by id in either tier. */
+export function updateKept(state: PolicyState, id: string, config: PolicyConfig, change: (c: CheckpointRecord) => CheckpointRecord | null): PolicyState {
+  let next = state;
+  const wi = state.checkpoints.findIndex((c) => c.id === id);
+  if (wi >= 0) {
+    const updated = change(state.checkpoints[wi]);
+    const checkpoints = state.checkpoints.slice();
+    if (updated) checkpoints[wi] = updated;
+    else checkpoints.splice(wi, 1);
+    next = { ...state, checkpoints };
+  } else {
+    const ai = state.archived.findIndex((c) => c.id === id);
+    if (ai < 0) return state;
+    const updated = change(state.archived[ai]);
+    const archived = state.archived.slice();
+    if (updated) archived[ai] = updated;
+    else archived.splice(ai, 1);
+    next = { ...state, archived, archivedTop: recomputeArchivedTop(archived, config) };
+  }
+  if (next.latest === id && !findKept(next, id)) {
+    const all = keptCheckpoints(next);
+    next = { ...next, latest: all.length ? all[all.length - 1].id : null };
+  }
+  return next;
+}
+
+/** Newest kept, healthy checkpoint of `epoch` (the restore target for an early stop). */
+export function checkpointOfEpoch(state: PolicyState, epoch: number): CheckpointRecord | undefined {
+  const all = keptCheckpoints(state);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const c = all[i];
+    if (c.epoch === epoch && c.healthy) return c;
+  }
+  return undefined;
+}

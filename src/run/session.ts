@@ -1,0 +1,384 @@
+/**
+ * One trainer process under supervision, from hello to exit: its messages become an RxJS stream that is
+ * funnelled (in order, one at a time) through ledger appends, the policy and the decisions' effects. Saves
+ * are written in the background by the save queue while the trainer keeps training.
+ *
+ * The session never decides about restarts: it resolves with how the trainer ended, and `train()` acts on it.
+ *
+ * @example
+ *   const session = new RunSession(context, trainer);
+ *   const outcome = await session.run({ kind: 'fresh', config, seed });
+ */
+import { randomUUID } from 'node:crypto';
+import { concatMap, filter, from, lastValueFrom, tap } from 'rxjs';
+import type { EventInput, Ledger, LedgerEvent } from '../../ledger/types.js';
+import type { CheckpointState } from '../checkpoint.js';
+import { CkptError, hasCode } from '../errors.js';
+import { DECISION_EVENT, type Decision, type Metrics } from '../events.js';
+import type { Hello, StateReply, TrainConfig, TrainerMessage } from '../protocol/messages.js';
+import type { RunPolicy, RunStore } from './ports.js';
+import type { RunProgress } from './progress.js';
+import { SaveQueue } from './save-queue.js';
+import { SerialQueue } from './serial-queue.js';
+import { StateRequests } from './state-requests.js';
+import type { TrainerOutput, TrainerProcess } from './trainer-process.js';
+
+export interface SessionContext {
+  run: string;
+  trainerName: string;
+  ledger: Ledger;
+  store: RunStore;
+  policy: RunPolicy;
+  progress: RunProgress;
+  saves: SaveQueue;
+  /** How long to wait for `hello`, a `state` reply, and the exit after `exit`. */
+  timeouts: { helloMs: number; stateMs: number; exitMs: number };
+  /** Called with the trainer's hello, before `start` is sent; returns the events to record (RunStarted/RunResumed). */
+  onHello(hello: Hello): EventInput[];
+}
+
+export type SessionStart = { config: TrainConfig; seed: number; state?: CheckpointState };
+
+export type SessionOutcome =
+  | { kind: 'finished'; epoch: number; step: number; weightsDigest: string | null }
+  | { kind: 'stopped'; signal: NodeJS.Signals; epoch: number; step: number }
+  | { kind: 'crashed'; reason: string; code?: string; exitCode: number | null; signal: NodeJS.Signals | null };
+
+export class RunSession {
+  private readonly serial = new SerialQueue();
+  private readonly requests: StateRequests;
+  private hello: Hello | null = null;
+  private position = { epoch: 0, step: 0 };
+  private lastMetrics: Metrics = {};
+  private stopDecided = false;
+  private doneSeen = false;
+  private ending = false;
+  private faultCode: string | undefined;
+  private faultMessage: string | undefined;
+  private settle!: (outcome: SessionOutcome) => void;
+  private settled = false;
+  private readonly outcome: Promise<SessionOutcome>;
+
+  constructor(private readonly ctx: SessionContext, private readonly trainer: TrainerProcess) {
+    this.requests = new StateRequests(trainer, ctx.timeouts.stateMs);
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** True once the trainer said hello (and so RunStarted/RunResumed was recorded). */
+  get helloSeen(): boolean {
+    return this.hello !== null;
+  }
+
+  /** A second Ctrl-C: stop waiting for the trainer. */
+  forceEnd(): void {
+    this.trainer.kill('SIGKILL');
+  }
+
+  /** Current training position (last epoch_end / done seen). */
+  get at(): { epoch: number; step: number } {
+    return { ...this.position };
+  }
+
+  /** Drive the trainer until it ends; resolves with how it ended. */
+  async run(start: SessionStart): Promise<SessionOutcome> {
+    const helloTimer = setTimeout(() => {
+      if (!this.hello) this.crash('PROTOCOL_NO_HELLO', `trainer sent no hello within ${this.ctx.timeouts.helloMs} ms; check that it speaks protocol v1 on stdout`);
+    }, this.ctx.timeouts.helloMs);
+    const pipeline = this.trainer.output$.pipe(
+      // State replies bypass the serial queue: a handler may be waiting for one.
+      filter((item) => !(item.kind === 'message' && this.requests.offer(item.message))),
+      // Every frame was delivered before `exit`: nobody can get a reply any more, even a job waiting for one.
+      tap((item) => { if (item.kind === 'exit') this.requests.rejectAll(new CkptError('PROTOCOL_TRAINER_EXITED', `trainer exited (${item.signal ?? `code ${item.code}`}) before replying`)); }),
+      concatMap((item) => from(this.serial.run(() => this.handle(item, start)))),
+    );
+    const done = lastValueFrom(pipeline, { defaultValue: undefined }).catch((error) => this.fail(error));
+    const outcome = await this.outcome;
+    clearTimeout(helloTimer);
+    await done.catch(() => {});
+    return outcome;
+  }
+
+  /**
+   * SIGINT/SIGTERM: ask the trainer for a final checkpoint, commit it, record RunStopped, then end the trainer.
+   * @example process.once('SIGINT', () => session.interrupt('SIGINT'))
+   */
+  interrupt(signal: NodeJS.Signals): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.settled || this.ending) return;
+      this.ending = true;
+      const run = this.ctx.run;
+      if (this.hello && this.trainer.running) {
+        const decision: Decision = {
+          kind: 'save', causeSeq: this.ctx.ledger.lastSeq, rule: 'interrupt', run, epoch: this.position.epoch, step: this.position.step,
+          reason: `${signal}: saving a final checkpoint before stopping`, labels: ['interrupted'],
+        };
+        const [stored] = await this.appendDecisions([decision]);
+        try {
+          await this.save(decision, stored.seq, { wait: true });
+        } catch (error) {
+          this.ctx.progress.line(`could not save a final checkpoint: ${(error as Error).message}`);
+        }
+      }
+      await this.ctx.saves.drain();
+      await this.ctx.ledger.append([{ stream: run, type: 'RunStopped', data: { run, reason: `interrupted by ${signal}`, signal } }], { durable: true });
+      this.ctx.progress.line(`${run} stopped by ${signal} at epoch ${this.position.epoch}, step ${this.position.step}`);
+      await this.endTrainer();
+      this.finish({ kind: 'stopped', signal, ...this.position });
+    });
+  }
+
+  private async handle(item: TrainerOutput, start: SessionStart): Promise<void> {
+    if (this.settled) return;
+    switch (item.kind) {
+      case 'stderr':
+        await this.append([{ stream: this.ctx.run, type: 'TrainerLog', data: { run: this.ctx.run, source: 'stderr', level: 'info', line: item.line.slice(0, 4096) } }]);
+        return;
+      case 'fault':
+        this.faultCode = item.error.code;
+        this.faultMessage = item.error.message;
+        await this.append([{ stream: this.ctx.run, type: 'ProtocolFault', data: { run: this.ctx.run, code: item.error.code, message: item.error.message } }], true);
+        this.ctx.progress.line(`protocol fault: ${item.error.code}: ${item.error.message}`);
+        return;
+      case 'exit':
+        return this.onExit(item.code, item.signal);
+      case 'message':
+        return this.onMessage(item.message, start);
+    }
+  }
+
+  private async onMessage(message: TrainerMessage, start: SessionStart): Promise<void> {
+    const run = this.ctx.run;
+    if (message.type === 'hello') {
+      if (this.hello) return this.protocolFault('PROTOCOL_UNEXPECTED', 'trainer sent a second hello');
+      if (message.protocol !== 1) return this.protocolFault('PROTOCOL_VERSION', `trainer speaks protocol ${message.protocol}; this supervisor speaks 1`);
+      this.hello = message;
+      const batches = (message as unknown as { batchesPerEpoch?: unknown }).batchesPerEpoch;
+      if (typeof batches === 'number') this.ctx.progress.setBatchesPerEpoch(batches);
+      const stored = await this.append(this.ctx.onHello(message), true);
+      if (start.state) this.position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
+      this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(start.state ? { state: start.state } : {}) });
+      for (const event of stored) await this.decide(event);
+      return;
+    }
+    if (!this.hello) return this.protocolFault('PROTOCOL_NO_HELLO', `trainer sent "${message.type}" before hello; hello must be the first frame`);
+    switch (message.type) {
+      case 'batch_end': {
+        this.ctx.progress.batch(message);
+        const [event] = await this.append([{ stream: run, type: 'BatchEnded', data: { run, epoch: message.epoch, batch: message.batch, step: message.step, metrics: message.metrics } }]);
+        await this.decide(event);
+        return;
+      }
+      case 'epoch_end': {
+        if (this.position.epoch === 0 && message.epoch === 1 && message.step > 0) this.ctx.progress.setBatchesPerEpoch(message.step);
+        else if (message.epoch > this.position.epoch && this.position.step > 0) this.ctx.progress.setBatchesPerEpoch((message.step - this.position.step) / (message.epoch - this.position.epoch));
+        this.position = { epoch: message.epoch, step: message.step };
+        this.lastMetrics = message.metrics;
+        this.ctx.progress.epoch(message);
+        const [event] = await this.append([{ stream: run, type: 'EpochEnded', data: { run, epoch: message.epoch, step: message.step, metrics: message.metrics, ms: message.ms } }]);
+        await this.decide(event);
+        return;
+      }
+      case 'log': {
+        const level = ['debug', 'info', 'warn', 'error'].includes(message.level) ? message.level : 'info';
+        await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'log', level, line: message.message.slice(0, 4096) } }]);
+        return;
+      }
+      case 'error':
+        await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'log', level: 'error', line: `${message.code ?? 'ERROR'}: ${message.message}` } }]);
+        return;
+      case 'done':
+        return this.onDone(message.epoch, message.step, message.reason);
+      default:
+        return this.protocolFault('PROTOCOL_UNEXPECTED', `trainer sent "${message.type}" that nobody asked for`);
+    }
+  }
+
+  /** Feed one stored event to the policy and carry out its decisions (recorded durably first). */
+  private async decide(event: LedgerEvent): Promise<void> {
+    if (this.settled) return;
+    const decisions = await this.ctx.policy.decide(event);
+    if (decisions.length === 0) return;
+    const stored = await this.appendDecisions(decisions);
+    for (let i = 0; i < decisions.length; i++) {
+      this.ctx.progress.decision(decisions[i]);
+      await this.act(decisions[i], stored[i]);
+    }
+  }
+
+  private async appendDecisions(decisions: Decision[]): Promise<LedgerEvent[]> {
+    const run = this.ctx.run;
+    return this.append(decisions.map((d) => ({ stream: run, type: DECISION_EVENT[d.kind], data: { run, ...d } })), true);
+  }
+
+  private async act(decision: Decision, stored: LedgerEvent): Promise<void> {
+    // The decision event itself goes back to the policy (e.g. StopDecided ends early-stopping's patience).
+    switch (decision.kind) {
+      case 'save':
+        await this.save(decision, stored.seq, { wait: false });
+        break;
+      case 'prune':
+        if (decision.checkpoint) {
+          const pruned = await this.ctx.store.prune(decision.checkpoint, stored.seq).catch((error) => this.warn(stored.seq, 'prune', error));
+          if (pruned) await this.decide(pruned);
+        }
+        break;
+      case 'backup':
+        if (decision.checkpoint && decision.target) {
+          const result = await this.ctx.store.backup(decision.checkpoint, decision.target, stored.seq).catch((error) => this.warn(stored.seq, 'backup', error));
+          if (result) await this.decide(result);
+        }
+        break;
+      case 'stop':
+        this.stopDecided = true;
+        this.trainer.send({ type: 'stop', reason: decision.reason });
+        break;
+      case 'restore':
+        if (decision.checkpoint) {
+          await this.ctx.saves.drain();
+          const state = await this.ctx.store.load(decision.checkpoint).catch((error) => this.warn(stored.seq, 'restore', error));
+          if (state) this.trainer.send({ type: 'restore', state });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Ask the trainer for its state, then commit it in the background (or wait, for a final save). */
+  private async save(decision: Decision, decisionSeq: number, options: { wait: boolean }): Promise<void> {
+    let reply: StateReply;
+    try {
+      reply = await this.requests.request();
+    } catch (error) {
+      // A trainer that died is reported by its exit (next in line); anything else is worth a warning.
+      if (!this.trainer.running || (hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED')) return;
+      await this.warn(decisionSeq, 'save', error);
+      return;
+    }
+    const state = reply.state;
+    const trainer = state.trainer;
+    const meta = {
+      run: this.ctx.run, epoch: trainer.epoch, step: trainer.step,
+      metrics: trainer.epoch === this.position.epoch ? this.lastMetrics : (state.history.find((h) => h.epoch === trainer.epoch)?.metrics ?? {}),
+      decisionSeq, labels: decision.labels, trainer: this.ctx.trainerName, backend: this.hello?.backend ?? 'unknown',
+    };
+    this.background(this.ctx.saves.enqueue(() => this.ctx.store.commit(state, meta)).then(
+      (committed) => this.serial.run(() => this.decide(committed)),
+      (error) => this.serial.run(() => this.warn(decisionSeq, 'save', error)),
+    ));
+    if (options.wait) await this.ctx.saves.drain();
+  }
+
+  private async onDone(epoch: number, step: number, reason: 'done' | 'stopped'): Promise<void> {
+    if (this.doneSeen) return;
+    this.doneSeen = true;
+    this.position = { epoch, step };
+    const run = this.ctx.run;
+    const endReason = reason === 'stopped' ? (this.stopDecided ? 'early-stop' : 'stopped') : 'done';
+    const [event] = await this.append([{ stream: run, type: 'TrainingEnded', data: { run, epoch, step, reason: endReason } }], true);
+    await this.decide(event);
+    // Finishing waits for every background save and the decisions they cause; those run on the serial queue,
+    // so finish from outside the current job.
+    this.background(this.ctx.saves.drain().then(() => this.serial.run(() => this.finishRun())));
+  }
+
+  private async finishRun(): Promise<void> {
+    if (this.settled || this.ending) return;
+    if (this.ctx.saves.pending > 0) {
+      this.background(this.ctx.saves.drain().then(() => this.serial.run(() => this.finishRun())));
+      return;
+    }
+    const run = this.ctx.run;
+    let digest: string | null = null;
+    try {
+      const state = (await this.requests.request('now')).state;
+      digest = this.ctx.store.weightsDigest(state);
+    } catch (error) {
+      // The trainer died before handing over its final weights: its exit is next in line and records a crash,
+      // and the restart resumes from the newest checkpoint.
+      if (!this.trainer.running || hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED') return;
+      this.ctx.progress.line(`could not read the final weights: ${(error as Error).message}`);
+    }
+    if (this.settled || this.ending) return;
+    this.ending = true;
+    await this.append([{ stream: run, type: 'RunFinished', data: { run, epoch: this.position.epoch, step: this.position.step, ...(digest ? { weightsDigest: digest } : {}) } }], true);
+    this.ctx.progress.line(`${run} finished at epoch ${this.position.epoch}, step ${this.position.step}${digest ? `, weights ${digest.slice(0, 12)}` : ''}`);
+    await this.endTrainer();
+    this.finish({ kind: 'finished', ...this.position, weightsDigest: digest });
+  }
+
+  private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.requests.rejectAll(new CkptError('PROTOCOL_TRAINER_EXITED', `trainer exited (${signal ?? `code ${code}`}) before replying`));
+    if (this.settled || this.ending) return;
+    const reason = this.faultCode
+      ? `protocol fault ${this.faultCode}: ${this.faultMessage}`
+      : this.doneSeen ? `trainer exited (${signal ?? `code ${code}`}) before the run finished` : `trainer exited (${signal ?? `code ${code}`}) without done`;
+    const codeName = this.faultCode ?? 'PROTOCOL_EXIT_WITHOUT_DONE';
+    if (!this.faultCode) {
+      await this.append([{ stream: this.ctx.run, type: 'ProtocolFault', data: { run: this.ctx.run, code: codeName, message: reason } }], true);
+    }
+    this.finish({ kind: 'crashed', reason, code: codeName, exitCode: code, signal });
+  }
+
+  private async protocolFault(code: string, message: string): Promise<void> {
+    this.faultCode = code;
+    this.faultMessage = message;
+    await this.append([{ stream: this.ctx.run, type: 'ProtocolFault', data: { run: this.ctx.run, code, message } }], true);
+    this.ctx.progress.line(`protocol fault: ${code}: ${message}`);
+    this.trainer.kill('SIGKILL');
+  }
+
+  private crash(code: string, message: string): void {
+    this.background(this.serial.run(() => this.protocolFault(code, message)));
+  }
+
+  /** Work started outside the pipeline: an error in it is a supervisor failure, never an unhandled rejection. */
+  private background(work: Promise<unknown>): void {
+    work.catch((error) => this.fail(error));
+  }
+
+  private async warn(causeSeq: number, rule: string, error: unknown): Promise<undefined> {
+    const code = hasCode(error) ? error.code : 'ERROR';
+    const decision: Decision = { kind: 'warn', causeSeq, rule, run: this.ctx.run, reason: `${rule} failed: ${code}: ${(error as Error).message}` };
+    this.ctx.progress.decision(decision);
+    await this.appendDecisions([decision]);
+    return undefined;
+  }
+
+  private async endTrainer(): Promise<void> {
+    this.trainer.send({ type: 'exit' });
+    this.trainer.endInput();
+    const timer = setTimeout(() => this.trainer.kill('SIGKILL'), this.ctx.timeouts.exitMs);
+    await this.trainer.waitForExit();
+    clearTimeout(timer);
+  }
+
+  private append(events: EventInput[], durable = false): Promise<LedgerEvent[]> {
+    return appendAndRead(this.ctx.ledger, events, durable);
+  }
+
+  private finish(outcome: SessionOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(outcome);
+  }
+
+  private fail(error: unknown): void {
+    this.trainer.kill('SIGKILL');
+    const code = hasCode(error) ? error.code : 'RUN_FAILED';
+    this.finish({ kind: 'crashed', reason: `supervisor error: ${(error as Error)?.message ?? String(error)}`, code, exitCode: null, signal: null });
+    this.fatal = error;
+  }
+
+  /** An error of the supervisor itself (ledger or bug), as opposed to a trainer fault. */
+  fatal: unknown = undefined;
+}
+
+/** Append and return the stored events (with their seqs), in input order. */
+export async function appendAndRead(ledger: Ledger, events: EventInput[], durable: boolean): Promise<LedgerEvent[]> {
+  if (events.length === 0) return [];
+  const at = Date.now();
+  const inputs = events.map((e) => ({ id: randomUUID(), v: 1, at, ...e }));
+  const result = await ledger.append(inputs, { durable });
+  return inputs.map((e, i) => ({ seq: result.seqs[i], id: e.id, stream: e.stream, type: e.type, v: e.v, at: e.at, data: e.data }));
+}

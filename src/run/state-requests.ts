@@ -1,0 +1,58 @@
+/**
+ * Outstanding `save` requests to a trainer, matched to their `state` replies by requestId. A reply that
+ * nobody waits for is not consumed (the caller treats it as unexpected).
+ *
+ * @example
+ *   const requests = new StateRequests(trainer, 60_000);
+ *   const reply = await requests.request(); // sends {type:'save', requestId}
+ */
+import { randomUUID } from 'node:crypto';
+import { CkptError } from '../errors.js';
+import type { StateReply, TrainerMessage } from '../protocol/messages.js';
+import type { TrainerProcess } from './trainer-process.js';
+
+interface Pending { resolve(reply: StateReply): void; reject(error: Error): void; timer: NodeJS.Timeout }
+
+export class StateRequests {
+  private readonly pending = new Map<string, Pending>();
+  private closedBy: Error | null = null;
+
+  constructor(private readonly trainer: Pick<TrainerProcess, 'send'>, private readonly timeoutMs: number) {}
+
+  /** Send `save` (state at the latest epoch end, or `now`) and resolve with the trainer's `state` reply. */
+  request(at: 'epoch' | 'now' = 'epoch'): Promise<StateReply> {
+    const requestId = randomUUID();
+    if (this.closedBy) return Promise.reject(this.closedBy);
+    return new Promise<StateReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new CkptError('PROTOCOL_TIMEOUT', `trainer did not reply to save within ${this.timeoutMs} ms; it must answer save with state between batches`));
+      }, this.timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}) });
+    });
+  }
+
+  /** Route a trainer message to its waiting request; true when it was consumed. */
+  offer(message: TrainerMessage): boolean {
+    if (message.type !== 'state' && !(message.type === 'error' && message.requestId)) return false;
+    const id = message.requestId as string;
+    const waiting = this.pending.get(id);
+    if (!waiting) return false;
+    this.pending.delete(id);
+    clearTimeout(waiting.timer);
+    if (message.type === 'state') waiting.resolve(message);
+    else waiting.reject(new CkptError('PROTOCOL_TRAINER_ERROR', `trainer could not save: ${message.code}: ${message.message}`, { details: { code: message.code } }));
+    return true;
+  }
+
+  /** Fail every waiting request and every later one (the trainer is gone). */
+  rejectAll(error: Error): void {
+    this.closedBy = error;
+    for (const [id, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The protocol host: one trainer child process seen as a stream. stdout carries frames only (decoded with
+ * FrameDecoder), stderr is split into lines, commands go to stdin as frames. The stream ends with exactly one
+ * `exit` item; a protocol fault is reported once and the child is killed (a trainer that broke the protocol
+ * cannot be trusted with the next command).
+ *
+ * @example
+ *   const trainer = TrainerProcess.spawn({ command: process.execPath, args: ['trainer.mjs'] });
+ *   trainer.output$.subscribe((item) => console.log(item.kind));
+ *   trainer.send({ type: 'start', config: { epochs: 3, batchSize: 32 }, seed: 1 });
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Observable, ReplaySubject } from 'rxjs';
+import { CkptError } from '../errors.js';
+import { encodeFrame, FrameDecoder } from '../protocol/frames.js';
+import { TRAINER_MESSAGE_TYPES, type SupervisorMessage, type TrainerMessage } from '../protocol/messages.js';
+import { validateTrainerMessage } from './validate-message.js';
+
+export interface TrainerCommand {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export type TrainerOutput =
+  | { kind: 'message'; message: TrainerMessage }
+  | { kind: 'stderr'; line: string }
+  | { kind: 'fault'; error: CkptError }
+  | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null };
+
+export interface TrainerProcessOptions {
+  maxFrameBytes?: number;
+}
+
+export class TrainerProcess {
+  readonly pid: number;
+  /** Replays everything from spawn, so a late subscriber misses nothing. */
+  readonly output$: Observable<TrainerOutput>;
+  private readonly child: ChildProcess;
+  private readonly subject = new ReplaySubject<TrainerOutput>();
+  private faulted = false;
+  private exited = false;
+  private readonly exitPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(child: ChildProcess, options: TrainerProcessOptions) {
+    this.child = child;
+    this.pid = child.pid ?? -1;
+    this.output$ = this.subject.asObservable();
+    const decoder = new FrameDecoder({ accept: TRAINER_MESSAGE_TYPES, maxFrameBytes: options.maxFrameBytes });
+    let stdoutEnded = false;
+    let stderrEnded = false;
+    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let resolveExit!: (v: { code: number | null; signal: NodeJS.Signals | null }) => void;
+    this.exitPromise = new Promise((r) => (resolveExit = r));
+    const finish = (): void => {
+      // Emit `exit` only after both pipes drained, so no frame or log line arrives after it.
+      if (!exitInfo || !stdoutEnded || !stderrEnded || this.exited) return;
+      if (!this.faulted && decoder.pending > 0) {
+        this.fault(new CkptError('PROTOCOL_TRUNCATED', `trainer exited in the middle of a frame (${decoder.pending} bytes pending); the trainer must write whole frames`, { details: { pending: decoder.pending } }));
+      }
+      this.exited = true;
+      this.subject.next({ kind: 'exit', ...exitInfo });
+      this.subject.complete();
+      resolveExit(exitInfo);
+    };
+
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.faulted) return;
+      try {
+        for (const raw of decoder.push(chunk)) this.subject.next({ kind: 'message', message: validateTrainerMessage(raw) });
+      } catch (error) {
+        this.fault(error instanceof CkptError ? error : new CkptError('PROTOCOL_MALFORMED', String(error), { cause: error }));
+      }
+    });
+    child.stdout!.on('end', () => { stdoutEnded = true; finish(); });
+    child.stdout!.on('error', () => { stdoutEnded = true; finish(); });
+
+    let partial = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.subject.next({ kind: 'stderr', line: line.replace(/\r$/, '') });
+      if (partial.length > 64 * 1024) { this.subject.next({ kind: 'stderr', line: partial }); partial = ''; }
+    });
+    const endStderr = (): void => {
+      if (partial.trim()) this.subject.next({ kind: 'stderr', line: partial });
+      partial = '';
+      stderrEnded = true;
+      finish();
+    };
+    child.stderr!.on('end', endStderr);
+    child.stderr!.on('error', endStderr);
+    // A trainer that dies does not read stdin: writes then fail with EPIPE, which the exit event reports.
+    child.stdin!.on('error', () => {});
+    child.on('error', (error) => {
+      this.fault(new CkptError('PROTOCOL_SPAWN_FAILED', `could not start the trainer: ${error.message}; check the --trainer path and that it is executable`, { cause: error }));
+      exitInfo = { code: null, signal: null };
+      stdoutEnded = stderrEnded = true;
+      finish();
+    });
+    child.on('exit', (code, signal) => { exitInfo = { code, signal }; finish(); });
+  }
+
+  /**
+   * Start a trainer child process with piped stdio.
+   * @example const t = TrainerProcess.spawn({ command: '/usr/bin/python3', args: ['trainers/python/example.py'] })
+   */
+  static spawn(command: TrainerCommand, options: TrainerProcessOptions = {}): TrainerProcess {
+    const child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: { ...process.env, ...command.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then asks the trainer
+      // for a final checkpoint. If the supervisor dies, the trainer sees stdin close and exits.
+      detached: true,
+    });
+    return new TrainerProcess(child, options);
+  }
+
+  get running(): boolean {
+    return !this.exited && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Send one command; a no-op once the trainer is gone (its exit is already on the stream). */
+  send(message: SupervisorMessage): void {
+    if (!this.running || this.child.stdin!.destroyed) return;
+    this.child.stdin!.write(encodeFrame(message as unknown as { type: string } & Record<string, unknown>));
+  }
+
+  /** Close stdin: a well-behaved trainer exits after `done` when its input ends. */
+  endInput(): void {
+    if (!this.child.stdin!.destroyed) this.child.stdin!.end();
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** Resolves when the process exited and both pipes drained. */
+  waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exitPromise;
+  }
+
+  private fault(error: CkptError): void {
+    if (this.faulted) return;
+    this.faulted = true;
+    this.subject.next({ kind: 'fault', error });
+    this.kill('SIGKILL');
+  }
+}

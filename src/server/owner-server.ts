@@ -1,0 +1,81 @@
+/**
+ * The server of the process that owns a ledger (`ckpt train --serve`, `ckpt serve` with no other owner):
+ * the read-only JSON API and SSE stream on the ledger, optionally the page, and the `owner.json`
+ * advertisement other processes use to read through it.
+ */
+import type { Ledger } from '../../ledger/types.js';
+import { startHttpShell } from './http-server.js';
+import { createLedgerApi } from './owner-api.js';
+import { removeOwnerFile, writeOwnerFile, type OwnerInfo } from './owner-file.js';
+
+/** What the owner server needs from an open workspace: its directory and its ledger. */
+export interface ServedWorkspace {
+  dir: string;
+  ledger: Ledger;
+}
+
+export interface OwnerServerOptions {
+  host?: string;
+  port?: number;
+  token?: string;
+  /** Also serve the dashboard page (default false: API only). */
+  page?: boolean;
+  /** Write `<dir>/owner.json` (default true). */
+  advertise?: boolean;
+  /** SSE heartbeat interval (default 15 s). */
+  heartbeatMs?: number;
+}
+
+export interface OwnerServer {
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve a workspace's ledger over HTTP and advertise it in `<dir>/owner.json`.
+ * @example
+ *   const server = await startOwnerServer(workspace, { page: true })
+ *   console.log(`dashboard: ${server.url}/`)
+ *   await server.close()
+ */
+export async function startOwnerServer(workspace: ServedWorkspace, options: OwnerServerOptions = {}): Promise<OwnerServer> {
+  const api = createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs: options.heartbeatMs });
+  const shell = await startHttpShell({ ...options, page: options.page === true }, api.handle);
+  const advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
+  let closing: Promise<void> | undefined;
+  return {
+    url: shell.url,
+    host: shell.host,
+    port: shell.port,
+    close() {
+      closing ??= (async () => {
+        advertisement?.withdraw();
+        api.close();
+        await shell.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Write `<dir>/owner.json` for a listening server and remove it on `withdraw()` or when the process exits.
+ * @example const ad = advertiseOwner(dir, shell); ...; ad.withdraw()
+ */
+export function advertiseOwner(dir: string, at: { host: string; port: number }, token?: string): { info: OwnerInfo; withdraw(): void } {
+  const info: OwnerInfo = { pid: process.pid, host: at.host, port: at.port, ...(token ? { token } : {}), startedAt: Date.now() };
+  const onExit = (): void => {
+    removeOwnerFile(dir, info);
+  };
+  writeOwnerFile(dir, info);
+  process.on('exit', onExit);
+  return {
+    info,
+    withdraw() {
+      process.off('exit', onExit);
+      removeOwnerFile(dir, info);
+    },
+  };
+}

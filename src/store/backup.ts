@@ -1,0 +1,43 @@
+/**
+ * Backup: copy one checkpoint's blobs and descriptor to a target directory, verify every blob there, then
+ * record `BackupVerified` (or `BackupFailed`). Loads take a lost or corrupt blob from a verified backup.
+ */
+import { resolve as resolvePath } from 'node:path';
+import { CkptError, hasCode } from '../errors.js';
+import type { BackupVerified } from '../events.js';
+import { BlobStore } from './blobs.js';
+import { backupBlobPath, backupDescriptorPath } from './backup-layout.js';
+import { appendEvent, entryOf, type StoreContext } from './context.js';
+import { writeFileDurable } from './fsync.js';
+import { resolveRef } from './load.js';
+import { encodeJson } from './manifest.js';
+
+/**
+ * Copy a checkpoint to `target` and verify it there.
+ * @example const { blobs, bytes } = await backupCheckpoint(ctx, 'best', '/mnt/backup/ckpt')
+ */
+export async function backupCheckpoint(ctx: StoreContext, ref: string, target: string): Promise<BackupVerified> {
+  const id = await resolveRef(ctx, ref, false);
+  const entry = entryOf(ctx, id);
+  const dest = resolvePath(target);
+  try {
+    const backup = new BlobStore(dest);
+    await backup.init();
+    let bytes = 0;
+    for (const hash of entry.blobs) {
+      const data = await ctx.blobs.read(hash);
+      await backup.put(data);
+      bytes += data.byteLength;
+    }
+    await writeFileDurable(backupDescriptorPath(dest, id), encodeJson({ checkpoint: id, run: entry.run, epoch: entry.epoch, step: entry.step, manifest: entry.manifest, blobs: entry.blobs, metrics: entry.metrics, weightsDigest: entry.weightsDigest, source: ctx.dir }));
+    for (const hash of entry.blobs) await backup.read(hash, backupBlobPath(dest, hash));
+    const data: BackupVerified = { checkpoint: id, target: dest, blobs: entry.blobs.length, bytes };
+    await appendEvent(ctx, entry.run, 'BackupVerified', data);
+    return data;
+  } catch (error) {
+    const code = hasCode(error) ? error.code : 'STORE_BACKUP_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    await appendEvent(ctx, entry.run, 'BackupFailed', { checkpoint: id, target: dest, code, message });
+    throw new CkptError('STORE_BACKUP_FAILED', `backup of ${id} to ${dest} failed: ${message}; check the target directory and retry`, { cause: error, details: { checkpoint: id, target: dest } });
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The content-addressed blob directory: `objects/ab/cdef…` named by the sha256 of the stored bytes.
+ * Writes are atomic and durable (temp in `tmp/` → fsync → rename → directory fsync); a blob already present
+ * with the right size is not written again. Reads verify the hash. Knows nothing about checkpoints.
+ */
+import { createHash } from 'node:crypto';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, writeTempDurable } from './fsync.js';
+import { isBlobHash, sha256Hex } from './hash.js';
+
+/** Bytes per read while verifying: big enough for throughput, small enough to overlap hashing with I/O. */
+const READ_CHUNK = 1024 * 1024;
+
+export interface PutResult {
+  hash: string;
+  /** Stored size in bytes. */
+  size: number;
+  /** False when an identical blob was already present (deduplicated). */
+  written: boolean;
+}
+
+/** Why a blob could not be read: it is gone, or its bytes no longer match its name. */
+export class BlobFault extends Error {
+  constructor(
+    readonly kind: 'missing' | 'corrupt',
+    readonly hash: string,
+    readonly actual: string | null,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'BlobFault';
+  }
+}
+
+export interface BlobInfo { hash: string; size: number }
+
+/** Run `task` over `items` with at most `limit` in flight; results keep input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index], index);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export class BlobStore {
+  readonly objectsDir: string;
+  readonly tmpDir: string;
+  /** Hashes this process deleted recently, so a watcher does not report them as lost. */
+  readonly ownDeletes = new Set<string>();
+  private readonly knownDirs = new Set<string>();
+
+  constructor(readonly root: string) {
+    this.objectsDir = join(root, 'objects');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  /** Create `objects/` and `tmp/` when missing. @example await new BlobStore(dir).init() */
+  async init(): Promise<void> {
+    await mkdir(this.objectsDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  /** Path of a blob. @example blobs.path('ab12…') // '<dir>/objects/ab/12…' */
+  path(hash: string): string {
+    return join(this.objectsDir, hash.slice(0, 2), hash.slice(2));
+  }
+
+  /** Size of a stored blob, or null when absent. */
+  async size(hash: string): Promise<number | null> {
+    try {
+      return (await stat(this.path(hash))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Store many blobs durably. When this resolves every blob is fsynced, renamed into place and its directory
+   * fsynced. Hashing one blob overlaps the disk writes of others.
+   * @example const [{ hash, written }] = await blobs.putMany([bytes])
+   */
+  async putMany(items: readonly Uint8Array[], concurrency = 4): Promise<PutResult[]> {
+    const dirsToSync = new Set<string>();
+    const results = await mapLimit(items, concurrency, async (bytes) => {
+      const hash = sha256Hex(bytes);
+      const dest = this.path(hash);
+      const present = await this.size(hash);
+      if (present === bytes.byteLength) return { hash, size: bytes.byteLength, written: false };
+      const dir = join(this.objectsDir, hash.slice(0, 2));
+      if (!this.knownDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.knownDirs.add(dir);
+        dirsToSync.add(this.objectsDir);
+      }
+      const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
+      await rename(tmp, dest);
+      this.ownDeletes.delete(hash);
+      dirsToSync.add(dir);
+      return { hash, size: bytes.byteLength, written: true };
+    });
+    await mapLimit([...dirsToSync], concurrency, fsyncDir);
+    return results;
+  }
+
+  /** Store one blob durably. @example const { hash } = await blobs.put(Buffer.from('{}')) */
+  async put(bytes: Uint8Array): Promise<PutResult> {
+    return (await this.putMany([bytes]))[0];
+  }
+
+  /**
+   * Read a blob and check its hash; throws BlobFault('missing' | 'corrupt'). Reading the next chunk from disk
+   * overlaps hashing the previous one, so verification costs little beyond the read itself.
+   * @example const bytes = await blobs.read(hash)
+   */
+  async read(hash: string, from: string = this.path(hash)): Promise<Buffer> {
+    let handle: FileHandle;
+    try {
+      handle = await open(from, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobFault('missing', hash, null, `blob ${hash} is missing (${from})`);
+      throw error;
+    }
+    let bytes: Buffer;
+    let actual: string;
+    try {
+      const { size } = await handle.stat();
+      bytes = Buffer.allocUnsafe(size);
+      const digest = createHash('sha256');
+      let done = 0;
+      let pending = size > 0 ? handle.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
+      while (pending) {
+        const { bytesRead } = await pending;
+        if (bytesRead === 0) break;
+        const start = done;
+        done += bytesRead;
+        pending = done < size ? handle.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
+        digest.update(bytes.subarray(start, done));
+      }
+      if (done < size) bytes = bytes.subarray(0, done);
+      actual = digest.digest('hex');
+    } finally {
+      await handle.close();
+    }
+    if (actual !== hash) throw new BlobFault('corrupt', hash, actual, `blob ${hash} has sha256 ${actual} (${bytes.byteLength} bytes at ${from})`);
+    return bytes;
+  }
+
+  /**
+   * Delete blobs and fsync their directories; returns how many existed and their total size.
+   * @example const { deleted, bytes } = await blobs.remove(['ab12…'])
+   */
+  async remove(hashes: Iterable<string>): Promise<{ deleted: number; bytes: number }> {
+    let deleted = 0;
+    let bytes = 0;
+    const dirs = new Set<string>();
+    for (const hash of hashes) {
+      const size = await this.size(hash);
+      if (size === null) continue;
+      // Bounded: without a watcher nobody consumes these.
+      if (this.ownDeletes.size > 100_000) this.ownDeletes.clear();
+      this.ownDeletes.add(hash);
+      try {
+        await unlink(this.path(hash));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      deleted++;
+      bytes += size;
+      dirs.add(join(this.objectsDir, hash.slice(0, 2)));
+    }
+    for (const dir of dirs) await fsyncDir(dir).catch(() => undefined);
+    return { deleted, bytes };
+  }
+
+  /** Every blob on disk (name and size); files whose name is not a hash are ignored. */
+  async list(): Promise<BlobInfo[]> {
+    const found: BlobInfo[] = [];
+    let prefixes: string[];
+    try {
+      prefixes = await readdir(this.objectsDir);
+    } catch {
+      return found;
+    }
+    for (const prefix of prefixes.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      let names: string[];
+      try {
+        names = await readdir(join(this.objectsDir, prefix));
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        const hash = prefix + name;
+        if (!isBlobHash(hash)) continue;
+        const size = await this.size(hash);
+        if (size !== null) found.push({ hash, size });
+      }
+    }
+    return found;
+  }
+
+  /** Leftover temp files (writes that never finished). */
+  async temps(): Promise<string[]> {
+    try {
+      return (await readdir(this.tmpDir)).map((name) => join(this.tmpDir, name));
+    } catch {
+      return [];
+    }
+  }
+}

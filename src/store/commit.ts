@@ -1,0 +1,49 @@
+/**
+ * The commit protocol: blobs durable → manifest durable → CheckpointCommitted appended durably. A crash
+ * before the event leaves only unreferenced files (gc removes them); nothing can reference a partial checkpoint.
+ */
+import type { CheckpointState } from '../checkpoint.js';
+import type { CheckpointCommitted } from '../events.js';
+import { appendEvent, catalogOf, type StoreContext } from './context.js';
+import { type CommitMeta, writeCheckpointContent } from './write.js';
+
+/** Ids handed out by this process but perhaps not yet visible in the catalog. */
+const reservedIds = new WeakMap<StoreContext, number>();
+
+/** Next `ckpt-<n>`: counted over the whole directory (every run), never reused after a commit. Call under the mutex. */
+export function nextCheckpointId(ctx: StoreContext): string {
+  const n = Math.max(catalogOf(ctx).nextId, reservedIds.get(ctx) ?? 0);
+  reservedIds.set(ctx, n + 1);
+  return `ckpt-${n}`;
+}
+
+/**
+ * Write a checkpoint and make it visible with one durable CheckpointCommitted event.
+ * @example const committed = await commitCheckpoint(ctx, state, { run: 'run-1', epoch: 3, step: 300, metrics, trainer: 'mlp', backend: 'cpu' })
+ */
+export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+  return ctx.mutex.run(async () => {
+    const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding);
+    const checkpoint = nextCheckpointId(ctx);
+    const data: CheckpointCommitted = {
+      checkpoint,
+      run: meta.run,
+      epoch: meta.epoch,
+      step: meta.step,
+      manifest: written.manifestHash,
+      weightsDigest: written.manifest.weightsDigest,
+      metrics: { ...meta.metrics },
+      bytes: written.bytes,
+      blobs: written.blobs,
+      objects: Object.keys(written.manifest.objects),
+      tags: [...(meta.tags ?? [])],
+      ...(meta.description !== undefined ? { description: meta.description } : {}),
+      ...(meta.decisionSeq !== undefined ? { decisionSeq: meta.decisionSeq } : {}),
+      ...(meta.labels !== undefined ? { labels: [...meta.labels] } : {}),
+      trainer: meta.trainer,
+      backend: meta.backend,
+    };
+    await appendEvent(ctx, meta.run, 'CheckpointCommitted', data);
+    return data;
+  });
+}

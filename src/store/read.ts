@@ -1,0 +1,52 @@
+/**
+ * Reading a checkpoint's content back: the manifest, then every blob it names, each verified against its
+ * hash by the `readBlob` function given (the store's, which may fall back to backups).
+ */
+import type { CheckpointState, ObjectState, TensorData } from '../checkpoint.js';
+import { mapLimit } from './blobs.js';
+import { decodeBlob } from './compression.js';
+import { decodeJson, decodeManifest, type Manifest, type TensorEntry } from './manifest.js';
+
+/** Reads one blob and verifies it; throws BlobFault when it cannot. */
+export type BlobReader = (hash: string) => Promise<Uint8Array>;
+
+/**
+ * Rebuild the CheckpointState a manifest describes, verifying every blob.
+ * @example const state = await readCheckpointState(manifest, (h) => blobs.read(h))
+ */
+export async function readCheckpointState(manifest: Manifest, readBlob: BlobReader, concurrency = 4): Promise<CheckpointState> {
+  const jobs: { entry: TensorEntry; put: (t: TensorData) => void }[] = [];
+  const objects: Record<string, ObjectState> = {};
+  const topologyJobs: Promise<void>[] = [];
+  for (const name of Object.keys(manifest.objects)) {
+    const entry = manifest.objects[name];
+    const object: ObjectState = { weights: new Array(entry.weights.length) };
+    entry.weights.forEach((t, i) => jobs.push({ entry: t, put: (v) => (object.weights[i] = v) }));
+    if (entry.optimizer) {
+      const slots: TensorData[] = new Array(entry.optimizer.slots.length);
+      object.optimizer = { className: entry.optimizer.className, config: entry.optimizer.config, hidden: entry.optimizer.hidden, slots };
+      entry.optimizer.slots.forEach((t, i) => jobs.push({ entry: t, put: (v) => (slots[i] = v) }));
+    }
+    const topology = entry.topology;
+    if (topology) {
+      topologyJobs.push(
+        readBlob(topology.blob).then(async (stored) => {
+          const raw = await decodeBlob(stored, topology.encoding);
+          object.topology = topology.kind === 'json' ? decodeJson(raw) : raw;
+        }),
+      );
+    }
+    objects[name] = object;
+  }
+  await Promise.all(topologyJobs);
+  await mapLimit(jobs, concurrency, async ({ entry, put }) => {
+    const raw = await decodeBlob(await readBlob(entry.blob), entry.encoding);
+    put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], data: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) });
+  });
+  return { objects, trainer: manifest.trainerState, history: manifest.history };
+}
+
+/** Read and parse a manifest blob. @example const manifest = await readManifest(hash, read, 'ckpt-4') */
+export async function readManifest(hash: string, readBlob: BlobReader, where: string): Promise<Manifest> {
+  return decodeManifest(await readBlob(hash), where);
+}

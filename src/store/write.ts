@@ -1,0 +1,137 @@
+/**
+ * Writing a checkpoint's content: every tensor and topology becomes a blob (deduplicated by hash), then the
+ * manifest that names them becomes a blob. When `writeCheckpointContent` resolves, all of it is durable but
+ * nothing references it yet: the commit event (store.ts) is what makes it a checkpoint.
+ */
+import type { CheckpointState, TensorData } from '../checkpoint.js';
+import type { Metrics } from '../events.js';
+import { CkptError } from '../errors.js';
+import type { BlobStore } from './blobs.js';
+import { type BlobEncoding, encodeBlob } from './compression.js';
+import { weightsDigest } from './digest.js';
+import { assertTensorShape } from './dtypes.js';
+import { encodeJson, encodeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ObjectEntry, type TensorEntry } from './manifest.js';
+
+/** What the caller knows about a checkpoint besides its tensors. */
+export interface CommitMeta {
+  run: string;
+  epoch: number;
+  step: number;
+  metrics: Metrics;
+  decisionSeq?: number;
+  labels?: string[];
+  tags?: string[];
+  description?: string;
+  trainer: string;
+  backend: string;
+  /** Topology per object name, overriding `state.objects[name].topology` (e.g. sent once at hello). */
+  topologies?: Record<string, unknown>;
+  /** Creation time in epoch ms; default now. */
+  createdAt?: number;
+}
+
+export interface WrittenContent {
+  manifest: Manifest;
+  manifestHash: string;
+  /** Every blob referenced, manifest first. */
+  blobs: string[];
+  bytes: { logical: number; new: number };
+}
+
+interface Piece { bytes: Uint8Array; encoding: BlobEncoding; rawSize: number }
+
+function checkState(state: CheckpointState): void {
+  if (!state || typeof state !== 'object' || !state.objects || typeof state.objects !== 'object') {
+    throw new CkptError('STORE_INVALID', 'checkpoint state has no objects; send {objects: {model: {weights: [...]}}, trainer, history}');
+  }
+  if (Object.keys(state.objects).length === 0) throw new CkptError('STORE_INVALID', 'checkpoint state has no objects; a model is stored as objects.model');
+  for (const [name, object] of Object.entries(state.objects)) {
+    if (!object || !Array.isArray(object.weights)) throw new CkptError('STORE_INVALID', `object '${name}' has no weights array`);
+    object.weights.forEach((t) => assertTensorShape(t, name));
+    object.optimizer?.slots.forEach((t) => assertTensorShape(t, `${name}/optimizer`));
+  }
+}
+
+/**
+ * Durably write the blobs and the manifest of one checkpoint.
+ * @example const { manifestHash, blobs } = await writeCheckpointContent(blobStore, state, meta, 'raw')
+ */
+export async function writeCheckpointContent(store: BlobStore, state: CheckpointState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
+  checkState(state);
+  const pieces: Piece[] = [];
+  const add = async (bytes: Uint8Array): Promise<number> => {
+    pieces.push({ bytes: await encodeBlob(bytes, encoding), encoding, rawSize: bytes.byteLength });
+    return pieces.length - 1;
+  };
+  type Pending = { entry: Omit<TensorEntry, 'blob' | 'stored'>; piece: number };
+  const layout: Record<string, { topology?: { kind: 'json' | 'bytes'; piece: number }; weights: Pending[]; slots: Pending[] }> = {};
+  const tensor = async (t: TensorData): Promise<Pending> => ({
+    entry: { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.data.byteLength, encoding },
+    piece: await add(t.data),
+  });
+  for (const name of Object.keys(state.objects).sort()) {
+    const object = state.objects[name];
+    const topology = meta.topologies?.[name] ?? object.topology;
+    const plan: (typeof layout)[string] = { weights: [], slots: [] };
+    if (topology !== undefined && topology !== null) {
+      plan.topology = topology instanceof Uint8Array ? { kind: 'bytes', piece: await add(topology) } : { kind: 'json', piece: await add(encodeJson(topology)) };
+    }
+    for (const t of object.weights) plan.weights.push(await tensor(t));
+    for (const t of object.optimizer?.slots ?? []) plan.slots.push(await tensor(t));
+    layout[name] = plan;
+  }
+
+  const results = await store.putMany(pieces.map((p) => p.bytes));
+  const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
+  const objects: Record<string, ObjectEntry> = {};
+  for (const [name, plan] of Object.entries(layout)) {
+    const source = state.objects[name];
+    const entry: ObjectEntry = { weights: plan.weights.map(blobOf) };
+    if (plan.topology) {
+      const r = results[plan.topology.piece];
+      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].rawSize, stored: r.size, encoding };
+    }
+    if (source.optimizer) {
+      entry.optimizer = {
+        className: source.optimizer.className,
+        config: source.optimizer.config ?? {},
+        hidden: source.optimizer.hidden ?? {},
+        slots: plan.slots.map(blobOf),
+      };
+    }
+    objects[name] = entry;
+  }
+
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    run: meta.run,
+    epoch: meta.epoch,
+    step: meta.step,
+    createdAt: meta.createdAt ?? Date.now(),
+    trainer: meta.trainer,
+    backend: meta.backend,
+    metrics: { ...meta.metrics },
+    tags: [...(meta.tags ?? [])],
+    ...(meta.description !== undefined ? { description: meta.description } : {}),
+    labels: [...(meta.labels ?? [])],
+    ...(meta.decisionSeq !== undefined ? { decisionSeq: meta.decisionSeq } : {}),
+    weightsDigest: weightsDigest(state),
+    objects,
+    trainerState: state.trainer ?? { epoch: meta.epoch, step: meta.step },
+    history: state.history ?? [],
+  };
+  const manifestResult = await store.put(encodeManifest(manifest));
+
+  const unique = new Map<string, number>();
+  unique.set(manifestResult.hash, manifestResult.size);
+  let fresh = manifestResult.written ? manifestResult.size : 0;
+  const counted = new Set<string>();
+  for (const r of results) {
+    unique.set(r.hash, r.size);
+    if (r.written && !counted.has(r.hash)) fresh += r.size;
+    counted.add(r.hash);
+  }
+  const logical = [...unique.values()].reduce((a, b) => a + b, 0);
+  return { manifest, manifestHash: manifestResult.hash, blobs: [...unique.keys()], bytes: { logical, new: fresh } };
+}

@@ -1,0 +1,128 @@
+/**
+ * Run lifecycle for in-process fits: which run a fit starts or continues, and the lifecycle events it records.
+ * Same rules as the supervisor: run ids `run-<n>`, a run whose newest lifecycle event is not RunFinished or
+ * RunStopped was interrupted — it gets a RunCrashed on the next open, and BackupAndRestore continues it.
+ */
+import type { EventInput } from '../../../ledger/types.js';
+import type { CheckpointState, HistoryEntry } from '../../checkpoint.js';
+import type { RunCrashed, RunResumed, RunStarted } from '../../events.js';
+import { latestRun, nextRunId, runsProjection, RUNS_PROJECTION, type RunsState, type RunSummary } from '../../projections/runs.js';
+import type { Workspace } from '../../workspace.js';
+
+/** Where an interrupted fit continues: its run, the checkpoint it restores (if one verifies), and its epoch. */
+export interface ResumePoint {
+  run: string;
+  /** Completed epochs at the checkpoint: pass it as `initialEpoch` to `model.fit`. 0 when none verified. */
+  epoch: number;
+  step: number;
+  checkpoint: string | null;
+  state: CheckpointState | null;
+  /** The epochs (1-based, with metrics) the continued run had completed up to `epoch`. */
+  history: HistoryEntry[];
+  /** RunCrashed (when not yet recorded) and RunResumed for this resume. */
+  events(run: string): EventInput[];
+}
+
+/**
+ * The runs projection of the workspace's ledger (registered on first use when the workspace does not keep it).
+ * @example const last = latestRun(await runsOf(ws))
+ */
+export async function runsOf(workspace: Workspace): Promise<RunsState> {
+  try {
+    return workspace.ledger.state<RunsState>(RUNS_PROJECTION);
+  } catch {
+    return workspace.ledger.register(runsProjection);
+  }
+}
+
+function interrupted(run: RunSummary | undefined, trainer: string): run is RunSummary {
+  return run !== undefined && run.trainer === trainer && (run.status === 'running' || run.status === 'crashed');
+}
+
+function crashEvent(run: RunSummary): EventInput<RunCrashed> {
+  return {
+    stream: run.run,
+    type: 'RunCrashed',
+    data: { run: run.run, reason: 'the fit process ended before the run finished (killed or crashed)', attempt: run.crashes + 1 },
+  };
+}
+
+/**
+ * The newest interrupted run of `trainer` in the workspace and the newest of its checkpoints that verifies.
+ * Read-only apart from what a failed verification records. Undefined when the newest run ended normally.
+ * @example const point = await findResumePoint(ws, 'tfjs-fit'); model.fit(x, y, { initialEpoch: point?.epoch ?? 0 })
+ */
+export async function findResumePoint(workspace: Workspace, trainer: string): Promise<ResumePoint | undefined> {
+  const last = latestRun(await runsOf(workspace));
+  if (!interrupted(last, trainer)) return undefined;
+  const loaded = last.checkpoints.length > 0 ? await workspace.store.loadNewestVerified(last.run) : null;
+  const epoch = loaded?.state.trainer.epoch ?? 0;
+  const step = loaded?.state.trainer.step ?? 0;
+  return {
+    run: last.run,
+    epoch,
+    step,
+    checkpoint: loaded?.id ?? null,
+    state: loaded?.state ?? null,
+    history: loaded?.state.history ?? [],
+    events: (run) => {
+      const events: EventInput[] = last.status === 'running' ? [crashEvent(last)] : [];
+      const resumed: RunResumed = { run, fromCheckpoint: loaded?.id ?? null, epoch, step, attempt: last.resumes + 1, reason: 'resume' };
+      events.push({ stream: run, type: 'RunResumed', data: resumed });
+      return events;
+    },
+  };
+}
+
+/**
+ * A fit that starts at `initialEpoch` > 0 without restoring here (BackupAndRestore keeps its backups in another
+ * directory, or the caller restored the model itself) continues this directory's interrupted run, so best values,
+ * top-K and early-stopping counters carry on instead of starting over (the keras-team/keras#17012 bug). The
+ * policy's progress rolls back to the newest kept checkpoint at or before `initialEpoch`.
+ * @example const point = await findContinuation(ws, 'tfjs-fit', 4) // { run: 'run-1', epoch: 4, state: null, ... }
+ */
+export async function findContinuation(workspace: Workspace, trainer: string, initialEpoch: number, stepsPerEpoch: number): Promise<ResumePoint | undefined> {
+  const last = latestRun(await runsOf(workspace));
+  if (!interrupted(last, trainer)) return undefined;
+  const catalog = workspace.store.catalog();
+  const from = [...last.checkpoints].reverse()
+    .map((id) => catalog.checkpoints[id])
+    .find((c) => c !== undefined && c.status === 'kept' && c.epoch <= initialEpoch);
+  const step = initialEpoch * stepsPerEpoch;
+  return {
+    run: last.run,
+    epoch: initialEpoch,
+    step,
+    checkpoint: from?.id ?? null,
+    state: null,
+    history: last.history.filter((h) => h.epoch <= initialEpoch).map((h) => ({ epoch: h.epoch, metrics: h.metrics })),
+    events: (run) => {
+      const events: EventInput[] = last.status === 'running' ? [crashEvent(last)] : [];
+      const resumed: RunResumed = { run, fromCheckpoint: from?.id ?? null, epoch: initialEpoch, step, attempt: last.resumes + 1, reason: 'resume' };
+      events.push({ stream: run, type: 'RunResumed', data: resumed });
+      return events;
+    },
+  };
+}
+
+/**
+ * Record RunCrashed for the newest run when it never ended (any trainer), so the ledger shows the interruption.
+ * @example await recordCrashIfUnfinished(ws)
+ */
+export async function recordCrashIfUnfinished(workspace: Workspace): Promise<void> {
+  const last = latestRun(await runsOf(workspace));
+  if (last?.status === 'running') await workspace.ledger.append([crashEvent(last)], { durable: true });
+}
+
+export type RunStartFacts = Omit<RunStarted, 'run' | 'pid' | 'protocol' | 'seed'> & { seed?: number };
+
+/**
+ * The id and RunStarted event of a new run.
+ * @example const { run, events } = await startRunEvents(ws, facts); await ws.ledger.append(events, { durable: true })
+ */
+export async function startRunEvents(workspace: Workspace, facts: RunStartFacts): Promise<{ run: string; events: EventInput[] }> {
+  const run = nextRunId(await runsOf(workspace));
+  // protocol 0: the trainer runs in the owner's process and speaks no wire protocol.
+  const data: RunStarted = { ...facts, run, protocol: 0, seed: facts.seed ?? 0, pid: process.pid };
+  return { run, events: [{ stream: run, type: 'RunStarted', data }] };
+}

@@ -1,0 +1,78 @@
+/**
+ * `ckpt why <ref>`: why a checkpoint exists, whether it is best or latest and against what, or why it was
+ * pruned — the chain of ledger events that decided it, in order, with the numbers.
+ */
+import { bestKeptCheckpoint, latestKeptCheckpoint, monitorModeOf, primaryViewMonitor, resolveViewRef } from './refs.js';
+import type { ViewCheckpointStatus, TrailEntry, ViewState } from './types.js';
+
+export interface BestStanding {
+  monitor: string;
+  mode: 'min' | 'max';
+  value: number | null;
+  isBest: boolean;
+  /** The current best for this monitor (itself when isBest). */
+  bestId: string | null;
+  bestValue: number | null;
+  /** Runner-up when this one is best: what it beat. */
+  runnerUp?: { id: string; value: number };
+}
+
+export interface WhyAnswer {
+  id: string;
+  run: string;
+  epoch: number;
+  status: ViewCheckpointStatus;
+  pinned: boolean;
+  isLatest: boolean;
+  best: BestStanding[];
+  /** Plain sentences, most important first. */
+  summary: string[];
+  /** Every event that concerned the checkpoint, oldest first. */
+  chain: TrailEntry[];
+}
+
+const f4 = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(4) : 'n/a');
+
+/**
+ * @example whyCheckpoint(state, 'best').summary[0] // 'ckpt-4 was saved at epoch 4 because val_loss improved ...'
+ */
+export function whyCheckpoint(state: ViewState, ref: string): WhyAnswer {
+  const c = resolveViewRef(state, ref);
+  const monitors = Object.keys(state.monitors);
+  const primary = primaryViewMonitor(state);
+  if (primary && !monitors.includes(primary)) monitors.unshift(primary);
+  const best: BestStanding[] = monitors.map((monitor) => {
+    const mode = monitorModeOf(state, monitor);
+    const top = bestKeptCheckpoint(state, monitor);
+    const value = typeof c.metrics[monitor] === 'number' ? c.metrics[monitor] : null;
+    const standing: BestStanding = { monitor, mode, value, isBest: top?.id === c.id, bestId: top?.id ?? null, bestValue: top ? top.metrics[monitor] : null };
+    if (standing.isBest) {
+      const others = state.order.map((id) => state.checkpoints[id]).filter((x) => x.id !== c.id && x.status === 'kept' && typeof x.metrics[monitor] === 'number');
+      const next = others.sort((a, b) => (mode === 'min' ? a.metrics[monitor] - b.metrics[monitor] : b.metrics[monitor] - a.metrics[monitor]))[0];
+      if (next) standing.runnerUp = { id: next.id, value: next.metrics[monitor] };
+    }
+    return standing;
+  });
+
+  const summary: string[] = [];
+  const saveEntry = c.trail.find((t) => t.type === 'SaveDecided');
+  if (saveEntry) summary.push(`${c.id} was saved at epoch ${c.epoch} of ${c.run} because ${saveEntry.text.replace(/^SaveDecided \([^)]*\): /, '')}`);
+  else if (c.importedFrom) summary.push(`${c.id} was imported from ${c.importedFrom.from} (originally ${c.importedFrom.originalId})`);
+  else summary.push(`${c.id} was committed at epoch ${c.epoch} of ${c.run} without a recorded policy decision (manual or in-process save)`);
+  for (const b of best) {
+    if (b.isBest) {
+      summary.push(`it is best by ${b.monitor} (${b.mode}): ${f4(b.value)}${b.runnerUp ? `, better than ${b.runnerUp.id} (${f4(b.runnerUp.value)})` : ', the only kept checkpoint with that metric'}`);
+    } else if (b.value !== null && b.bestId) {
+      summary.push(`it is not best by ${b.monitor}: ${f4(b.value)} vs ${b.bestId} (${f4(b.bestValue)})`);
+    }
+  }
+  const isLatest = latestKeptCheckpoint(state)?.id === c.id;
+  if (isLatest) summary.push('it is the latest kept checkpoint');
+  if (c.pinned) summary.push('it is pinned: retention never prunes it');
+  if (c.status === 'pruned') {
+    const intent = [...c.trail].reverse().find((t) => t.type === 'PruneIntended');
+    summary.push(`it was pruned${intent ? `: ${intent.text.replace(/^PruneIntended \([^)]*\): /, '')}` : ''}`);
+  }
+  if (c.status === 'corrupt' || c.status === 'missing') summary.push(`it is ${c.status}: run \`ckpt verify ${c.id}\` for details; best/latest skip it`);
+  return { id: c.id, run: c.run, epoch: c.epoch, status: c.status, pinned: c.pinned, isLatest, best, summary, chain: c.trail };
+}

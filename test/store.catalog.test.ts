@@ -1,0 +1,59 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { unlink } from 'node:fs/promises';
+import { openWorkspace } from '../src/workspace.js';
+import { catalogProjection, monitorsOf, type CatalogState } from '../src/projections/catalog.js';
+import { meta, modelState, tempDir } from './store.fixtures.js';
+
+test('given a normalized policy with two monitors and early stopping, when monitors are read, then the first is primary with its mode', () => {
+  const policy = { monitors: [{ metric: 'val_accuracy', mode: 'max', minDelta: 0 }, { metric: 'val_loss', mode: 'min' }], earlyStopping: { monitor: 'val_mae', mode: 'auto' } };
+  assert.equal(monitorsOf(policy), [
+    { monitor: 'val_accuracy', mode: 'max' },
+    { monitor: 'val_loss', mode: 'min' },
+    { monitor: 'val_mae', mode: 'min' },
+  ]);
+});
+
+test('given a state and an event, when the catalog evolves, then the previous state is left untouched', () => {
+  const before = catalogProjection.init();
+  const frozen = JSON.stringify(before);
+  const after = catalogProjection.evolve(before, { seq: 1, id: 'x', stream: 'run-1', type: 'CheckpointCommitted', v: 1, at: 5, data: { checkpoint: 'ckpt-1', run: 'run-1', epoch: 1, step: 1, metrics: { loss: 1 }, blobs: ['a'], manifest: 'a', tags: [] } });
+  assert.is(JSON.stringify(before), frozen);
+  assert.is(after.latest, 'ckpt-1');
+  assert.is(after.nextId, 2);
+  assert.is(catalogProjection.evolve(after, { seq: 2, id: 'y', stream: 'run-1', type: 'EpochEnded', v: 1, at: 6, data: {} }), after);
+});
+
+test('given commits, prunes, faults, tags, pins and backups, when the ledger is reopened or rebuilt, then the catalog is identical', async () => {
+  const { dir, cleanup } = await tempDir('cat');
+  try {
+    let ws = await openWorkspace(dir, { create: true, ledger: { snapshotEvery: 3 } });
+    await ws.ledger.append([{ stream: 'run-1', type: 'RunStarted', data: { run: 'run-1', policy: { monitors: [{ metric: 'val_acc', mode: 'max' }] } } }], { durable: true });
+    for (let i = 1; i <= 5; i++) await ws.store.commit(modelState(i, i), meta('run-1', i, { val_acc: [0.5, 0.7, 0.6, 0.9, 0.8][i - 1], loss: 1 / i }));
+    await ws.store.prune('ckpt-1');
+    await ws.store.tag('ckpt-2', ['keep'], 'the second');
+    await ws.store.pin('ckpt-2');
+    await ws.store.backup('ckpt-3', `${dir}/backup`);
+    await unlink(ws.store.blobs.path(ws.store.entry('ckpt-4').manifest));
+    await ws.store.verify(['ckpt-4']);
+    const live = structuredClone(ws.ledger.state<CatalogState>('catalog'));
+    assert.is(live.best.val_acc, 'ckpt-5', 'ckpt-4 (0.9) is missing, so 0.8 is best');
+    assert.is(live.primaryMonitor, 'val_acc');
+    assert.equal(live.checkpoints['ckpt-2'].tags, ['keep']);
+    assert.is(live.checkpoints['ckpt-2'].pinned, true);
+    assert.is(live.checkpoints['ckpt-4'].status, 'missing');
+    assert.is(live.nextId, 6);
+    const rebuilt = await ws.ledger.rebuild<CatalogState>(catalogProjection);
+    assert.equal(rebuilt, live);
+    await ws.close();
+    ws = await openWorkspace(dir);
+    assert.equal(ws.ledger.state<CatalogState>('catalog'), live);
+    const next = await ws.store.commit(modelState(6, 6), meta('run-1', 6, { val_acc: 0.1 }));
+    assert.is(next.checkpoint, 'ckpt-6', 'ids continue after the pruned and missing ones');
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test.run();

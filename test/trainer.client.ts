@@ -1,0 +1,68 @@
+/**
+ * Test helper (not a suite): drive a trainer process over the real protocol — spawn, send commands, await
+ * messages by type — with no supervisor in between.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protocol/index.js';
+import type { SupervisorMessage, TrainerMessage } from '../src/protocol/index.js';
+import { resolveTrainer } from '../src/trainers.js';
+
+export interface TrainerClient {
+  child: ChildProcess;
+  messages: TrainerMessage[];
+  stderr: string[];
+  send(message: SupervisorMessage): void;
+  /** Resolve with the first message (from now on, or already received after index `from`) matching. */
+  next<T extends TrainerMessage['type']>(type: T, predicate?: (m: Extract<TrainerMessage, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<TrainerMessage, { type: T }>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Decoder error on the trainer's stdout, if any. */
+  fault?: Error;
+}
+
+export function startTrainer(nameOrPath: string, env: Record<string, string> = {}): TrainerClient {
+  const resolved = resolveTrainer(nameOrPath);
+  const child = spawn(resolved.command, resolved.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const decoder = new FrameDecoder({ accept: TRAINER_MESSAGE_TYPES });
+  const waiters: Array<{ type: string; predicate?: (m: any) => boolean; resolve(m: any): void; reject(e: Error): void }> = [];
+  const failAll = (why: string) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${why} while waiting for ${w.type}; stderr: ${client.stderr.join('').slice(-1500)}`));
+  };
+  const client: TrainerClient = {
+    child,
+    messages: [],
+    stderr: [],
+    send(message) {
+      child.stdin!.write(encodeFrame(message as unknown as { type: string } & Record<string, unknown>));
+    },
+    next(type, predicate, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}; stderr: ${client.stderr.join('').slice(-2000)}`)), timeoutMs);
+        waiters.push({ type, predicate, resolve: (m) => { clearTimeout(timer); resolve(m); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+      });
+    },
+    exited: new Promise((resolve) => child.on('close', (code, signal) => { failAll(`trainer exited (${code ?? signal})`); resolve({ code, signal }); })),
+  };
+  child.stdin!.on('error', () => {});
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => client.stderr.push(s));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    try {
+      for (const m of decoder.push(chunk)) {
+        client.messages.push(m as unknown as TrainerMessage);
+        for (let i = 0; i < waiters.length; i++) {
+          const w = waiters[i];
+          if (w.type === m.type && (!w.predicate || w.predicate(m))) {
+            waiters.splice(i, 1);
+            w.resolve(m);
+            break;
+          }
+        }
+        // A fatal trainer error (no requestId) ends every wait that is not for an error.
+        if (m.type === 'error' && !m.requestId && !waiters.some((w) => w.type === 'error')) failAll(`trainer error ${m.code as string}: ${m.message as string}`);
+      }
+    } catch (error) {
+      client.fault = error as Error;
+    }
+  });
+  return client;
+}

@@ -1,0 +1,119 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CheckpointState } from '../src/checkpoint.js';
+import type { TrainConfig } from '../src/protocol/index.js';
+import { weightsDigest } from '../src/store/digest.js';
+import { resolveTrainer } from '../src/trainers.js';
+import { startTrainer } from './trainer.client.js';
+
+const script = fileURLToPath(new URL('../trainers/python/logistic_regression.py', import.meta.url));
+const config: TrainConfig = { epochs: 4, batchSize: 32, trainSize: 256, validationSize: 64, testSize: 64, batchEvery: 2 };
+
+async function trainToEnd(cfg: TrainConfig, seed: number, state?: CheckpointState) {
+  const t = startTrainer(script);
+  const hello = await t.next('hello');
+  t.send({ type: 'start', config: cfg, seed, ...(state ? { state } : {}) });
+  const done = await t.next('done');
+  t.send({ type: 'save', requestId: 'final' });
+  const { state: final } = await t.next('state', (m) => m.requestId === 'final');
+  t.send({ type: 'exit' });
+  const exit = await t.exited;
+  return { hello, done, final, exit, messages: t.messages, fault: t.fault };
+}
+
+test('given a .py trainer, when resolved, then it runs with the python that has msgpack', () => {
+  const r = resolveTrainer(script);
+  assert.is(r.name, 'logistic_regression');
+  const check = spawnSync(r.command, ['-c', 'import msgpack'], { encoding: 'utf8' });
+  assert.is(check.status, 0, check.stderr);
+});
+
+let reference: Awaited<ReturnType<typeof trainToEnd>>;
+
+test('given the Python logistic regression, when it trains 4 epochs over the protocol, then it reports hello, 4 epoch_ends with learning metrics, done and exits 0', async () => {
+  reference = await trainToEnd(config, 5);
+  assert.is(reference.hello.trainer, 'logistic-regression');
+  assert.is(reference.hello.protocol, 1);
+  const epochs = reference.messages.filter((m) => m.type === 'epoch_end') as Array<{ epoch: number; step: number; metrics: Record<string, number> }>;
+  assert.equal(epochs.map((e) => e.epoch), [1, 2, 3, 4]);
+  assert.equal(epochs.map((e) => e.step), [8, 16, 24, 32]);
+  assert.equal(Object.keys(epochs[0].metrics).sort(), ['acc', 'loss', 'val_acc', 'val_loss']);
+  assert.ok(epochs[3].metrics.loss < epochs[0].metrics.loss, 'loss went down');
+  assert.ok(epochs[3].metrics.val_acc > 0.7, `val_acc ${epochs[3].metrics.val_acc}`);
+  assert.equal(reference.messages.filter((m) => m.type === 'batch_end' && m.epoch === 1).map((m) => (m as { batch: number }).batch), [2, 4, 6, 8]);
+  assert.is(reference.done.reason, 'done');
+  assert.is(reference.exit.code, 0);
+  assert.is(reference.fault, undefined);
+});
+
+test('given the Python state reply, when read, then weights are float64 little-endian bytes and the digest matches done', () => {
+  const w = reference.final.objects.model.weights[0];
+  assert.is(w.dtype, 'float64');
+  assert.equal(w.shape, [8]);
+  assert.is(w.data.byteLength, 8 * 8);
+  assert.ok(Number.isFinite(new DataView(w.data.buffer, w.data.byteOffset).getFloat64(0, true)));
+  assert.is(reference.done.weightsDigest, weightsDigest(reference.final));
+});
+
+test('given a Python run saved after epoch 2 and killed, when a new process starts from that state, then it ends with the same weightsDigest', async () => {
+  const b = startTrainer(script);
+  await b.next('hello');
+  b.send({ type: 'start', config, seed: 5 });
+  await b.next('epoch_end', (m) => m.epoch === 2);
+  b.send({ type: 'save', requestId: 'e2', epoch: 2 }); // this trainer is fast: it may be past epoch 2 already
+  const { state } = await b.next('state', (m) => m.requestId === 'e2');
+  b.child.kill('SIGKILL');
+  await b.exited;
+  assert.is(state.trainer.epoch, 2);
+  const c = await trainToEnd(config, 5, state);
+  assert.equal(c.messages.filter((m) => m.type === 'epoch_end').map((m) => (m as { epoch: number }).epoch), [3, 4]);
+  assert.is(c.done.weightsDigest, reference.done.weightsDigest);
+  assert.equal(c.final.history, reference.final.history);
+});
+
+test('given the Python trainer mid-run, when sent stop, restore and eval, then it stops with reason stopped, restores the weights and evaluates them', async () => {
+  const t = startTrainer(script);
+  await t.next('hello');
+  t.send({ type: 'start', config: { ...config, epochs: 100000, batchEvery: 1 }, seed: 5 });
+  await t.next('epoch_end', (m) => m.epoch === 1);
+  t.send({ type: 'save', requestId: 's1', epoch: 1 });
+  const { state: e1 } = await t.next('state', (m) => m.requestId === 's1');
+  t.send({ type: 'stop', reason: 'test' });
+  const done = await t.next('done');
+  assert.is(done.reason, 'stopped');
+  assert.ok(done.epoch < 100000);
+  t.send({ type: 'restore', state: e1 });
+  t.send({ type: 'save', requestId: 'now', at: 'now' });
+  const { state } = await t.next('state', (m) => m.requestId === 'now');
+  assert.is(weightsDigest(state), weightsDigest(e1));
+  assert.is(state.trainer.step, done.step);
+  t.send({ type: 'eval', requestId: 'ev', state: e1, split: 'test' });
+  const ev = await t.next('eval_result', (m) => m.requestId === 'ev');
+  assert.ok(ev.metrics.acc > 0.5 && ev.metrics.acc <= 1, `acc ${ev.metrics.acc}`);
+  t.send({ type: 'save', requestId: 'bad', epoch: 99999999 });
+  assert.is((await t.next('error', (m) => m.requestId === 'bad')).code, 'PROTOCOL_STATE_GONE');
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
+test('given the Python trainer, when sent a malformed frame, then it replies PROTOCOL_MALFORMED and exits 2', async () => {
+  const t = startTrainer(script);
+  await t.next('hello');
+  t.child.stdin!.write(Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]));
+  const err = await t.next('error');
+  assert.is(err.code, 'PROTOCOL_MALFORMED');
+  assert.is((await t.exited).code, 2);
+});
+
+test('given the Python trainer, when sent a 3 GB length prefix, then it replies PROTOCOL_FRAME_TOO_LARGE without reading the body', async () => {
+  const t = startTrainer(script);
+  await t.next('hello');
+  t.child.stdin!.write(Buffer.from([0xb0, 0, 0, 0]));
+  const err = await t.next('error');
+  assert.is(err.code, 'PROTOCOL_FRAME_TOO_LARGE');
+  assert.is((await t.exited).code, 2);
+});
+
+test.run();

@@ -1,0 +1,299 @@
+"""ckpt trainer SDK for Python: speak protocol v1 (docs/protocol.md) with the standard library and msgpack.
+
+A trainer subclasses Trainer and implements setup / train / capture / restore (and optionally evaluate);
+run_trainer() serves the protocol on stdin/stdout until `exit` or stdin closes. Commands that arrive while
+training are carried out between batches, when the loop calls ctx.checkpoint(). stdout carries frames only:
+print() and anything else written to sys.stdout goes to stderr.
+
+Example:
+    class MyTrainer(Trainer):
+        name, version, backend = 'my-trainer', '1.0.0', 'python'
+        def setup(self, config, seed, state): ...
+        def train(self, ctx):
+            for epoch in ...:
+                for batch in ...:
+                    ...
+                    if ctx.checkpoint(): return epoch_done, step   # stop requested
+                ctx.epoch_end(epoch, step, {'loss': ..., 'val_loss': ...}, ms)
+            return epochs, step
+        def capture(self): return {'objects': {...}, 'trainer': {...}, 'history': [...]}
+        def restore(self, state): ...
+    run_trainer(MyTrainer())
+"""
+import hashlib
+import os
+import queue
+import struct
+import sys
+import threading
+import traceback
+from array import array
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+SUPERVISOR_TYPES = ('start', 'save', 'stop', 'restore', 'eval', 'exit')
+MAX_FRAME_BYTES = 1 << 30
+DEFAULT_KEEP_EPOCH_STATES = 4  # epoch-boundary states kept for `save {epoch}`; config keepEpochStates overrides
+
+_frames_out = sys.stdout.buffer
+sys.stdout = sys.stderr  # stdout is for frames only
+_write_lock = threading.Lock()
+
+
+class ProtocolError(Exception):
+    """A malformed frame or message; `code` is a stable PROTOCOL_* code."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _exit(code):
+    # os._exit, not sys.exit: the stdin reader thread is blocked in read(), and interpreter shutdown would
+    # abort on its buffer lock.
+    try:
+        with _write_lock:
+            _frames_out.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def encode_frame(message):
+    """One frame: 4-byte big-endian length, then the msgpack map. encode_frame({'type': 'log', ...}) -> bytes"""
+    body = msgpack.packb(message, use_bin_type=True)
+    return struct.pack('>I', len(body)) + body
+
+
+def send(message):
+    """Write one frame to the real stdout and flush. send({'type': 'log', 'level': 'info', 'message': 'hi'})"""
+    frame = encode_frame(message)
+    with _write_lock:
+        _frames_out.write(frame)
+        _frames_out.flush()
+
+
+def read_frame(stream):
+    """Read one message from a binary stream; None at a clean end of input. Raises ProtocolError."""
+    head = stream.read(4)
+    if not head:
+        return None
+    if len(head) < 4:
+        raise ProtocolError('PROTOCOL_TRUNCATED', 'input ended inside a frame header')
+    (length,) = struct.unpack('>I', head)
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError('PROTOCOL_FRAME_TOO_LARGE', 'frame of %d bytes exceeds the limit %d' % (length, MAX_FRAME_BYTES))
+    body = stream.read(length)
+    if len(body) < length:
+        raise ProtocolError('PROTOCOL_TRUNCATED', 'input ended inside a frame (%d of %d bytes)' % (len(body), length))
+    try:
+        message = msgpack.unpackb(body, raw=False)
+    except Exception as error:  # msgpack raises several types
+        raise ProtocolError('PROTOCOL_MALFORMED', 'frame is not valid msgpack: %s' % error)
+    if not isinstance(message, dict) or not isinstance(message.get('type'), str):
+        raise ProtocolError('PROTOCOL_MALFORMED', 'frame is not a map with a string `type`')
+    if message['type'] not in SUPERVISOR_TYPES:
+        raise ProtocolError('PROTOCOL_UNKNOWN_TYPE', 'unknown message type %r' % message['type'][:40])
+    return message
+
+
+# ── tensors: raw little-endian bytes with dtype and shape ───────────────────────────────────────────
+_TYPECODES = {'float64': 'd', 'float32': 'f', 'int32': 'i'}
+
+
+def tensor(name, values, shape, dtype='float64'):
+    """A TensorData dict. tensor('w', [0.5, -1.0], [2]) -> {'name': 'w', 'dtype': 'float64', 'shape': [2], 'data': b'...'}"""
+    data = array(_TYPECODES[dtype], values)
+    if sys.byteorder != 'little':
+        data.byteswap()
+    return {'name': name, 'dtype': dtype, 'shape': list(shape), 'data': data.tobytes()}
+
+
+def tensor_values(td):
+    """The values of a TensorData dict as a list. tensor_values(tensor('w', [1.5], [1])) -> [1.5]"""
+    code = _TYPECODES.get(td['dtype'])
+    if code is None:
+        raise ProtocolError('PROTOCOL_BAD_STATE', 'tensor %s has dtype %s; expected one of %s' % (td['name'], td['dtype'], ', '.join(_TYPECODES)))
+    data = array(code)
+    data.frombytes(bytes(td['data']))
+    if sys.byteorder != 'little':
+        data.byteswap()
+    return data.tolist()
+
+
+def weights_digest(state):
+    """sha256 (hex) over every weight tensor's raw bytes, objects in name order (same as ckpt's weightsDigest)."""
+    digest = hashlib.sha256()
+    for name in sorted(state['objects']):
+        for td in state['objects'][name]['weights']:
+            digest.update(bytes(td['data']))
+    return digest.hexdigest()
+
+
+class Trainer:
+    """Subclass and implement the methods below; see the module docstring."""
+    name = 'python-trainer'
+    version = '0.0.0'
+    backend = 'python'
+
+    def setup(self, config, seed, state):
+        raise NotImplementedError
+
+    def train(self, ctx):
+        raise NotImplementedError
+
+    def capture(self):
+        raise NotImplementedError
+
+    def restore(self, state):
+        raise NotImplementedError
+
+    evaluate = None  # optional: evaluate(self, state, split) -> metrics dict
+
+
+class Context:
+    """What the training loop sees: progress reports and the between-batches checkpoint."""
+
+    def __init__(self, session, config, seed):
+        self._session = session
+        self.config = config
+        self.seed = seed
+
+    def epoch_end(self, epoch, step, metrics, ms):
+        """Snapshot the state (what a later `save` returns), then send epoch_end."""
+        self._session.remember(self._session.trainer.capture())
+        send({'type': 'epoch_end', 'epoch': epoch, 'step': step, 'metrics': dict(metrics), 'ms': ms})
+
+    def batch_end(self, epoch, batch, step, metrics):
+        send({'type': 'batch_end', 'epoch': epoch, 'batch': batch, 'step': step, 'metrics': dict(metrics)})
+
+    def log(self, level, message):
+        send({'type': 'log', 'level': level, 'message': message})
+
+    def checkpoint(self):
+        """Carry out queued commands; True when `stop` was received."""
+        self._session.drain(block=False)
+        return self._session.stop_requested
+
+
+class _Session:
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.inbox = queue.Queue()
+        self.phase = 'idle'
+        self.stop_requested = False
+        self.boundaries = {}  # epoch -> state at that epoch boundary, oldest first
+        self.keep_boundaries = DEFAULT_KEEP_EPOCH_STATES
+
+    def remember(self, state):
+        epoch = state['trainer']['epoch']
+        self.boundaries.pop(epoch, None)
+        self.boundaries[epoch] = state
+        while len(self.boundaries) > self.keep_boundaries:
+            del self.boundaries[next(iter(self.boundaries))]
+
+    def read_loop(self):
+        stdin = sys.stdin.buffer
+        try:
+            while True:
+                message = read_frame(stdin)
+                if message is None:
+                    break
+                if message['type'] == 'stop':
+                    self.stop_requested = True
+                self.inbox.put(message)
+        except ProtocolError as error:
+            self.inbox.put({'type': '_fault', 'code': error.code, 'message': str(error)})
+            return
+        self.inbox.put({'type': '_eof'})
+
+    def serve(self):
+        caps = ['save', 'save-now', 'restore', 'stop', 'batch_end'] + (['eval'] if self.trainer.evaluate else [])
+        send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'trainer': self.trainer.name,
+              'version': self.trainer.version, 'backend': self.trainer.backend, 'capabilities': caps})
+        threading.Thread(target=self.read_loop, daemon=True).start()
+        while True:
+            self.drain(block=True)
+
+    def drain(self, block):
+        while True:
+            try:
+                message = self.inbox.get(block=block)
+            except queue.Empty:
+                return
+            self.execute(message)
+            if block:
+                return
+
+    def execute(self, m):
+        kind = m['type']
+        try:
+            if kind == '_eof' or kind == 'exit':
+                _exit(0)
+            if kind == '_fault':
+                send({'type': 'error', 'code': m['code'], 'message': m['message']})
+                _exit(2)
+            if kind == 'start':
+                self.start(m)
+            elif kind == 'stop':
+                if self.phase == 'idle':
+                    self.phase = 'finished'
+                    send({'type': 'done', 'epoch': 0, 'step': 0, 'reason': 'stopped'})
+            elif kind == 'save':
+                if not self.boundaries or self.phase in ('idle', 'setup'):
+                    raise ProtocolError('PROTOCOL_NOT_STARTED', 'no state yet: send start first')
+                if m.get('at') == 'now':
+                    state = self.trainer.capture()
+                elif m.get('epoch') is not None:
+                    state = self.boundaries.get(m['epoch'])
+                    if state is None:
+                        raise ProtocolError('PROTOCOL_STATE_GONE', 'the state of epoch %s is no longer held (held: %s); save a later epoch or raise config.keepEpochStates'
+                                            % (m['epoch'], ', '.join(str(e) for e in self.boundaries)))
+                else:
+                    state = list(self.boundaries.values())[-1]
+                send({'type': 'state', 'requestId': m['requestId'], 'state': state})
+            elif kind == 'restore':
+                if self.phase in ('idle', 'setup'):
+                    raise ProtocolError('PROTOCOL_NOT_STARTED', 'restore before start; pass the state in start instead')
+                self.trainer.restore(m['state'])
+            elif kind == 'eval':
+                if not self.trainer.evaluate:
+                    raise ProtocolError('PROTOCOL_UNSUPPORTED', 'this trainer cannot evaluate')
+                metrics = self.trainer.evaluate(m['state'], m.get('split', 'test'))
+                send({'type': 'eval_result', 'requestId': m['requestId'], 'metrics': metrics})
+        except Exception as error:  # report the command's failure, keep serving
+            code = getattr(error, 'code', None) or ('PROTOCOL_BAD_MESSAGE' if isinstance(error, (KeyError, TypeError)) else 'TRAINER_COMMAND_FAILED')
+            reply = {'type': 'error', 'code': code, 'message': '%s failed: %s' % (kind, error)}
+            if isinstance(m.get('requestId'), str):
+                reply['requestId'] = m['requestId']
+            send(reply)
+
+    def start(self, m):
+        if self.phase != 'idle':
+            raise ProtocolError('PROTOCOL_BAD_SEQUENCE', 'start was already received; spawn a new trainer to train again')
+        config, seed = m.get('config'), m.get('seed')
+        if not isinstance(config, dict) or not isinstance(seed, (int, float)) or isinstance(seed, bool):
+            raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'start needs a config map and a numeric seed')
+        self.phase = 'setup'
+        try:
+            self.trainer.setup(config, int(seed), m.get('state'))
+            keep = config.get('keepEpochStates')
+            if isinstance(keep, int) and not isinstance(keep, bool) and keep >= 1:
+                self.keep_boundaries = keep
+            self.remember(self.trainer.capture())
+            self.phase = 'training'
+            epoch, step = self.trainer.train(Context(self, config, int(seed)))
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            send({'type': 'error', 'code': getattr(error, 'code', None) or 'TRAINER_FAILED', 'message': str(error)})
+            _exit(1)
+        self.phase = 'finished'
+        final = self.trainer.capture()
+        send({'type': 'done', 'epoch': epoch, 'step': step, 'reason': 'stopped' if self.stop_requested else 'done',
+              'weightsDigest': weights_digest(final)})
+
+
+def run_trainer(trainer):
+    """Serve the protocol for `trainer` until exit; never returns. run_trainer(MyTrainer())"""
+    _Session(trainer).serve()
