@@ -111,6 +111,18 @@ test('given an interrupted run, when fit starts without initialEpoch, then CALLB
 
     // The finished run is not resumed again: the next fit starts a new run from epoch 0.
     assert.is(await new BackupAndRestore({ backupDir: t.dir }).initialEpoch(), 0);
+
+    // Interrupted after its last epoch was backed up: the rerun trains nothing, but restores and finishes the run.
+    const late = new tf.CustomCallback({ onEpochEnd: (epoch) => { if (epoch === 3) throw new Error('crash after the last epoch'); } });
+    await makeModel().fit(x, y, { ...fit, callbacks: [new BackupAndRestore({ backupDir: t.dir }), late] }).catch(() => undefined);
+    const last = new BackupAndRestore({ backupDir: t.dir });
+    assert.is(await last.initialEpoch(), 4);
+    const restoredModel = makeModel();
+    const lastHistory = await restoredModel.fit(x, y, { ...fit, initialEpoch: 4, callbacks: [last] });
+    assert.equal(lastHistory.epoch, [0, 1, 2, 3]);
+    assert.equal(lastHistory.history.val_loss, reference.history.val_loss);
+    assert.is(await modelDigest(restoredModel), await modelDigest(straight));
+    assert.is(await new BackupAndRestore({ backupDir: t.dir }).initialEpoch(), 0, 'and the run is finished');
   } finally {
     t.remove();
   }

@@ -2,7 +2,8 @@
 // and what the ledger records. The expected stop/best epochs follow keras.callbacks.EarlyStopping's code.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CheckpointCommitted, Decision, RunFinished } from '../src/events.js';
+import { DECISION_TYPES, type CheckpointCommitted, type Decision, type RunFinished, type RunStarted } from '../src/events.js';
+import { replay } from '../src/policy/index.js';
 import { EarlyStopping, ModelCheckpoint } from '../src/tfjs/callbacks/index.js';
 import { DigestProbe, makeData, makeModel, modelDigest, ofType, readEvents, tempDir, useCpu } from './callbacks.fixture.js';
 
@@ -121,6 +122,24 @@ test('given ModelCheckpoint and EarlyStopping on one directory, when fit runs, t
     const [restore] = ofType<Decision>(events, 'RestoreDecided');
     assert.is(restore.checkpoint, saves[saves.length - 1].checkpoint, 'restores the newest best ModelCheckpoint saved');
     assert.is(await modelDigest(model), probe.byEpoch.get(stop.restoredEpoch));
+  } finally {
+    t.remove();
+  }
+});
+
+test('given a recorded callback run, when the policy replays its events, then it makes the same decisions with the same reasons and keeps the same checkpoints', async () => {
+  const t = tempDir('es-replay');
+  try {
+    const { x, y } = makeData();
+    await makeModel().fit(x, y, { ...FIT, callbacks: [new ModelCheckpoint({ dir: t.dir, keepTopK: 3 }), new EarlyStopping({ dir: t.dir, patience: 2, restoreBestWeights: true })] });
+    const events = await readEvents(t.dir);
+    const recorded = events.filter((e) => DECISION_TYPES.includes(e.type)).map((e) => e.data as Decision);
+    const replayed = replay(events, (events.find((e) => e.type === 'RunStarted')!.data as RunStarted).policy);
+    // Writes run in the background, so prunes may land an epoch later than in replay: compare per kind.
+    const view = (ds: Decision[], kind: string) => ds.filter((d) => d.kind === kind).map((d) => `${d.epoch} ${d.checkpoint ?? ''} ${d.reason}`).sort();
+    for (const kind of ['save', 'skip', 'prune', 'stop', 'restore']) assert.equal(view(recorded, kind), view(replayed.decisions, kind), kind);
+    assert.ok(view(recorded, 'prune').length > 0 && view(recorded, 'restore').length === 1);
+    assert.equal([...replayed.kept].sort(), [...replayed.actuallyKept].sort());
   } finally {
     t.remove();
   }

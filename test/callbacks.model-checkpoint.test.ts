@@ -210,6 +210,34 @@ test('given exportFormat tfjs, when a best epoch is saved, then a tfjs model dir
   }
 });
 
+test('given fitDataset (no sample count in params), when 2 epochs of 4 batches run, then steps are counted from the batches seen', async () => {
+  const t = tempDir('mc-dataset');
+  try {
+    const { x, y } = makeData();
+    const dataset = tf.data.zip({ xs: tf.data.array(x.arraySync()), ys: tf.data.array(y.arraySync()) }).batch(50) as unknown as tf.data.Dataset<tf.TensorContainer>;
+    await makeModel().fitDataset(dataset, { epochs: 2, verbose: 0, callbacks: [new ModelCheckpoint({ dir: t.dir, monitor: 'loss', filepath: 'ds{epoch}' })] });
+    const committed = ofType<CheckpointCommitted>(await readEvents(t.dir), 'CheckpointCommitted');
+    assert.equal(committed.map((c) => [c.epoch, c.step, c.description]), [[1, 4, 'ds1'], [2, 8, 'ds2']]);
+  } finally {
+    t.remove();
+  }
+});
+
+test('given saveBestOnly on val_loss without validation data, when fit runs, then nothing is saved and Keras\'s warning is printed each epoch', async () => {
+  const t = tempDir('mc-missing');
+  try {
+    const lines: string[] = [];
+    const { x, y } = makeData();
+    await makeModel().fit(x, y, { ...FIT, validationSplit: 0, epochs: 2, callbacks: [new ModelCheckpoint({ dir: t.dir, saveBestOnly: true, verbose: 1, log: (l) => lines.push(l) })] });
+    assert.equal(lines, ['Can save best model only with val_loss available, skipping.', 'Can save best model only with val_loss available, skipping.']);
+    const events = await readEvents(t.dir);
+    assert.is(ofType(events, 'CheckpointCommitted').length, 0);
+    assert.match(ofType<Decision>(events, 'PolicyWarning')[0].reason, 'val_loss is not among the metrics (loss)');
+  } finally {
+    t.remove();
+  }
+});
+
 test('given a template field the logs lack, when the first save happens, then fit rejects with CALLBACK_FILEPATH and the directory is released', async () => {
   const t = tempDir('mc-badname');
   try {

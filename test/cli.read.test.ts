@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLedger } from '../ledger/index.js';
 import { startOwnerServer } from '../src/server/owner-server.js';
@@ -138,6 +139,22 @@ test('given a locked ledger with no advertised owner, when a write command runs,
   } finally {
     await ledger.close();
   }
+});
+
+test('given no owner, when log --follow runs, then it prints the trail as JSON lines, serves readers, and stops cleanly on Ctrl-C', async () => {
+  const expected = json(['log']).map((e: any) => e.seq);
+  const follow = ckptAsync(['log', '--follow', '--json', '--dir', dir]);
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(join(dir, 'owner.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(join(dir, 'owner.json')), 'a local follower advertises itself');
+  const through = await ckptAsync(['summary', '--json', '--dir', dir]).done;
+  assert.is(through.code, 0, through.stderr);
+  assert.is(JSON.parse(through.stdout).lastSeq, expected[expected.length - 1]);
+  follow.child.kill('SIGINT');
+  const done = await follow.done;
+  assert.is(done.code, 0, done.stderr);
+  assert.equal(done.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), expected);
+  assert.not.ok(existsSync(join(dir, 'owner.json')));
 });
 
 test.run();

@@ -85,6 +85,12 @@ test('given an open page, when a new run trains live, then curves grow, markers 
   assert.is(await page.getAttribute('.chart-card[data-family="loss"]', 'data-points'), '5');
   for (const batch of batches.slice(-2)) await ledger.append(batch);
   await page.waitForSelector('.run[data-run="run-2"][data-status="finished"]');
+  // Selecting the older run shows its curves and its timeline.
+  await page.click('.run[data-run="run-1"]');
+  await page.waitForSelector('.run[data-run="run-1"].selected');
+  assert.is(await page.textContent('#run-title'), 'run-1');
+  await page.waitForSelector('.chart-card[data-family="loss"][data-points="8"]');
+  assert.is(await count('.marker.crash'), 1, 'run-1 crashed once; run-2 never did');
   assert.equal(browser.errors, []);
 });
 
@@ -135,6 +141,32 @@ test('given the chart controls, when log scale and smoothing change, then the ch
   const card = await page.getAttribute('.chart-card[data-family="loss"]', 'data-points');
   assert.is(card, '8', 'the rebuilt chart still has every epoch');
   assert.equal(browser.errors, []);
+});
+
+test('given an open page, when its server restarts on the same port after more events, then the page resumes with Last-Event-ID: no gap, no duplicate', async () => {
+  const { page } = browser;
+  const streams: import('playwright-core').Request[] = [];
+  page.on('request', (r) => r.url().includes('/api/events') && streams.push(r));
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('body[data-connection="live"]');
+  const seenBefore = Number(await page.getAttribute('body', 'data-last-seq'));
+  assert.is(seenBefore, ledger.lastSeq);
+  const port = server.port;
+  await server.close();
+  await page.waitForSelector('body[data-connection="reconnecting"]');
+  for (const batch of runBatches({ run: 'run-2', epochs: 3 }, ledger.lastSeq + 1)) await ledger.append(batch);
+  server = await startOwnerServer({ dir, ledger }, { port, page: true });
+  await page.waitForFunction((seq) => document.body.dataset.lastSeq === String(seq), ledger.lastSeq, { timeout: 10_000 });
+  const resumes = (await Promise.all(streams.map((r) => r.allHeaders()))).map((h) => h['last-event-id']).filter(Boolean);
+  assert.ok(resumes.includes(String(seenBefore)), `reconnected with Last-Event-ID ${seenBefore} (saw ${resumes.join(',')})`);
+  const decisions = await fetchJson<unknown[]>(server, '/api/decisions');
+  const newest = await fetchJson<unknown[]>(server, '/api/decisions?run=run-2');
+  // The log shows the selected run: the newest one.
+  await page.waitForFunction((n) => document.querySelectorAll('#decisions tr.decision').length === n, newest.length);
+  const modelDecisions = await page.evaluate(() => (window as any).ckptDashboard.ui.model.decisions.map((d: { seq: number }) => d.seq));
+  assert.equal(modelDecisions, [...new Set(modelDecisions)], 'no decision twice');
+  assert.is(modelDecisions.length, decisions.length);
+  assert.ok(await page.locator('.run[data-run="run-2"]').count() === 1);
 });
 
 test('given a server off loopback with a token, when the page opens with ?token=, then it loads, streams and reads through the token', async () => {

@@ -1,9 +1,11 @@
-// Spawned (and SIGKILLed) by test/ledger.crash.test.ts: appends batches to a ledger forever and, after each
-// append resolves, reports it on stdout: "D <batch> <size>" for durable batches, "N <batch> <size>" for others.
+// Spawned (and SIGKILLed) by test/ledger.crash.test.ts: appends batches to a ledger forever (a projection
+// snapshots every 25 events, in the same batches) and, after each append resolves, reports it on stdout:
+// "D <batch> <size>" for durable batches, "N <batch> <size>" for the others.
 import { openLedger } from '../ledger/index.js';
+import { CRASH_SNAPSHOT_EVERY, crashCounts } from './ledger.crash-projection.js';
 
 const [path, tag] = process.argv.slice(2);
-const ledger = await openLedger(path);
+const ledger = await openLedger(path, { projections: [crashCounts], snapshotEvery: CRASH_SNAPSHOT_EVERY });
 process.stdout.write(`ready ${ledger.lastSeq}\n`);
 const payload = 'x'.repeat(300);
 for (let n = 0; ; n++) {

@@ -1,9 +1,8 @@
 import { ClassicLevel } from 'classic-level';
-import { execFile } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LedgerError, OWNER_PID_FILE, openLedger, type Ledger, type Projection } from '../ledger/index.js';
@@ -17,6 +16,17 @@ ledgerContract('level', { open: (options) => openLedger(freshDir(), options), cl
 
 const test = suite('ledger on LevelDB');
 test.after(() => rmSync(root, { recursive: true, force: true }));
+
+/** Forks test/ledger.lock-child.ts, which tries to open `dir` and prints the outcome as one JSON line. */
+function forkOpener(dir: string): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    const child = fork('test/ledger.lock-child.ts', [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout?.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() as string)));
+  });
+}
 
 const counting = (version: number, calls: { n: number }): Projection<number> => ({
   name: 'count',
@@ -85,8 +95,7 @@ test('given an open ledger, when a forked process opens the same directory, then
   const dir = freshDir();
   const ledger = await openLedger(dir);
   assert.is(readFileSync(join(dir, OWNER_PID_FILE), 'utf8').trim(), String(process.pid));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/ledger.lock-child.ts', dir]);
-  const outcome = JSON.parse(stdout.trim().split('\n').pop() as string);
+  const outcome = await forkOpener(dir);
   assert.is(outcome.code, 'LEDGER_LOCKED');
   assert.ok(outcome.message.includes(`pid ${process.pid}`), outcome.message);
   assert.ok(/stop it or read through it/.test(outcome.message), outcome.message);
@@ -94,8 +103,7 @@ test('given an open ledger, when a forked process opens the same directory, then
   assert.is(outcome.details.pid, process.pid);
   await ledger.close();
   assert.not.ok(existsSync(join(dir, OWNER_PID_FILE)), 'pid file removed on close');
-  const after = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/ledger.lock-child.ts', dir])).stdout.trim());
-  assert.equal(after, { opened: true });
+  assert.equal(await forkOpener(dir), { opened: true });
 });
 
 test('given a record overwritten with garbage, when read, then LEDGER_CORRUPT names its seq', async () => {
@@ -118,6 +126,45 @@ test('given a record overwritten with garbage, when read, then LEDGER_CORRUPT na
   assert.is((error as LedgerError).details.seq, 7);
   assert.ok((error as LedgerError).message.includes('seq 7'));
   await reopened.close();
+});
+
+test('given a record deleted from the middle, when read, then LEDGER_CORRUPT names the missing seq', async () => {
+  const dir = freshDir();
+  const ledger = await openLedger(dir);
+  await fill(ledger, 10);
+  await ledger.close();
+  const raw = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await raw.del(Buffer.from([0x65, 0, 0, 0, 0, 0, 0, 0, 5]));
+  await raw.close();
+  const reopened = await openLedger(dir);
+  const seen: number[] = [];
+  try {
+    for await (const event of reopened.read({ batchSize: 3 })) seen.push(event.seq);
+    assert.unreachable('read past a missing record');
+  } catch (error) {
+    assert.instance(error, LedgerError);
+    assert.is((error as LedgerError).code, 'LEDGER_CORRUPT');
+    assert.is((error as LedgerError).details.seq, 5);
+  }
+  assert.equal(seen, [1, 2, 3]);
+  await reopened.close();
+});
+
+test('given a read in progress, when the ledger closes, then the reader gets LEDGER_CLOSED, not a LevelDB error', async () => {
+  const ledger = await openLedger(freshDir());
+  await fill(ledger, 100);
+  let error: unknown;
+  let read = 0;
+  try {
+    for await (const _event of ledger.read({ batchSize: 1 })) {
+      if (++read === 2) await ledger.close();
+    }
+  } catch (e) {
+    error = e;
+  }
+  assert.instance(error, LedgerError);
+  assert.is((error as LedgerError).code, 'LEDGER_CLOSED');
+  assert.ok(read < 100);
 });
 
 test('given a path that cannot be a directory, when opened, then LEDGER_INVALID says so without a trace', async () => {

@@ -102,4 +102,17 @@ test('given a corrupt or partial owner.json, when read, then it counts as no own
   assert.is(await readOwner(dir), null);
 });
 
+test('given a directory that does not exist, when an owner server starts there, then it fails with SERVER_ADVERTISE and leaves no listener', async () => {
+  const ledger = await openMemoryLedger();
+  let error: any;
+  try {
+    await startOwnerServer({ dir: join(dir, 'missing', 'deeper'), ledger });
+  } catch (e) {
+    error = e;
+  }
+  await ledger.close();
+  assert.is(error?.code, 'SERVER_ADVERTISE');
+  assert.match(error.message, /owner\.json/);
+});
+
 test.run();

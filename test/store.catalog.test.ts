@@ -24,6 +24,48 @@ test('given a state and an event, when the catalog evolves, then the previous st
   assert.is(catalogProjection.evolve(after, { seq: 2, id: 'y', stream: 'run-1', type: 'EpochEnded', v: 1, at: 6, data: {} }), after);
 });
 
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
+
+test('given every kind of catalog event, when folded over deep-frozen states, then nothing is mutated and the result is right', () => {
+  const commit = (n: number, blobs: string[], metrics: Record<string, number>) => ({ type: 'CheckpointCommitted', data: { checkpoint: `ckpt-${n}`, run: 'run-1', epoch: n, step: n, metrics, blobs, manifest: blobs[0], tags: [] } });
+  const events = [
+    { type: 'RunStarted', data: { run: 'run-1', policy: { monitors: [{ metric: 'val_loss', mode: 'min' }] } } },
+    commit(1, ['m1', 'k'], { val_loss: 0.5 }),
+    commit(2, ['m2', 'k'], { val_loss: 0.3 }),
+    commit(3, ['m3', 'k'], { val_loss: 0.4 }),
+    { type: 'PruneIntended', data: { kind: 'prune', checkpoint: 'ckpt-1' } },
+    { type: 'CheckpointPruned', data: { checkpoint: 'ckpt-1', intentSeq: 5 } },
+    { type: 'CheckpointCorrupted', data: { checkpoint: 'ckpt-2', blob: 'k', detail: 'flip' } },
+    { type: 'CheckpointTagged', data: { checkpoint: 'ckpt-3', tags: ['x'], description: 'd' } },
+    { type: 'CheckpointPinned', data: { checkpoint: 'ckpt-3' } },
+    { type: 'BackupVerified', data: { checkpoint: 'ckpt-3', target: '/b' } },
+    { type: 'CheckpointImported', data: { checkpoint: 'ckpt-3', originalId: 'ckpt-9', from: '/x.ckpt' } },
+    { type: 'CheckpointVerified', data: { checkpoint: 'ckpt-2' } },
+    { type: 'CheckpointUnpinned', data: { checkpoint: 'ckpt-3' } },
+    { type: 'EpochEnded', data: {} },
+  ];
+  let state = catalogProjection.init();
+  events.forEach((e, i) => {
+    state = catalogProjection.evolve(deepFreeze(state), { seq: i + 1, id: String(i), stream: 'run-1', v: 1, at: i, ...e });
+  });
+  assert.equal(state.blobRefs, { m2: 1, m3: 1, k: 2 });
+  assert.equal(state.order, ['ckpt-1', 'ckpt-2', 'ckpt-3']);
+  assert.equal([state.checkpoints['ckpt-1'].status, state.checkpoints['ckpt-2'].status, state.checkpoints['ckpt-3'].status], ['pruned', 'kept', 'kept']);
+  assert.equal(state.checkpoints['ckpt-2'].fault, { blob: 'k', detail: 'flip', seq: 7 });
+  assert.equal(state.checkpoints['ckpt-3'].tags, ['x']);
+  assert.equal(state.checkpoints['ckpt-3'].backups, ['/b']);
+  assert.is(state.checkpoints['ckpt-3'].pinned, false);
+  assert.is(state.checkpoints['ckpt-3'].importedFrom, 'ckpt-9 from /x.ckpt');
+  assert.equal(state.pendingPrunes, {});
+  assert.equal([state.latest, state.best.val_loss, state.nextId], ['ckpt-3', 'ckpt-2', 4]);
+});
+
 test('given commits, prunes, faults, tags, pins and backups, when the ledger is reopened or rebuilt, then the catalog is identical', async () => {
   const { dir, cleanup } = await tempDir('cat');
   try {

@@ -71,10 +71,28 @@ test('given a tensor of every dtype (and strings, and an empty tensor), when com
       const { manifest, state: back } = await ws.store.load(checkpoint);
       assert.equal(back.objects.model.weights.map((t) => [t.name, t.dtype, t.shape, Buffer.from(t.data).toString('hex')]),
         weights.map((t) => [t.name, t.dtype, t.shape, Buffer.from(t.data).toString('hex')]), compression);
+      assert.ok(back.objects.model.weights.every((t) => t.data.byteOffset === 0 && t.data.buffer.byteLength === t.data.byteLength), 'own aligned buffers');
+      const f32 = back.objects.model.weights.find((t) => t.dtype === 'float32')!;
+      assert.equal(Array.from(new Float32Array(f32.data.buffer)), Array.from(new Float32Array(new Uint8Array(weights[0].data).buffer)));
       const expected = compression === 'none' ? 'raw' : compression === 'gzip' ? 'gzip' : 'br';
       assert.ok(manifest.objects.model.weights.every((t) => t.encoding === expected));
       await ws.close();
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('given a directory that is not a ckpt directory, when opened without create, then STORE_NOT_FOUND; and a second owner gets LEDGER_LOCKED', async () => {
+  const { dir, cleanup } = await tempDir('own');
+  try {
+    assert.is((await openWorkspace(dir).catch((e) => e)).code, 'STORE_NOT_FOUND');
+    const ws = await openWorkspace(dir, { create: true });
+    const error = await openWorkspace(dir).catch((e) => e);
+    assert.is(error.code, 'LEDGER_LOCKED');
+    await ws.close();
+    const again = await openWorkspace(dir);
+    await again.close();
   } finally {
     await cleanup();
   }

@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { openWorkspace } from '../src/workspace.js';
 import type { CatalogState } from '../src/projections/catalog.js';
 import { tempDir } from './store.fixtures.js';
@@ -13,6 +12,19 @@ const SOURCE = fileURLToPath(new URL('./store.crash-child.ts', import.meta.url))
 // is several times faster than going through tsx on every one of the kills.
 const BUNDLE_DIR = fileURLToPath(new URL('../node_modules/.cache/ckpt-store-crash/', import.meta.url));
 const CHILD = `${BUNDLE_DIR}child-${process.pid}.mjs`;
+/** How to start the child: the esbuild bundle when esbuild (a tsup/tsx dependency) is there, else through tsx. */
+let childArgs: string[] = ['--import', 'tsx', SOURCE];
+
+async function bundleChild(): Promise<void> {
+  try {
+    const { build } = await import('esbuild');
+    await mkdir(BUNDLE_DIR, { recursive: true });
+    await build({ entryPoints: [SOURCE], outfile: CHILD, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'error' });
+    childArgs = [CHILD];
+  } catch {
+    // keep the tsx fallback
+  }
+}
 const KILLS = 24;
 
 /** Random delay after the child's first acknowledged commit: lands anywhere in the next commit/prune cycle. */
@@ -23,7 +35,7 @@ function delayFor(): number {
 /** Run the child until `delayMs` after its first commit, SIGKILL it, and return the ids it reported committed. */
 function runAndKill(dir: string, round: number, delayMs: number): Promise<{ committed: string[]; pruned: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, String(round * 1000)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...childArgs, dir, String(round * 1000)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let armed = false;
@@ -48,8 +60,7 @@ function runAndKill(dir: string, round: number, delayMs: number): Promise<{ comm
 
 test(`given a child saving checkpoints, when it is SIGKILLed at ${KILLS} points, then the ledger never references an incomplete checkpoint and gc reclaims every leftover`, async () => {
   const { dir, cleanup } = await tempDir('crash');
-  await mkdir(BUNDLE_DIR, { recursive: true });
-  await build({ entryPoints: [SOURCE], outfile: CHILD, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'error' });
+  await bundleChild();
   try {
     const acknowledged = new Set<string>();
     let killedMidWrite = 0;

@@ -147,4 +147,24 @@ test('given a checkpoint with a string tensor, when exported as safetensors, the
   }
 });
 
+test('given a checkpoint from a non-tfjs trainer, when exported as tfjs, then STORE_EXPORT_UNSUPPORTED names the formats that work', async () => {
+  const { dir, cleanup } = await tempDir('py');
+  try {
+    const ws = await openWorkspace(dir, { create: true });
+    const state = { objects: { model: { topology: { kind: 'logistic-regression', features: 2 }, weights: [{ name: 'w', dtype: 'float64' as const, shape: [2], data: new Uint8Array(new Float64Array([0.5, -1]).buffer) }] } }, trainer: { epoch: 1, step: 1 }, history: [] };
+    await ws.store.commit(state, meta('run-1', 1, {}));
+    const error = await ws.store.exportCheckpoint('latest', { format: 'tfjs', out: join(dir, 'm') }).catch((e) => e);
+    assert.is(error.code, 'STORE_EXPORT_UNSUPPORTED');
+    assert.match(error.message, /safetensors or bundle/);
+    const { path } = await ws.store.exportCheckpoint('latest', { format: 'safetensors', out: join(dir, 'w.safetensors') });
+    const file = await readFile(path);
+    const n = Number(file.readBigUInt64LE(0));
+    assert.equal(JSON.parse(file.subarray(8, 8 + n).toString()).w, { dtype: 'F64', shape: [2], data_offsets: [0, 16] });
+    assert.equal(Array.from(new Float64Array(file.buffer.slice(file.byteOffset + 8 + n, file.byteOffset + 8 + n + 16))), [0.5, -1]);
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test.run();

@@ -19,6 +19,13 @@ export interface TrainerClient {
   fault?: Error;
 }
 
+const live = new Set<ChildProcess>();
+
+/** SIGKILL every trainer still running: call from `test.after`, so a failed assertion cannot hang the suite. */
+export function killAllTrainers(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 export function startTrainer(nameOrPath: string, env: Record<string, string> = {}): TrainerClient {
   const resolved = resolveTrainer(nameOrPath);
   const child = spawn(resolved.command, resolved.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -43,6 +50,8 @@ export function startTrainer(nameOrPath: string, env: Record<string, string> = {
     exited: new Promise((resolve) => child.on('close', (code, signal) => { failAll(`trainer exited (${code ?? signal})`); resolve({ code, signal }); })),
   };
   child.stdin!.on('error', () => {});
+  live.add(child);
+  child.on('close', () => live.delete(child));
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => client.stderr.push(s));
   child.stdout!.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { weightsDigest } from '../src/store/digest.js';
-import { startTrainer, type TrainerClient } from './trainer.client.js';
+import { killAllTrainers, startTrainer, type TrainerClient } from './trainer.client.js';
 
 const config = { epochs: 2, batchSize: 50, trainSize: 500, validationSize: 100, testSize: 100, batchEvery: 4, keepEpochStates: 2 };
 let run: TrainerClient;
@@ -10,10 +10,7 @@ test.before(async () => {
   run = startTrainer('mnist-mlp');
   await run.next('hello');
 });
-test.after(async () => {
-  run.child.kill('SIGKILL');
-  await run.exited;
-});
+test.after(() => killAllTrainers());
 
 test('given a spawned mnist-mlp, when it starts, then hello names the trainer, protocol 1, the backend and its capabilities', () => {
   const hello = run.messages[0];

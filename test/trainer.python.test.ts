@@ -6,7 +6,7 @@ import type { CheckpointState } from '../src/checkpoint.js';
 import type { TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { resolveTrainer } from '../src/trainers.js';
-import { startTrainer } from './trainer.client.js';
+import { killAllTrainers, startTrainer } from './trainer.client.js';
 
 const script = fileURLToPath(new URL('../trainers/python/logistic_regression.py', import.meta.url));
 const config: TrainConfig = { epochs: 4, batchSize: 32, trainSize: 256, validationSize: 64, testSize: 64, batchEvery: 2 };
@@ -73,6 +73,25 @@ test('given a Python run saved after epoch 2 and killed, when a new process star
   assert.equal(c.final.history, reference.final.history);
 });
 
+test('given a Python run stopped mid-epoch and saved "now", when a new process resumes from it, then it ends with the same weightsDigest', async () => {
+  const b = startTrainer(script);
+  await b.next('hello');
+  b.send({ type: 'start', config: { ...config, batchEvery: 1 }, seed: 5 });
+  await b.next('batch_end', (m) => m.epoch === 2 && m.batch === 3);
+  b.send({ type: 'stop', reason: 'interrupt' });
+  const done = await b.next('done');
+  b.send({ type: 'save', requestId: 'mid', at: 'now' });
+  const { state } = await b.next('state', (m) => m.requestId === 'mid');
+  b.send({ type: 'exit' });
+  await b.exited;
+  assert.ok(done.epoch < 4, `stopped at epoch ${done.epoch}`);
+  const cursorBatch = (state.trainer.cursor as { batch: number }).batch;
+  assert.ok(cursorBatch > 0 || done.epoch > 1, 'a mid-epoch position');
+  const c = await trainToEnd(config, 5, state);
+  assert.is(c.done.weightsDigest, reference.done.weightsDigest);
+  assert.equal(c.final.history, reference.final.history);
+});
+
 test('given the Python trainer mid-run, when sent stop, restore and eval, then it stops with reason stopped, restores the weights and evaluates them', async () => {
   const t = startTrainer(script);
   await t.next('hello');
@@ -115,5 +134,7 @@ test('given the Python trainer, when sent a 3 GB length prefix, then it replies 
   assert.is(err.code, 'PROTOCOL_FRAME_TOO_LARGE');
   assert.is((await t.exited).code, 2);
 });
+
+test.after(() => killAllTrainers());
 
 test.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { CheckpointState } from '../src/checkpoint.js';
 import type { TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
-import { startTrainer } from './trainer.client.js';
+import { killAllTrainers, startTrainer } from './trainer.client.js';
 
 const mlpConfig: TrainConfig = { epochs: 3, batchSize: 50, trainSize: 500, validationSize: 100, testSize: 100, batchEvery: 1 };
 const SEED = 2026;
@@ -90,5 +90,7 @@ test('given mnist-cnn, when a 2-epoch run is split into 1 + 1 epochs across proc
   assert.equal(second.epochs, [2]);
   assert.is(second.digest, whole.digest);
 });
+
+test.after(() => killAllTrainers());
 
 test.run();

@@ -123,7 +123,7 @@ export class LedgerCore implements Ledger {
     this.assertOpen();
     const [seq] = await this.seqsOfIds([id]);
     if (seq === undefined) return undefined;
-    const bytes = await this.storage.record(seq);
+    const bytes = await this.storage.record(seq).catch((error) => this.fail(error, 'read'));
     if (bytes === undefined) {
       throw new LedgerError('LEDGER_CORRUPT', `id ${id} points at seq ${seq}, which is missing; restore the ledger from a backup`, { details: { seq, id } });
     }
@@ -136,11 +136,11 @@ export class LedgerCore implements Ledger {
     const viaIndex: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const seq = embeddedSeq(ids[i]);
-      const bytes = seq !== undefined && seq >= 1 && seq <= this.committedSeq ? await this.storage.record(seq) : undefined;
+      const bytes = seq !== undefined && seq >= 1 && seq <= this.committedSeq ? await this.storage.record(seq).catch((e) => this.fail(e, 'read')) : undefined;
       if (bytes !== undefined && decodeEvent(bytes, seq as number).id === ids[i]) seqs[i] = seq;
       else viaIndex.push(i);
     }
-    const indexed = await this.storage.seqsOfIds(viaIndex.map((i) => ids[i]));
+    const indexed = await this.storage.seqsOfIds(viaIndex.map((i) => ids[i])).catch((error) => this.fail(error, 'read'));
     viaIndex.forEach((i, n) => (seqs[i] = indexed[n]));
     return seqs;
   }
@@ -159,11 +159,7 @@ export class LedgerCore implements Ledger {
 
   private async syncIfNeeded(): Promise<void> {
     if (!this.unsynced) return;
-    try {
-      await this.storage.sync();
-    } catch (cause) {
-      throw new LedgerError('LEDGER_IO', `could not fsync ledger ${this.storage.location}; check the disk`, { cause, details: { location: this.storage.location } });
-    }
+    await this.storage.sync().catch((error) => this.fail(error, 'fsync'));
     this.unsynced = false;
   }
 
@@ -174,11 +170,23 @@ export class LedgerCore implements Ledger {
   }
 
   private assertOpen(): void {
-    if (this.isClosed) {
-      throw new LedgerError('LEDGER_CLOSED', `ledger ${this.storage.location} is closed; open it again to use it`, {
-        details: { location: this.storage.location },
-      });
-    }
+    if (this.isClosed) throw this.closedError();
+  }
+
+  private closedError(): LedgerError {
+    return new LedgerError('LEDGER_CLOSED', `ledger ${this.storage.location} is closed; open it again to use it`, {
+      details: { location: this.storage.location },
+    });
+  }
+
+  /** Rethrows a storage failure as a LedgerError: LEDGER_CLOSED when closed under it, else LEDGER_IO. */
+  private fail(error: unknown, doing: 'read' | 'write to' | 'fsync'): never {
+    if (error instanceof LedgerError) throw error;
+    if (this.isClosed && doing === 'read') throw Object.assign(this.closedError(), { cause: error });
+    throw new LedgerError('LEDGER_IO', `could not ${doing} ledger ${this.storage.location}; check the disk, free space and permissions`, {
+      cause: error,
+      details: { location: this.storage.location },
+    });
   }
 
   private async appendNow(inputs: readonly EventInput[], options: AppendOptions): Promise<AppendResult> {
@@ -207,14 +215,7 @@ export class LedgerCore implements Ledger {
     // Upcast before writing: a throwing upcaster must reject the append before anything is stored.
     const current = fresh.map(this.upcast);
     const pending = this.projections.advance(current, seq);
-    try {
-      await this.storage.write({ records, snapshots: pending.snapshots }, options.durable === true);
-    } catch (cause) {
-      throw new LedgerError('LEDGER_IO', `could not write to ledger ${this.storage.location}; check free disk space and permissions`, {
-        cause,
-        details: { location: this.storage.location, fromSeq: fresh[0].seq, toSeq: seq },
-      });
-    }
+    await this.storage.write({ records, snapshots: pending.snapshots }, options.durable === true).catch((error) => this.fail(error, 'write to'));
     this.unsynced = options.durable !== true;
     this.committedSeq = seq;
     this.projections.commit(pending);
@@ -229,7 +230,7 @@ export class LedgerCore implements Ledger {
         details: { name: projection.name, version: projection.version },
       });
     }
-    const bytes = await this.storage.snapshot(projection.name);
+    const bytes = await this.storage.snapshot(projection.name).catch((error) => this.fail(error, 'read'));
     const snapshot = bytes === undefined ? undefined : decodeSnapshot(bytes);
     const usable = snapshot !== undefined && snapshot.name === projection.name && snapshot.version === projection.version && snapshot.seq <= this.committedSeq;
     let state = usable ? (snapshot.state as S) : projection.init();
@@ -238,7 +239,8 @@ export class LedgerCore implements Ledger {
     if (this.committedSeq - snapshotSeq >= this.snapshotEvery) {
       // Caught up over many events (a new or changed projection): store the result so the next open is fast.
       const record = { name: projection.name, version: projection.version, seq: this.committedSeq, state };
-      await this.storage.write({ records: [], snapshots: [{ name: projection.name, bytes: encodeSnapshot(record) }] }, false);
+      const snapshots = [{ name: projection.name, bytes: encodeSnapshot(record) }];
+      await this.storage.write({ records: [], snapshots }, false).catch((error) => this.fail(error, 'write to'));
       this.unsynced = true;
       snapshotSeq = this.committedSeq;
     }
@@ -251,20 +253,30 @@ export class LedgerCore implements Ledger {
     fromSeq: number, toSeq: number, batchSize: number, stream?: string, types?: Set<string>,
   ): AsyncGenerator<LedgerEvent[]> {
     let expected = Math.max(1, fromSeq);
-    for await (const records of this.storage.scan(expected, toSeq, Math.max(1, batchSize))) {
-      const chunk: LedgerEvent[] = [];
-      for (const { seq, bytes } of records) {
-        if (seq !== expected) {
-          throw new LedgerError('LEDGER_CORRUPT', `ledger record at seq ${expected} is missing; restore the ledger from a backup`, { details: { seq: expected } });
+    const end = Math.min(toSeq, this.committedSeq);
+    const records = this.storage.scan(expected, end, Math.max(1, batchSize))[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await records.next().catch((error) => this.fail(error, 'read'));
+        if (next.done) break;
+        const chunk: LedgerEvent[] = [];
+        for (const { seq, bytes } of next.value) {
+          if (seq !== expected) throw missingRecord(expected);
+          expected++;
+          const event = decodeEvent(bytes, seq);
+          if (stream !== undefined && event.stream !== stream) continue;
+          if (types !== undefined && !types.has(event.type)) continue;
+          chunk.push(this.upcast(event));
         }
-        expected++;
-        const event = decodeEvent(bytes, seq);
-        if (stream !== undefined && event.stream !== stream) continue;
-        if (types !== undefined && !types.has(event.type)) continue;
-        chunk.push(this.upcast(event));
+        if (chunk.length > 0) yield chunk;
       }
-      if (chunk.length > 0) yield chunk;
+      if (expected <= end) throw missingRecord(expected);
+    } finally {
+      await records.return?.(undefined).catch(() => undefined);
     }
   }
 }
 
+function missingRecord(seq: number): LedgerError {
+  return new LedgerError('LEDGER_CORRUPT', `ledger record at seq ${seq} is missing; restore the ledger from a backup`, { details: { seq } });
+}

@@ -82,7 +82,8 @@ export class LevelStorage implements LedgerStorage {
       if (indexId) ops.push({ type: 'put', key: idKey(id), value: seqValue(seq) });
     }
     for (const { name, bytes } of batch.snapshots) ops.push({ type: 'put', key: snapshotKey(name), value: bytes as Buffer });
-    await this.db.batch(ops, { sync });
+    // No options object for plain writes: abstract-level copies it into every operation.
+    await (sync ? this.db.batch(ops, { sync: true }) : this.db.batch(ops));
   }
 
   async sync(): Promise<void> {

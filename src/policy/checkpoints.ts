@@ -6,7 +6,8 @@ import type { CheckpointCommitted, Decision } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { restoreDecision } from './early-stopping.js';
 import { sweep } from './retention.js';
-import { decision } from './state.js';
+import { cloneState, decision } from './state.js';
+import { formatValue } from './mode.js';
 import { archive, bestOverall, findKept, updateKept } from './tracked.js';
 import type { CheckpointRecord, PolicyConfig, PolicyState } from './types.js';
 
@@ -33,6 +34,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     at: event.at,
     seq: event.seq,
     values,
+    shown: values.map((v) => formatValue(v)),
     labels: data.labels ?? matched?.labels ?? [],
     healthy: true,
     milestone: false,
@@ -40,13 +42,21 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     progress: matched ? matched.progress : null,
   };
   // Saves are committed in order: an older pending save that never committed was abandoned.
-  const pending = state.pending.filter((p) => p.step > data.step || (p.step === data.step && p.epoch > data.epoch));
+  const pending = state.pending.length === 0 || (state.pending.length === 1 && matched)
+    ? (matched ? [] : state.pending)
+    : state.pending.filter((p) => p.step > data.step || (p.step === data.step && p.epoch > data.epoch));
   // A clock that jumped backwards restarts the hour milestones from now (tf.train.CheckpointManager).
   const preservedAt = state.preservedAt === null || event.at < state.preservedAt ? event.at : state.preservedAt;
-  let next: PolicyState = { ...state, pending, commits: state.commits + 1, preservedAt, latest: record.id };
   // Orbax keep_period: a milestone epoch is kept forever from the start.
   const every = config.keepEveryNEpochs;
-  next = every !== null && record.epoch % every === 0 ? archive(next, record, config) : { ...next, checkpoints: [...next.checkpoints, record] };
+  const milestone = every !== null && record.epoch % every === 0;
+  let next = cloneState(state);
+  next.pending = pending;
+  next.commits = state.commits + 1;
+  next.preservedAt = preservedAt;
+  next.latest = record.id;
+  if (!milestone) next.checkpoints = [...state.checkpoints, record];
+  if (milestone) next = archive(next, record, config);
   const decisions: Decision[] = [];
 
   if (next.pendingRestore && next.pendingRestore.epoch === data.epoch) {
@@ -106,7 +116,9 @@ export function onPruned(state: PolicyState, id: string, config: PolicyConfig): 
   if (at >= 0) {
     const pruning = state.pruning.slice();
     pruning.splice(at, 1);
-    return { ...state, pruning };
+    const next = cloneState(state);
+    next.pruning = pruning;
+    return next;
   }
   const next = updateKept(state, id, config, () => null);
   return next.pinned.includes(id) ? { ...next, pinned: next.pinned.filter((p) => p !== id) } : next;

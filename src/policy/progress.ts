@@ -6,7 +6,7 @@ import type { BatchEnded, Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { formatValue, isImprovement } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
-import { decision, plural } from './state.js';
+import { cloneProgress, cloneState, decision, plural } from './state.js';
 import { findKept } from './tracked.js';
 import type { MonitorProgress, PolicyConfig, PolicyState, Progress, SavePredicate } from './types.js';
 
@@ -62,7 +62,10 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     }
   }
 
-  let progress: Progress = { ...prev, epoch, step, monitors };
+  let progress: Progress = cloneProgress(prev);
+  progress.epoch = epoch;
+  progress.step = step;
+  progress.monitors = monitors;
   const triggers: Trigger[] = [];
   if (checkEpoch && config.everyNEpochs !== null) {
     if (!config.saveBestOnly) {
@@ -83,7 +86,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   const primary = config.monitors[0];
   const pv = metrics[primary.metric];
   const numbers = { run, epoch, step, monitor: primary.metric, value: pv === undefined ? null : pv, previous: prev.monitors[0].best, delta: primary.minDelta };
-  let next: PolicyState = { ...state, progress, warned };
+  const next = cloneState(state);
+  next.progress = progress;
+  next.warned = warned;
   if (triggers.length > 0) {
     const labels = improvements.map((imp) => `best:${imp.metric}`);
     for (const t of triggers) if (t.label && !labels.includes(t.label)) labels.push(t.label);
@@ -92,12 +97,12 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
       ? `${improvements.map(improvedText).join(' and ')}, saving checkpoint${notes.length ? ` (${notes.join(', ')})` : ''}`
       : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
     decisions.push(decision('save', seq, triggers[0].rule, reason, { ...numbers, labels }));
-    next = { ...next, pending: [...next.pending, { epoch, step, causeSeq: seq, labels, progress }] };
+    next.pending = [...next.pending, { epoch, step, causeSeq: seq, labels, progress }];
   } else {
     decisions.push(decision('skip', seq, skipRule(config, checkEpoch), skipReason(config, epoch, checkEpoch, improvements, prev, metrics), numbers));
   }
   decisions.push(...es.decisions);
-  if (es.decisions.length > 0) next = es.apply(next);
+  if (es.decisions.length > 0) return { state: es.apply(next), decisions };
   return { state: next, decisions };
 }
 
@@ -137,13 +142,19 @@ function stepAndTimeTriggers(progress: Progress, prev: Progress, step: number, a
   if (secs !== null) {
     const since = progress.timedSaveAt;
     // The clock went backwards (or no start seen): restart the interval from now, like tf.train.CheckpointManager.
-    if (since === null || at < since) return { ...progress, timedSaveAt: at };
+    if (since === null || at < since) return withTimedSave(progress, at);
     if (at - since >= secs * 1000) {
       triggers.push({ rule: 'everyNSeconds', label: 'time', note: `${secs} s of run time since the last timed save` });
-      return { ...progress, timedSaveAt: at };
+      return withTimedSave(progress, at);
     }
   }
   return progress;
+}
+
+function withTimedSave(progress: Progress, at: number): Progress {
+  const p = cloneProgress(progress);
+  p.timedSaveAt = at;
+  return p;
 }
 
 function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: Progress, triggers: Trigger[], config: PolicyConfig): void {

@@ -6,7 +6,7 @@
  */
 import type { Decision } from '../events.js';
 import { formatValue } from './mode.js';
-import { decision, plural } from './state.js';
+import { cloneState, decision, plural } from './state.js';
 import { archive, topOverall } from './tracked.js';
 import type { CheckpointRecord, PolicyConfig, PolicyState } from './types.js';
 
@@ -16,13 +16,16 @@ export function hasRetention(config: PolicyConfig): boolean {
   return config.keepTopK !== null || config.keepLast !== null || config.keepEveryNEpochs !== null || config.keepEveryNHours !== null;
 }
 
-/** Ids no retention sweep may prune right now (working-set members only; archived ones are kept anyway). */
-export function protectedIds(state: PolicyState, config: PolicyConfig): Set<string> {
+/**
+ * Ids no retention sweep may prune right now (working-set members only; archived ones are kept anyway).
+ * `bests` may pass the best per monitor when the caller already ranked them.
+ */
+export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (CheckpointRecord | undefined)[]): Set<string> {
   const ids = new Set<string>(state.pinned);
   if (state.resumedFrom) ids.add(state.resumedFrom);
   if (state.latest) ids.add(state.latest);
   for (let i = 0; i < config.monitors.length; i++) {
-    const best = topOverall(state, i, 1, config.monitors[i].mode)[0];
+    const best = bests ? bests[i] : topOverall(state, i, 1, config.monitors[i].mode)[0];
     if (best) ids.add(best.id);
   }
   const esEpoch = state.progress.es?.bestEpoch ?? null;
@@ -41,16 +44,14 @@ export function protectedIds(state: PolicyState, config: PolicyConfig): Set<stri
 export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number, now: number): { state: PolicyState; decisions: Decision[] } {
   if (!hasRetention(config)) return { state, decisions: [] };
   const live = state.checkpoints;
-  const keep = protectedIds(state, config);
   const k = config.keepTopK;
-  let top: CheckpointRecord[] = [];
+  const tops: CheckpointRecord[][] = [];
   if (k !== null && k > 0) {
-    for (let i = 0; i < config.monitors.length; i++) {
-      const t = topOverall(state, i, k, config.monitors[i].mode);
-      if (i === 0) top = t;
-      for (const c of t) keep.add(c.id);
-    }
+    for (let i = 0; i < config.monitors.length; i++) tops.push(topOverall(state, i, k, config.monitors[i].mode));
   }
+  const keep = protectedIds(state, config, tops.length ? tops.map((t) => t[0]) : undefined);
+  for (const t of tops) for (const c of t) keep.add(c.id);
+  const top = tops.length ? tops[0] : [];
   if (config.keepLast !== null && config.keepLast > 0) {
     for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keep.add(live[i].id);
   }
@@ -77,7 +78,10 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
     decisions.push(pruneDecision(c, config, top, live, causeSeq, state.run));
   }
   const pruning = decisions.length ? [...state.pruning, ...decisions.map((d) => d.checkpoint as string)] : state.pruning;
-  let next: PolicyState = { ...state, checkpoints: kept, preservedAt, pruning };
+  let next = cloneState(state);
+  next.checkpoints = kept;
+  next.preservedAt = preservedAt;
+  next.pruning = pruning;
   for (const c of milestones) next = archive(next, c, config);
   return { state: next, decisions };
 }
@@ -96,7 +100,7 @@ function pruneDecision(c: CheckpointRecord, config: PolicyConfig, top: Checkpoin
     const worst = top.length ? (top[top.length - 1].values[0] as number) : null;
     const sign = m.mode === 'min' ? '>' : '<';
     let listed = '';
-    for (const t of top) listed += (listed ? ', ' : '') + formatValue(t.values[0]);
+    for (const t of top) listed += (listed ? ', ' : '') + t.shown[0];
     return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${formatValue(value)} ${sign} ${listed})${lastNote}`, { ...numbers, threshold: worst });
   }
   if (config.keepLast !== null) {

@@ -14,6 +14,24 @@ export function initProgress(config: PolicyConfig, at: number | null): Progress 
   };
 }
 
+/**
+ * A shallow copy with a fixed shape, for the reducer to set fields on before returning it (the input state is
+ * never changed). Faster than object spread on the hot path.
+ */
+export function cloneState(s: PolicyState): PolicyState {
+  return {
+    run: s.run, startedAt: s.startedAt, progress: s.progress, pending: s.pending, checkpoints: s.checkpoints,
+    archived: s.archived, archivedTop: s.archivedTop, latest: s.latest, pruning: s.pruning, pinned: s.pinned,
+    resumedFrom: s.resumedFrom, preservedAt: s.preservedAt, commits: s.commits, ended: s.ended,
+    pendingRestore: s.pendingRestore, warned: s.warned,
+  };
+}
+
+/** Shallow copy of progress with a fixed shape. */
+export function cloneProgress(p: Progress): Progress {
+  return { epoch: p.epoch, step: p.step, timedSaveAt: p.timedSaveAt, monitors: p.monitors, es: p.es, stopped: p.stopped };
+}
+
 /** The state before any event. */
 export function initState(config: PolicyConfig): PolicyState {
   return {

@@ -24,10 +24,22 @@ export function insertTop(top: CheckpointRecord[], c: CheckpointRecord, i: numbe
   return next;
 }
 
-/** The top `k` of a list by monitor `i`, best first. */
-export function topOf(list: readonly CheckpointRecord[], i: number, k: number, mode: 'min' | 'max', seed: CheckpointRecord[] = []): CheckpointRecord[] {
-  let top = seed;
-  for (const c of list) top = insertTop(top, c, i, k, mode);
+/** The top `k` of a list by monitor `i`, best first, merged into a copy of `seed` (already sorted). */
+export function topOf(list: readonly CheckpointRecord[], i: number, k: number, mode: 'min' | 'max', seed: readonly CheckpointRecord[] = []): CheckpointRecord[] {
+  // A local array mutated in place: this runs on every commit and K is small.
+  const top = seed.length > k ? seed.slice(0, k) : seed.slice();
+  if (k <= 0) return top;
+  const min = mode === 'min';
+  for (let n = 0; n < list.length; n++) {
+    const c = list[n];
+    const v = c.values[i];
+    if (v === null || !c.healthy) continue;
+    let at = top.length;
+    while (at > 0 && (min ? v < (top[at - 1].values[i] as number) : v > (top[at - 1].values[i] as number))) at--;
+    if (at >= k) continue;
+    top.splice(at, 0, c);
+    if (top.length > k) top.pop();
+  }
   return top;
 }
 
@@ -38,8 +50,7 @@ export function archivedTopSize(config: PolicyConfig): number {
 
 /** The top `k` kept checkpoints by monitor `i` over both tiers. */
 export function topOverall(state: PolicyState, i: number, k: number, mode: 'min' | 'max'): CheckpointRecord[] {
-  const archived = state.archivedTop[i] ?? [];
-  return topOf(state.checkpoints, i, k, mode, archived.length > k ? archived.slice(0, k) : archived);
+  return topOf(state.checkpoints, i, k, mode, state.archivedTop[i] ?? []);
 }
 
 /** The best kept, healthy checkpoint by monitor `i` (ties: earliest). */

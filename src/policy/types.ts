@@ -110,6 +110,8 @@ export type CheckpointRecord = {
   seq: number;
   /** Value per configured monitor (index-aligned with config.monitors); null when absent or not finite. */
   values: (number | null)[];
+  /** `values` formatted for reasons (4 decimals), computed once. */
+  shown: string[];
   labels: string[];
   healthy: boolean;
   /** Kept forever by a milestone rule (keepEveryNEpochs / keepEveryNHours); lives in `archived`. */

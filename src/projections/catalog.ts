@@ -142,25 +142,70 @@ function recomputeViews(state: CatalogState): void {
   }
 }
 
-function setStatus(state: CatalogState, id: string, status: CheckpointStatus): boolean {
-  const entry = state.checkpoints[id];
-  if (!entry || entry.status === status || entry.status === 'pruned') return false;
-  entry.status = status;
-  return true;
+/**
+ * A draft of the next state: containers are copied the first time they change, so the previous state (which
+ * the ledger may still hold) is never mutated and unchanged parts are shared rather than deep-cloned.
+ */
+class Draft {
+  readonly state: CatalogState;
+  private copied = new Set<string>();
+  private copiedEntries = new Set<string>();
+
+  constructor(readonly prev: CatalogState) {
+    this.state = { ...prev };
+  }
+
+  private own<K extends 'checkpoints' | 'blobRefs' | 'modes' | 'pendingPrunes'>(key: K): CatalogState[K] {
+    if (!this.copied.has(key)) {
+      this.state[key] = { ...this.prev[key] } as CatalogState[K];
+      this.copied.add(key);
+    }
+    return this.state[key];
+  }
+
+  get blobRefs(): Record<string, number> { return this.own('blobRefs'); }
+  get modes(): Record<string, MonitorMode> { return this.own('modes'); }
+  get pendingPrunes(): Record<string, number> { return this.own('pendingPrunes'); }
+
+  /** A writable copy of one entry (its tags and backups arrays copied too). */
+  entry(id: string): CatalogEntry | undefined {
+    const current = this.state.checkpoints[id];
+    if (!current) return undefined;
+    if (this.copiedEntries.has(id)) return current;
+    const copy: CatalogEntry = { ...current, tags: [...current.tags], backups: [...current.backups] };
+    this.own('checkpoints')[id] = copy;
+    this.copiedEntries.add(id);
+    return copy;
+  }
+
+  add(entry: CatalogEntry): void {
+    this.own('checkpoints')[entry.id] = entry;
+    this.copiedEntries.add(entry.id);
+    this.state.order = [...this.prev.order, entry.id];
+  }
 }
 
-function apply(state: CatalogState, event: LedgerEvent): CatalogState {
+function apply(prev: CatalogState, event: LedgerEvent): CatalogState {
   const data = event.data as Record<string, any>;
+  const draft = new Draft(prev);
+  const state = draft.state;
+  const setStatus = (id: string, status: CheckpointStatus): boolean => {
+    const current = state.checkpoints[id];
+    if (!current || current.status === status || current.status === 'pruned') return false;
+    draft.entry(id)!.status = status;
+    return true;
+  };
   switch (event.type) {
     case 'RunStarted': {
-      const monitors = monitorsOf(data.policy);
-      for (const { monitor, mode } of monitors) state.modes[monitor] = mode;
-      if (monitors.length > 0) state.primaryMonitor = monitors[0].monitor;
-      if (monitors.length > 0) recomputeViews(state);
+      const monitors = monitorsOf(data?.policy);
+      if (monitors.length === 0) return prev;
+      for (const { monitor, mode } of monitors) draft.modes[monitor] = mode;
+      state.primaryMonitor = monitors[0].monitor;
+      recomputeViews(state);
       return state;
     }
     case 'CheckpointCommitted': {
-      if (state.checkpoints[data.checkpoint]) return state;
+      if (prev.checkpoints[data.checkpoint]) return prev;
       const entry: CatalogEntry = {
         id: data.checkpoint,
         run: data.run,
@@ -183,77 +228,79 @@ function apply(state: CatalogState, event: LedgerEvent): CatalogState {
         ...(data.decisionSeq !== undefined ? { decisionSeq: data.decisionSeq } : {}),
         backups: [],
       };
-      state.checkpoints[entry.id] = entry;
-      state.order.push(entry.id);
-      for (const blob of entry.blobs) state.blobRefs[blob] = (state.blobRefs[blob] ?? 0) + 1;
+      draft.add(entry);
+      const refs = draft.blobRefs;
+      for (const blob of entry.blobs) refs[blob] = (refs[blob] ?? 0) + 1;
       state.nextId = Math.max(state.nextId, idNumber(entry.id) + 1);
       recomputeViews(state);
       return state;
     }
     case 'PruneIntended': {
       const decision = data as Decision;
-      if (decision.checkpoint && state.checkpoints[decision.checkpoint]?.status !== 'pruned') state.pendingPrunes[decision.checkpoint] = event.seq;
+      const target = decision.checkpoint ? prev.checkpoints[decision.checkpoint] : undefined;
+      if (!target || target.status === 'pruned') return prev;
+      draft.pendingPrunes[target.id] = event.seq;
       return state;
     }
     case 'CheckpointPruned': {
-      delete state.pendingPrunes[data.checkpoint];
-      const entry = state.checkpoints[data.checkpoint];
-      if (!entry || entry.status === 'pruned') return state;
-      entry.status = 'pruned';
-      for (const blob of entry.blobs) {
-        const left = (state.blobRefs[blob] ?? 1) - 1;
-        if (left > 0) state.blobRefs[blob] = left;
-        else delete state.blobRefs[blob];
+      if (data.checkpoint in prev.pendingPrunes) delete draft.pendingPrunes[data.checkpoint];
+      const current = prev.checkpoints[data.checkpoint];
+      if (!current || current.status === 'pruned') return state;
+      draft.entry(current.id)!.status = 'pruned';
+      const refs = draft.blobRefs;
+      for (const blob of current.blobs) {
+        const left = (refs[blob] ?? 1) - 1;
+        if (left > 0) refs[blob] = left;
+        else delete refs[blob];
       }
       recomputeViews(state);
       return state;
     }
     case 'CheckpointCorrupted':
     case 'CheckpointMissing': {
-      const entry = state.checkpoints[data.checkpoint];
-      if (entry && entry.status !== 'pruned') entry.fault = { blob: data.blob, detail: data.detail ?? 'missing', seq: event.seq };
-      if (setStatus(state, data.checkpoint, event.type === 'CheckpointMissing' ? 'missing' : 'corrupt')) recomputeViews(state);
+      const current = prev.checkpoints[data.checkpoint];
+      if (!current || current.status === 'pruned') return prev;
+      draft.entry(current.id)!.fault = { blob: data.blob, detail: data.detail ?? 'missing', seq: event.seq };
+      if (setStatus(current.id, event.type === 'CheckpointMissing' ? 'missing' : 'corrupt')) recomputeViews(state);
       return state;
     }
     case 'CheckpointVerified':
-      if (setStatus(state, data.checkpoint, 'kept')) recomputeViews(state);
+      if (setStatus(data.checkpoint, 'kept')) recomputeViews(state);
       return state;
     case 'CheckpointTagged': {
-      const entry = state.checkpoints[data.checkpoint];
-      if (!entry) return state;
+      const entry = draft.entry(data.checkpoint);
+      if (!entry) return prev;
       for (const tag of data.tags ?? []) if (!entry.tags.includes(tag)) entry.tags.push(tag);
       if (data.description !== undefined) entry.description = data.description;
       return state;
     }
     case 'CheckpointPinned':
     case 'CheckpointUnpinned': {
-      const entry = state.checkpoints[data.checkpoint];
-      if (entry) entry.pinned = event.type === 'CheckpointPinned';
+      const entry = draft.entry(data.checkpoint);
+      if (!entry) return prev;
+      entry.pinned = event.type === 'CheckpointPinned';
       return state;
     }
     case 'BackupVerified': {
-      const entry = state.checkpoints[data.checkpoint];
-      if (entry && !entry.backups.includes(data.target)) entry.backups.push(data.target);
+      const entry = draft.entry(data.checkpoint);
+      if (!entry) return prev;
+      if (!entry.backups.includes(data.target)) entry.backups.push(data.target);
       return state;
     }
     case 'CheckpointImported': {
-      const entry = state.checkpoints[data.checkpoint];
-      if (entry) entry.importedFrom = `${data.originalId} from ${data.from}`;
+      const entry = draft.entry(data.checkpoint);
+      if (!entry) return prev;
+      entry.importedFrom = `${data.originalId} from ${data.from}`;
       return state;
     }
     default:
-      return state;
+      return prev;
   }
 }
 
-const HANDLED = new Set([
-  'RunStarted', 'CheckpointCommitted', 'PruneIntended', 'CheckpointPruned', 'CheckpointCorrupted', 'CheckpointMissing',
-  'CheckpointVerified', 'CheckpointTagged', 'CheckpointPinned', 'CheckpointUnpinned', 'BackupVerified', 'CheckpointImported',
-]);
-
-// Pure: the previous state is never mutated (the ledger may still hold it), so relevant events work on a copy.
+// Pure: the previous state is never mutated (the ledger may still hold it); see Draft.
 function evolve(state: CatalogState, event: LedgerEvent): CatalogState {
-  return HANDLED.has(event.type) ? apply(structuredClone(state), event) : state;
+  return apply(state, event);
 }
 
 /** The catalog projection, registered on every workspace ledger. */

@@ -30,6 +30,16 @@ export class PolicyFeed<S> implements RunPolicy {
     return feed;
   }
 
+  /**
+   * Start from a state already folded up to `seq` (e.g. the policy's ledger projection, restored from a
+   * snapshot), so a resume does not replay the whole ledger.
+   */
+  static fromState<S>(policy: PureRunPolicy<S>, ledger: Ledger, run: string, state: S, seq: number): PolicyFeed<S> {
+    const feed = new PolicyFeed(policy, ledger, run, state);
+    feed.fedSeq = seq;
+    return feed;
+  }
+
   get config(): Record<string, unknown> {
     return this.policy.config as Record<string, unknown>;
   }

@@ -40,6 +40,9 @@ export function createProgress(out: NodeJS.WritableStream, options: { epochs: nu
   let bar: cliProgress.SingleBar | null = null;
   let barEpoch = 0;
   let perEpoch = 0;
+  let closed = false;
+  // `ckpt train | head`: a closed pipe must not take training down with it.
+  out.on('error', () => { closed = true; });
 
   const stopBar = (): void => {
     if (bar) bar.stop();
@@ -47,7 +50,7 @@ export function createProgress(out: NodeJS.WritableStream, options: { epochs: nu
   };
   const write = (text: string): void => {
     stopBar();
-    out.write(text + '\n');
+    if (!closed) out.write(text + '\n');
   };
 
   return {
@@ -55,7 +58,7 @@ export function createProgress(out: NodeJS.WritableStream, options: { epochs: nu
       if (n > 0) perEpoch = n;
     },
     batch(b) {
-      if (!tty) return;
+      if (!tty || closed) return;
       if (!bar || barEpoch !== b.epoch) {
         stopBar();
         barEpoch = b.epoch;

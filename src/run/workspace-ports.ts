@@ -7,12 +7,11 @@
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import type { CheckpointCommitted } from '../events.js';
-import { CkptError } from '../errors.js';
-import * as policyModule from '../policy/index.js';
+import { loadPolicy, policyProjection } from '../policy/index.js';
 import type { CheckpointStore } from '../store/store.js';
 import { weightsDigest } from '../store/digest.js';
 import { openWorkspace } from '../workspace.js';
-import { PolicyFeed, type PureRunPolicy } from './policy-feed.js';
+import { PolicyFeed } from './policy-feed.js';
 import type { CommitMeta, RunStore, TrainPorts } from './ports.js';
 
 /** The stored event of `type` after `afterSeq` whose data matches, read back for its seq. */
@@ -57,22 +56,15 @@ export function storePort(store: CheckpointStore): RunStore {
   };
 }
 
-type PolicyFactory = (input: string | Record<string, unknown>, options: { cwd?: string }) => Promise<PureRunPolicy<unknown>> | PureRunPolicy<unknown>;
-
-function policyFactory(): PolicyFactory {
-  const exported = policyModule as unknown as Record<string, unknown>;
-  const load = exported.loadPolicy ?? exported.createPolicy;
-  if (typeof load !== 'function') throw new CkptError('POLICY_UNAVAILABLE', 'the policy engine is not available in this build; rebuild ckpt');
-  return load as PolicyFactory;
-}
-
 export const defaultPorts: TrainPorts = {
   async openWorkspace(dir) {
     const ws = await openWorkspace(dir, { create: true, watch: true });
     return { dir: ws.dir, ledger: ws.ledger, store: storePort(ws.store), close: () => ws.close() };
   },
   async createPolicy({ ledger, run, config }) {
-    const policy = await policyFactory()(config, { cwd: process.cwd() });
-    return PolicyFeed.open(policy, ledger, run);
+    const policy = await loadPolicy(config, { cwd: process.cwd() });
+    // The policy's state for this run is its ledger projection (snapshotted, so a resume need not replay all).
+    const state = await ledger.register(policyProjection(policy, run));
+    return PolicyFeed.fromState(policy, ledger, run, state, ledger.lastSeq);
   },
 };

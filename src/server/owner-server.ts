@@ -4,6 +4,7 @@
  * advertisement other processes use to read through it.
  */
 import type { Ledger } from '../../ledger/types.js';
+import { CkptError } from '../errors.js';
 import { startHttpShell } from './http-server.js';
 import { createLedgerApi } from './owner-api.js';
 import { removeOwnerFile, writeOwnerFile, type OwnerInfo } from './owner-file.js';
@@ -43,7 +44,13 @@ export interface OwnerServer {
 export async function startOwnerServer(workspace: ServedWorkspace, options: OwnerServerOptions = {}): Promise<OwnerServer> {
   const api = createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs: options.heartbeatMs });
   const shell = await startHttpShell({ ...options, page: options.page === true }, api.handle);
-  const advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
+  let advertisement: ReturnType<typeof advertiseOwner> | undefined;
+  try {
+    advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
+  } catch (error) {
+    await shell.close();
+    throw new CkptError('SERVER_ADVERTISE', `cannot write ${workspace.dir}/owner.json: ${(error as Error).message}`, { cause: error });
+  }
   let closing: Promise<void> | undefined;
   return {
     url: shell.url,

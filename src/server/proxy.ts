@@ -47,7 +47,7 @@ export function proxyToOwner(req: IncomingMessage, res: ServerResponse, url: URL
         reject(new CkptError('SERVER_OWNER_GONE', `the ledger's owner at ${owner.url} stopped answering`, { cause: error }));
       }
     });
-    req.on('close', () => upstream.destroy());
+    res.on('close', () => upstream.destroy());
     upstream.end();
   });
 }

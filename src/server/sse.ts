@@ -106,7 +106,7 @@ export function streamLedgerEvents(req: IncomingMessage, res: ServerResponse, le
     },
     complete: end,
   });
-  req.on('close', end);
+  res.on('close', end);
   res.on('error', end);
   return end;
 }

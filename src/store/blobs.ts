@@ -92,8 +92,12 @@ export class BlobStore {
       const hash = sha256Hex(bytes);
       const dest = this.path(hash);
       const present = await this.size(hash);
-      if (present === bytes.byteLength) return { hash, size: bytes.byteLength, written: false };
       const dir = join(this.objectsDir, hash.slice(0, 2));
+      if (present === bytes.byteLength) {
+        // Its rename may come from a process that died before fsyncing the directory: make it durable too.
+        dirsToSync.add(dir);
+        return { hash, size: bytes.byteLength, written: false };
+      }
       if (!this.knownDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
         this.knownDirs.add(dir);
@@ -131,7 +135,8 @@ export class BlobStore {
     let actual: string;
     try {
       const { size } = await handle.stat();
-      bytes = Buffer.allocUnsafe(size);
+      // Own ArrayBuffer at offset 0 (never the shared pool), so callers may view it as Float32Array etc.
+      bytes = Buffer.allocUnsafeSlow(size);
       const digest = createHash('sha256');
       let done = 0;
       let pending = size > 0 ? handle.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;

@@ -41,7 +41,9 @@ export async function readCheckpointState(manifest: Manifest, readBlob: BlobRead
   await Promise.all(topologyJobs);
   await mapLimit(jobs, concurrency, async ({ entry, put }) => {
     const raw = await decodeBlob(await readBlob(entry.blob), entry.encoding);
-    put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], data: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) });
+    // Each tensor gets its own ArrayBuffer at offset 0, so `new Float32Array(t.data.buffer)` is always right.
+    const data = raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength ? new Uint8Array(raw.buffer) : new Uint8Array(raw);
+    put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], data });
   });
   return { objects, trainer: manifest.trainerState, history: manifest.history };
 }

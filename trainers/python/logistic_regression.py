@@ -70,12 +70,17 @@ class LogisticRegression(Trainer):
         self.vb = 0.0
         self.epoch, self.step, self.history = 0, 0, []
         self.rng = random.Random(seed + 1)
+        # Position inside the epoch in progress: batches done and running sums (for mid-epoch saves).
+        self.cursor = {'batch': 0, 'lossSum': 0.0, 'correct': 0}
         if state:
             self.restore(state)
             t = state['trainer']
             self.epoch, self.step = int(t['epoch']), int(t['step'])
+            # `rng` is the generator's state before the shuffle of the epoch in progress (or the next one).
             self.rng.setstate(rng_state_from_list(t['rng']))
+            self.cursor.update(t.get('cursor') or {})
             self.history = [dict(h) for h in state.get('history', [])]
+        self.epoch_rng = self.rng.getstate()
 
     def capture(self):
         return {
@@ -87,8 +92,8 @@ class LogisticRegression(Trainer):
                               'slots': [tensor('w/velocity', self.vw, [len(self.vw)]), tensor('b/velocity', [self.vb], [1])],
                               'hidden': {}},
             }},
-            'trainer': {'epoch': self.epoch, 'step': self.step, 'rng': rng_state_to_list(self.rng.getstate()),
-                        'cursor': {'batch': 0}, 'seed': self.seed, 'config': dict(self.config)},
+            'trainer': {'epoch': self.epoch, 'step': self.step, 'rng': rng_state_to_list(self.epoch_rng),
+                        'cursor': dict(self.cursor), 'seed': self.seed, 'config': dict(self.config)},
             'history': [dict(h) for h in self.history],
         }
 
@@ -123,17 +128,17 @@ class LogisticRegression(Trainer):
         train = self.splits['train']
         while self.epoch < int(c['epochs']):
             t0 = time.perf_counter()
+            self.epoch_rng = self.rng.getstate()
             order = list(range(len(train)))
             self.rng.shuffle(order)
-            loss_sum, correct = 0.0, 0
-            for start in range(0, len(order), bs):
+            for start in range(self.cursor['batch'] * bs, len(order), bs):
                 batch = [train[i] for i in order[start:start + bs]]
                 gw, gb = [0.0] * len(self.w), 0.0
                 for x, y in batch:
                     p = sigmoid(sum(a * b for a, b in zip(self.w, x)) + self.b)
                     pc = min(max(p, 1e-7), 1 - 1e-7)
-                    loss_sum -= y * math.log(pc) + (1 - y) * math.log(1 - pc)
-                    correct += (p >= 0.5) == (y == 1.0)
+                    self.cursor['lossSum'] -= y * math.log(pc) + (1 - y) * math.log(1 - pc)
+                    self.cursor['correct'] += int((p >= 0.5) == (y == 1.0))
                     for j, xj in enumerate(x):
                         gw[j] += (p - y) * xj
                     gb += p - y
@@ -143,15 +148,20 @@ class LogisticRegression(Trainer):
                 self.w = [w - lr * v for w, v in zip(self.w, self.vw)]
                 self.b -= lr * self.vb
                 self.step += 1
-                batch_index = start // bs + 1
+                self.cursor['batch'] += 1
+                batch_index = self.cursor['batch']
                 if int(c['batchEvery']) > 0 and batch_index % int(c['batchEvery']) == 0:
                     seen = min(start + bs, len(order))
-                    ctx.batch_end(self.epoch + 1, batch_index, self.step, {'loss': loss_sum / seen, 'acc': correct / seen})
+                    ctx.batch_end(self.epoch + 1, batch_index, self.step,
+                                  {'loss': self.cursor['lossSum'] / seen, 'acc': self.cursor['correct'] / seen})
                 if ctx.checkpoint():
                     return self.epoch, self.step
             val_loss, val_acc = self.measure(self.splits['validation'])
+            metrics = {'loss': self.cursor['lossSum'] / len(train), 'acc': self.cursor['correct'] / len(train),
+                       'val_loss': val_loss, 'val_acc': val_acc}
             self.epoch += 1
-            metrics = {'loss': loss_sum / len(train), 'acc': correct / len(train), 'val_loss': val_loss, 'val_acc': val_acc}
+            self.cursor = {'batch': 0, 'lossSum': 0.0, 'correct': 0}
+            self.epoch_rng = self.rng.getstate()
             self.history.append({'epoch': self.epoch, 'metrics': metrics})
             ctx.epoch_end(self.epoch, self.step, metrics, int((time.perf_counter() - t0) * 1000))
             if ctx.checkpoint():

@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { diffView, tensorDiff, type DiffView } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatDelta, formatMetric } from '../format.js';
-import { openForRead } from '../source.js';
-import { withWorkspace } from '../workspace.js';
+import { loadCheckpointState } from '../blob-reader.js';
+import { withRead } from '../read-helpers.js';
 
 /**
- * `ckpt diff <a> <b>`: metrics side by side and per-tensor L2 distance / max absolute difference. Through a live
- * owner only the metrics are available (the tensors need the directory), and the output says so.
+ * `ckpt diff <a> <b>`: metrics side by side and per-tensor L2 distance / max absolute difference. Works while
+ * another process owns the directory (blobs are read and verified directly).
  */
 export function registerDiff(program: Command): void {
   defineCommand<CommonOptions & { metricsOnly?: boolean }>(
@@ -15,25 +15,15 @@ export function registerDiff(program: Command): void {
     { name: 'diff <a> <b>', description: 'compare two checkpoints: metrics and per-tensor L2 / max |diff|', examples: ['ckpt diff epoch:1 best', 'ckpt diff ckpt-2 ckpt-5 --json'] },
     (cmd) => cmd.option('--metrics-only', 'skip loading the weights'),
     async ([a, b], opts, out) => {
-      const source = await openForRead(opts.dir);
-      let view: DiffView;
-      let tensorsNote: string | undefined;
-      try {
-        view = diffView(source.state, a, b);
-      } finally {
-        await source.close();
-      }
-      if (!opts.metricsOnly) {
-        if (source.via.kind === 'owner') {
-          tensorsNote = `tensor distances need the directory, which process ${source.via.pid} owns; rerun when it finishes`;
-        } else {
-          view.tensors = await withWorkspace(opts.dir, 'ckpt diff', async (ws) => {
-            const [la, lb] = [await ws.store.loadId(view.a.id), await ws.store.loadId(view.b.id)];
-            return tensorDiff(la.state, lb.state);
-          });
+      const view: DiffView = await withRead(opts.dir, async (source) => {
+        const found = diffView(source.state, a, b);
+        if (!opts.metricsOnly) {
+          const [sa, sb] = [await loadCheckpointState(source.dir, source.state.checkpoints[found.a.id]), await loadCheckpointState(source.dir, source.state.checkpoints[found.b.id])];
+          found.tensors = tensorDiff(sa, sb);
         }
-      }
-      if (out.json) return out.document(tensorsNote ? { ...view, tensors: null, note: tensorsNote } : view);
+        return found;
+      });
+      if (out.json) return out.document(view);
       out.line(`${out.c.bold(view.a.id)} (${view.a.run}, epoch ${view.a.epoch})  vs  ${out.c.bold(view.b.id)} (${view.b.run}, epoch ${view.b.epoch})${view.sameWeights ? out.c.green('  identical weights') : ''}`);
       out.line();
       out.table(['METRIC', view.a.id, view.b.id, 'DELTA'], view.metrics.map((m) => [m.metric, formatMetric(m.a), formatMetric(m.b), formatDelta(m.delta)]), ['left', 'right', 'right', 'right']);
@@ -45,7 +35,6 @@ export function registerDiff(program: Command): void {
           ['left', 'left', 'left', 'right', 'right'],
         );
       }
-      if (tensorsNote) out.note(tensorsNote);
     },
   );
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { autoMetricMode } from '../../views/index.js';
+import { autoMetricMode, resolveViewRef } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { evaluateWithTrainer, type EvalJob } from '../evaluate.js';
 import { formatMetric } from '../format.js';
 import { startProgress } from '../progress.js';
-import { resolveStoreRef, withWorkspace } from '../workspace.js';
+import { loadCheckpointState } from '../blob-reader.js';
+import { withRead } from '../read-helpers.js';
 
 type Split = 'test' | 'validation' | 'train';
 
@@ -25,29 +26,27 @@ export function registerEval(program: Command): void {
       .option('--rank-by <metric>', 'metric to rank by (loss: lower is better; acc: higher)', 'loss')
       .option('--trainer <name|path>', "trainer to evaluate with (default: the checkpoint's own trainer)"),
     async (refs, opts, out) => {
-      const rows = await withWorkspace(opts.dir, 'ckpt eval', async (ws) => {
-        const ids = [...new Set(await Promise.all(refs.map((r) => resolveStoreRef(ws, r))))];
-        const catalog = ws.store.catalog();
+      // Read what to evaluate (and release the directory) before spending time in the trainer.
+      const { jobs, meta } = await withRead(opts.dir, async ({ state, dir }) => {
+        const ids = [...new Set(refs.map((r) => resolveViewRef(state, r).id))];
         const byTrainer = new Map<string, EvalJob[]>();
-        const bar = startProgress(out, 'eval', ids.length);
-        try {
-          for (const id of ids) {
-            const trainer = opts.trainer ?? catalog.checkpoints[id]?.trainer ?? 'mnist-mlp';
-            const loaded = await ws.store.loadId(id);
-            byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: loaded.state }]);
-          }
-          const results: { checkpoint: string; run: string; epoch: number; trainer: string; metrics: Record<string, number> }[] = [];
-          for (const [trainer, jobs] of byTrainer) {
-            for (const r of await evaluateWithTrainer(trainer, jobs, opts.split, { onDone: (id) => bar.tick(1, id) })) {
-              const entry = catalog.checkpoints[r.id];
-              results.push({ checkpoint: r.id, run: entry?.run ?? '', epoch: entry?.epoch ?? 0, trainer, metrics: r.metrics });
-            }
-          }
-          return results;
-        } finally {
-          bar.stop();
+        for (const id of ids) {
+          const trainer = opts.trainer ?? state.checkpoints[id].trainer ?? 'mnist-mlp';
+          byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: await loadCheckpointState(dir, state.checkpoints[id]) }]);
         }
+        return { jobs: byTrainer, meta: new Map(ids.map((id) => [id, { run: state.checkpoints[id].run, epoch: state.checkpoints[id].epoch }])) };
       });
+      const rows: { checkpoint: string; run: string; epoch: number; trainer: string; metrics: Record<string, number> }[] = [];
+      const bar = startProgress(out, 'eval', meta.size);
+      try {
+        for (const [trainer, list] of jobs) {
+          for (const r of await evaluateWithTrainer(trainer, list, opts.split, { onDone: (id) => bar.tick(1, id) })) {
+            rows.push({ checkpoint: r.id, ...meta.get(r.id)!, trainer, metrics: r.metrics });
+          }
+        }
+      } finally {
+        bar.stop();
+      }
       const mode = autoMetricMode(opts.rankBy);
       const value = (m: Record<string, number>) => (typeof m[opts.rankBy] === 'number' ? m[opts.rankBy] : mode === 'min' ? Infinity : -Infinity);
       rows.sort((a, b) => (mode === 'min' ? value(a.metrics) - value(b.metrics) : value(b.metrics) - value(a.metrics)));

@@ -79,7 +79,7 @@ function latestMetrics(run) {
 }
 
 let summaryTimer = 0;
-function refreshSummary(delay = 400) {
+function refreshSummary(delay = 150) {
   clearTimeout(summaryTimer);
   summaryTimer = setTimeout(async () => {
     try {
@@ -159,6 +159,9 @@ function wireControls() {
     const newest = ui.model.runOrder[ui.model.runOrder.length - 1];
     ui.selectedRun = li.dataset.run === newest ? null : li.dataset.run;
     scheduleRender();
+  });
+  $('runs').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') e.target.closest('[data-run]')?.click();
   });
   $('why-close').addEventListener('click', () => {
     $('why').hidden = true;

@@ -45,8 +45,9 @@ export function renderRuns(el, model, selectedId, now) {
 export function renderDecisions(el, model, filters, runId, onWhy) {
   const rows = model.decisions.filter((d) => (!runId || d.run === runId) && filters.has(d.kind));
   const shown = rows.slice(-400).reverse();
+  const any = model.decisions.some((d) => !runId || d.run === runId);
   el.innerHTML = shown.length === 0
-    ? '<tr><td colspan="6" class="empty">No decisions match the filter.</td></tr>'
+    ? `<tr><td colspan="6" class="empty">${any ? 'No decisions match the filter.' : 'No decisions yet.'}</td></tr>`
     : shown.map((d) => {
       const ckpt = d.checkpoint ?? (d.kind === 'save' ? model.commitByDecision.get(d.seq) : undefined);
       const value = typeof d.value === 'number' ? d.value.toFixed(4) : '';

@@ -1,7 +1,7 @@
 /**
- * Checkpoint writes that run while training goes on: the model's state is copied when the save is decided (the
- * only blocking part), and the store writes it in the background, one save in flight at a time, in order —
- * the same contract as the supervisor's save queue. A failed write fails the next epoch end (and so `fit`).
+ * Checkpoint writes that run while training goes on: the model's state is copied when the save is decided, and
+ * the store writes it in the background, in order. FitRun drains before queueing the next save, so one save is
+ * in flight at a time — the supervisor's contract. A failed write fails the next epoch end (and so `fit`).
  */
 export class BackgroundSaves {
   private tail: Promise<unknown> = Promise.resolve();

@@ -72,6 +72,11 @@ export class BackupAndRestore extends LedgerCallback {
 
   override async onEpochBegin(epoch: number): Promise<void> {
     await super.onEpochBegin(epoch);
+    this.noteResume();
+  }
+
+  /** Once the run started: remember what was restored, before this fit's epochs extend the history. */
+  private noteResume(): void {
     const run = this.fitRun;
     if (run && this.resumedRun === null && run.resumed) {
       this.resumedRun = run.run;
@@ -87,6 +92,7 @@ export class BackupAndRestore extends LedgerCallback {
 
   /** Put the epochs trained before the interruption in front of tfjs's History, so `fit` returns all of them. */
   protected override async onFinished(_outcome: StepOutcome): Promise<void> {
+    this.noteResume();
     const history = (this.model as tf.LayersModel | null)?.history;
     if (!history || this.restoredHistory.length === 0) return;
     const earlier = this.restoredHistory.filter((h) => !history.epoch.includes(h.epoch - 1));

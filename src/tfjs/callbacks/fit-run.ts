@@ -242,7 +242,9 @@ export class FitRun {
     const store = this.workspace.store;
     switch (decision.kind) {
       case 'save': {
-        // Copy the state now (training changes the weights next batch); write it while training goes on.
+        // One save in flight: a new one first waits for the previous write (so memory holds one copy at most),
+        // then copies the state now (training changes the weights next batch) and is written while training goes on.
+        await this.saves.drain();
         const state = await this.captureState(at);
         const meta = {
           run: this.run, epoch: decision.epoch ?? at.epoch, step: decision.step ?? at.step, metrics: at.metrics,

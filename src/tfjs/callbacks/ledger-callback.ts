@@ -18,7 +18,8 @@ export const DEFAULT_DIR = './checkpoints';
 export abstract class LedgerCallback extends tf.Callback {
   protected fitRun?: FitRun;
   private failed = false;
-
+  /** tfjs passes no epoch to onBatchEnd: the 0-based epoch of the latest onEpochBegin. */
+  private epochIndex = 0;
   protected constructor(readonly dir: string, protected readonly participant: Participant) {
     super();
   }
@@ -66,15 +67,15 @@ export abstract class LedgerCallback extends tf.Callback {
     const run = this.fitRun;
     if (!run) return;
     try {
-      if (!this.failed && run.run) await this.onFinished(await run.trainEnded());
+      if (this.failed) return;
+      // A fit with no epoch left to train (resumed after its last epoch) still restores, records and finishes.
+      await run.start(this.params as unknown as FitParams, Number(this.params.initialEpoch ?? 0));
+      await this.onFinished(await run.trainEnded());
     } finally {
       this.fitRun = undefined;
       await leaveFitRun(this.lm, this.dir, this.participant);
     }
   }
-
-  /** tfjs passes no epoch to onBatchEnd: the 0-based epoch of the latest onEpochBegin. */
-  private epochIndex = 0;
 
   /** Run `work` against the joined run; on failure release the run for every callback (fit will not call onTrainEnd). */
   private async guard(work: (run: FitRun) => Promise<void>): Promise<void> {

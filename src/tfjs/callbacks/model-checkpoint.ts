@@ -111,12 +111,12 @@ export class ModelCheckpoint extends LedgerCallback {
   private messageFor(outcome: StepOutcome, save: RecordedDecision | undefined, names: Record<string, number>): string | undefined {
     const about = (d: Decision) => d.monitor === undefined || d.monitor === this.monitor;
     if (!this.saveBestOnly) return save ? savingMessage(outcome.epoch, renderFilepath(this.filepath, names)) : undefined;
+    if (typeof outcome.metrics[this.monitor] !== 'number') return missingMonitorMessage(this.monitor);
     if (save && about(save)) {
       return improvedMessage(outcome.epoch, this.monitor, save.previous ?? this.startValue(), outcome.metrics[this.monitor] ?? save.value ?? NaN, renderFilepath(this.filepath, names));
     }
     const skip = outcome.decisions.find((d) => d.kind === 'skip' && about(d));
-    if (skip) return notImprovedMessage(outcome.epoch, this.monitor, skip.previous ?? skip.threshold ?? null);
-    if (outcome.decisions.some((d) => d.kind === 'warn' && about(d)) || outcome.metrics[this.monitor] === undefined) return missingMonitorMessage(this.monitor);
+    if (skip) return notImprovedMessage(outcome.epoch, this.monitor, skip.previous ?? this.startValue());
     return undefined;
   }
 

@@ -1,0 +1,30 @@
+/**
+ * Loading a checkpoint's content without owning the ledger: blobs are immutable, content-addressed files, so
+ * any process may read (and hash-verify) them while another process owns the directory. Used by `diff` and
+ * `eval`, which therefore work during training. A bad blob is STORE_CORRUPT naming the checkpoint; recording
+ * the fault is left to the owner (`ckpt verify`).
+ */
+import type { CheckpointState } from '../checkpoint.js';
+import { CkptError } from '../errors.js';
+import { BlobFault, BlobStore } from '../store/index.js';
+import { readCheckpointState, readManifest } from '../store/read.js';
+import type { CheckpointView } from '../views/index.js';
+
+/**
+ * @example const state = await loadCheckpointState('./checkpoints', resolveViewRef(viewState, 'best'))
+ */
+export async function loadCheckpointState(dir: string, checkpoint: Pick<CheckpointView, 'id' | 'manifest' | 'status'>): Promise<CheckpointState> {
+  if (checkpoint.status === 'pruned') {
+    throw new CkptError('STORE_PRUNED', `${checkpoint.id} was pruned; its weights are gone (its history remains: \`ckpt why ${checkpoint.id}\`)`, { details: { checkpoint: checkpoint.id } });
+  }
+  const blobs = new BlobStore(dir);
+  const read = (hash: string) => blobs.read(hash);
+  try {
+    return await readCheckpointState(await readManifest(checkpoint.manifest, read, checkpoint.id), read);
+  } catch (error) {
+    if (error instanceof BlobFault) {
+      throw new CkptError('STORE_CORRUPT', `${checkpoint.id}: blob ${error.hash.slice(0, 12)}… is ${error.kind}; run \`ckpt verify ${checkpoint.id}\` to record it, or pick another checkpoint`, { cause: error, details: { checkpoint: checkpoint.id, blob: error.hash } });
+    }
+    throw error;
+  }
+}
