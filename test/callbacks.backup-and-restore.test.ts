@@ -15,10 +15,10 @@ const CHILD = new URL('./callbacks.fit-child.ts', import.meta.url).pathname;
 interface Done { type: 'done'; digest: string; epochs: number[]; valLoss: number[]; loss: number[]; resumedRun: string | null; restored: number }
 interface ChildResult { initialEpoch: number; epochsSeen: number[]; done?: Done; signal: NodeJS.Signals | null }
 
-/** Run the child; with `killAfterEpoch`, SIGKILL it as soon as it reports that epoch's backup committed. */
-function runChild(dir: string, killAfterEpoch?: number): Promise<ChildResult> {
+/** Run the child; with `killAfterEpoch`, SIGKILL it `killDelayMs` after it reports that epoch's backup committed. */
+function runChild(dir: string, killAfterEpoch?: number, killDelayMs = 0): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(EPOCHS), '15'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(EPOCHS), '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const result: ChildResult = { initialEpoch: -1, epochsSeen: [], signal: null };
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
@@ -28,7 +28,7 @@ function runChild(dir: string, killAfterEpoch?: number): Promise<ChildResult> {
       if (msg.type === 'start') result.initialEpoch = msg.initialEpoch;
       if (msg.type === 'epoch') {
         result.epochsSeen.push(msg.epoch);
-        if (msg.epoch === killAfterEpoch) child.kill('SIGKILL');
+        if (msg.epoch === killAfterEpoch) setTimeout(() => child.kill('SIGKILL'), killDelayMs);
       }
       if (msg.type === 'done') result.done = msg;
     });
@@ -41,7 +41,7 @@ function runChild(dir: string, killAfterEpoch?: number): Promise<ChildResult> {
   });
 }
 
-test('given a fit SIGKILLed after epochs 2 and 4, when it is rerun each time, then it resumes at the backed-up epoch and ends bit-identical with full history', async () => {
+test('given a fit SIGKILLed after epoch 2 and again at a random moment two epochs later, when it is rerun each time, then it resumes at the backed-up epoch and ends bit-identical with full history', async () => {
   await useCpu();
   const killed = tempDir('br-killed');
   try {
@@ -58,7 +58,9 @@ test('given a fit SIGKILLed after epochs 2 and 4, when it is rerun each time, th
     const backedUp1 = Math.max(...ofType<CheckpointCommitted>(afterFirst, 'CheckpointCommitted').map((c) => c.epoch));
     assert.ok(backedUp1 >= 2 && backedUp1 < EPOCHS, `backup epoch after the kill: ${backedUp1}`);
 
-    const second = await runChild(killed.dir, 4);
+    // At a random moment of the second epoch it trains (5 batches of >= 40 ms): mid-batch, mid-save or between.
+    const second = await runChild(killed.dir, backedUp1 + 1, 20 + Math.floor(Math.random() * 160));
+    assert.is(second.signal, 'SIGKILL');
     assert.is(second.initialEpoch, backedUp1, 'resumes at the newest committed backup');
     assert.is(second.epochsSeen[0], backedUp1 + 1, 'first epoch trained is the one after it');
     const backedUp2 = Math.max(...ofType<CheckpointCommitted>(await readEvents(killed.dir), 'CheckpointCommitted').map((c) => c.epoch));

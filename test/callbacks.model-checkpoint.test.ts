@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CatalogState } from '../src/projections/catalog.js';
+import { readOwner } from '../src/server/owner-file.js';
 import { ModelCheckpoint } from '../src/tfjs/callbacks/index.js';
 import { openWorkspace } from '../src/workspace.js';
 import type { CheckpointCommitted, Decision } from '../src/events.js';
@@ -233,6 +234,21 @@ test('given saveBestOnly on val_loss without validation data, when fit runs, the
     const events = await readEvents(t.dir);
     assert.is(ofType(events, 'CheckpointCommitted').length, 0);
     assert.match(ofType<Decision>(events, 'PolicyWarning')[0].reason, 'val_loss is not among the metrics (loss)');
+  } finally {
+    t.remove();
+  }
+});
+
+test('given a fit in progress, when another process looks at the directory, then this process is advertised as its owner, and not after fit', async () => {
+  const t = tempDir('mc-owner');
+  try {
+    const seen: Array<{ pid: number; url: string } | null> = [];
+    const look = new tf.CustomCallback({ onEpochEnd: async () => { seen.push(await readOwner(t.dir)); } });
+    const { x, y } = makeData();
+    await makeModel().fit(x, y, { ...FIT, epochs: 1, callbacks: [new ModelCheckpoint({ dir: t.dir }), look] });
+    assert.is(seen[0]?.pid, process.pid);
+    assert.match(seen[0]!.url, /^http:\/\/127\.0\.0\.1:\d+/);
+    assert.is(await readOwner(t.dir), null, 'owner.json withdrawn when the fit ends');
   } finally {
     t.remove();
   }

@@ -49,6 +49,8 @@ test('given a training run in one process, when ckpt log --follow runs in anothe
   const tag = await ckptAsync(['tag', 'latest', 'x', '--dir', dir]).done;
   const ls = await ckptAsync(['ls', '--json', '--dir', dir]).done;
   const stillTraining = trainExitedAt === 0;
+  // Blobs are read directly, so comparing weights works whoever owns the ledger.
+  const diff = await ckptAsync(['diff', 'epoch:1', 'latest', '--json', '--dir', dir]).done;
 
   const trained = await training.done;
   assert.is(trained.code, 0, trained.stderr);
@@ -62,6 +64,8 @@ test('given a training run in one process, when ckpt log --follow runs in anothe
   assert.match(tag.stderr, new RegExp(`^LEDGER_LOCKED: ckpt tag needs to write to .*, which process ${owner.pid} owns`));
   assert.is(ls.code, 0, ls.stderr);
   assert.ok(JSON.parse(ls.stdout).length >= 1);
+  assert.is(diff.code, 0, diff.stderr);
+  assert.ok(JSON.parse(diff.stdout).tensors.length >= 2);
 
   // Every decision the ledger holds was followed, in order, and decisions arrived before training ended.
   const recorded = JSON.parse(ckpt(['log', '--json', '--dir', dir]).stdout) as { seq: number; kind: string }[];

@@ -107,6 +107,12 @@ test('given a bad option or missing argument, when parsed, then it exits 2 with 
   const missing = ckpt(['show', '--dir', dir]);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /CLI_USAGE: missing required argument 'ref'/);
+  const unknown = ckpt(['frobnicate']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /^CLI_USAGE: unknown command 'frobnicate'/);
+  const bare = ckpt([]);
+  assert.is(bare.code, 0);
+  assert.match(bare.stdout, /Usage: ckpt <command>/);
   const help = ckpt(['why', '--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /Example/);

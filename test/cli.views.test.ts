@@ -6,6 +6,7 @@ import {
   resolveViewRef, showCheckpoint, summaryView, tensorDiff, viewProjection, whyCheckpoint,
 } from '../src/views/index.js';
 import { CkptError } from '../src/errors.js';
+import { monitorsOfPolicy } from '../src/views/mode.js';
 import type { CheckpointState } from '../src/checkpoint.js';
 import { sampleHistory } from './cli.helpers.js';
 
@@ -129,6 +130,13 @@ test('given the projection restored from a snapshot, when compared to a fold fro
   assert.equal(JSON.parse(JSON.stringify(rebuilt)), JSON.parse(JSON.stringify(incremental)));
   assert.equal(JSON.parse(JSON.stringify(folded)), JSON.parse(JSON.stringify(incremental)));
   await ledger.close();
+});
+
+test('given normalized policy configs, when their monitors are read, then lists, nested and single monitors are found once', () => {
+  const policy = { preset: 'normal', monitors: [{ metric: 'val_acc', mode: 'max', minDelta: 0 }], earlyStopping: { monitor: 'val_loss', mode: 'auto', patience: 3 } };
+  assert.equal(monitorsOfPolicy(policy), [{ monitor: 'val_acc', mode: 'max' }, { monitor: 'val_loss', mode: 'min' }]);
+  assert.equal(monitorsOfPolicy({ monitor: 'val_auc' }), [{ monitor: 'val_auc', mode: 'max' }]);
+  assert.equal(monitorsOfPolicy({ keepTopK: 3, backup: null }), []);
 });
 
 test.run();

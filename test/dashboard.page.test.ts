@@ -60,6 +60,18 @@ test('given a finished run with a crash, when the page opens, then runs, curves,
   assert.match(await page.textContent('#policy') ?? '', /keepTopK\s*3/);
   assert.is(await count('#decisions tr.decision'), decisions.length);
   assert.is(eventStreams.length, 1, 'one SSE stream per page');
+  // The timeline shares the curves' x-axis: epoch 3 sits at the same screen x in both.
+  // (no named inner functions: tsx would wrap them in a helper the page does not have)
+  const xs = await page.evaluate(() => ['metric:loss', 'metric:acc', 'timeline'].map((key) => {
+    const u = (window as any).ckptDashboard.ui.charts.get(key).plot;
+    return u.over.getBoundingClientRect().left + u.valToPos(3, 'x');
+  }));
+  assert.ok(Math.abs(xs[0] - xs[2]) < 1 && Math.abs(xs[1] - xs[2]) < 1, `epoch 3 at x = ${xs.join(', ')}`);
+  const markerX = await page.evaluate(() => {
+    const m = document.querySelector('.marker.ckpt[data-epoch="3"]')!.getBoundingClientRect();
+    return m.left + m.width / 2;
+  });
+  assert.ok(Math.abs(markerX - xs[2]) < 1.5, `the epoch-3 marker is drawn at its epoch (${markerX} vs ${xs[2]})`);
   assert.equal(browser.errors, []);
   await page.screenshot({ path: join(resultsDir(), 'dashboard-fixture.png'), fullPage: true });
 });
@@ -70,15 +82,23 @@ test('given an open page, when a new run trains live, then curves grow, markers 
   await page.waitForSelector('body[data-connection="live"]');
   const batches = [...runBatches({ run: 'run-2', epochs: 5, startAt: Date.now() }, ledger.lastSeq + 1)];
   const stars: string[] = [];
+  let pendingSeen = 0;
   for (const batch of batches.slice(0, -2)) {
     await ledger.append(batch);
+    if (batch[0].type === 'SaveDecided') {
+      // Decided but not yet committed: a pending marker at that epoch.
+      await page.waitForSelector(`.marker.pending[data-epoch="${(batch[0].data as { epoch: number }).epoch}"]`, { timeout: 5000 });
+      pendingSeen++;
+    }
     if (batch.some((e) => e.type === 'CheckpointCommitted')) {
+      await page.waitForFunction(() => document.querySelectorAll('.marker.pending').length === 0);
       const id = (batch[0].data as { checkpoint: string }).checkpoint;
       await page.waitForSelector(`.marker.star[data-monitor="val_loss"][data-checkpoint="${id}"]`, { timeout: 5000 });
       stars.push(id);
     }
   }
   assert.ok(stars.length >= 3, `star moved ${stars.length} times`);
+  assert.is(pendingSeen, stars.length, 'every save showed as pending before its commit');
   assert.equal(stars, [...new Set(stars)], 'each move lands on a new checkpoint');
   assert.is(await page.getAttribute('.run[data-run="run-2"]', 'data-status'), 'running');
   assert.ok(Number(await page.getAttribute('.run[data-run="run-2"] .lag', 'data-lag')) < 30);
@@ -91,6 +111,10 @@ test('given an open page, when a new run trains live, then curves grow, markers 
   assert.is(await page.textContent('#run-title'), 'run-1');
   await page.waitForSelector('.chart-card[data-family="loss"][data-points="8"]');
   assert.is(await count('.marker.crash'), 1, 'run-1 crashed once; run-2 never did');
+  assert.match(page.url(), /\?run=run-1$/, 'the selection is in the URL');
+  await page.goto(page.url());
+  await page.waitForSelector('.run[data-run="run-1"].selected');
+  assert.is(await page.textContent('#run-title'), 'run-1', 'a ?run= link opens that run');
   assert.equal(browser.errors, []);
 });
 

@@ -239,6 +239,31 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     await ledger.close();
   });
 
+  test('given a projection whose evolve throws on one event, when that event is appended, then LEDGER_INVALID and nothing of the batch is stored', async () => {
+    const picky: Projection<number> = {
+      name: 'picky', version: 1, init: () => 0,
+      evolve: (state, e) => {
+        if ((e.data as { epoch?: number }).epoch === 13) throw new Error('unlucky');
+        return state + 1;
+      },
+    };
+    const ledger = await backend.open({ projections: [picky] });
+    await ledger.append(events(1, 3));
+    const error = await rejection(ledger.append(events(12, 3)));
+    assert.is(error.code, 'LEDGER_INVALID');
+    assert.is(error.details.seq, 5);
+    assert.is((error.cause as Error).message, 'unlucky');
+    assert.is(ledger.lastSeq, 3);
+    assert.is(ledger.state('picky'), 3);
+    assert.is((await collect(ledger.read())).length, 3);
+    await ledger.close();
+  });
+
+  test('given two upcasters for the same type and version, when opened, then LEDGER_INVALID', async () => {
+    const twice = [{ type: 'T', from: 1, upcast: (d: unknown) => d }, { type: 'T', from: 1, upcast: (d: unknown) => d }];
+    assert.is((await rejection(backend.open({ upcasters: twice }))).code, 'LEDGER_INVALID');
+  });
+
   test('given a closed ledger, when used, then LEDGER_CLOSED, close is idempotent and pending appends finished first', async () => {
     const ledger = await backend.open();
     const pending = ledger.append(events(1, 3), { durable: true });

@@ -3,50 +3,16 @@
 // that verifies, and ends with weights bit-identical to an uninterrupted run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { train } from '../src/run/train.js';
-import { FAKE_TRAINER, ledgerFacts, seeded, tempDir, testPorts } from './fixtures/run-helpers.js';
+import { FAKE_TRAINER, ledgerFacts, seeded, tempDir } from './fixtures/run-helpers.js';
+import { bundleDriver, runDriver } from './fixtures/run-driver-process.js';
 
 const KILL_POINTS = 20;
-const DRIVER_SOURCE = fileURLToPath(new URL('./fixtures/run-driver.ts', import.meta.url));
-// Bundled once (packages stay external, so it must live inside the package to resolve them): a supervisor
-// process then starts in a fraction of the time tsx needs to compile the sources on every start.
-const DRIVER = fileURLToPath(new URL('../node_modules/.cache/ckpt-run-tests/driver.mjs', import.meta.url));
-
-test.before(async () => {
-  await build({ entryPoints: [DRIVER_SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: DRIVER, logLevel: 'warning' });
-});
 const options = {
-  trainer: FAKE_TRAINER, epochs: 5, seed: 5, batchEvery: 0, testPolicy: true, restartBackoffMs: 5,
+  trainer: FAKE_TRAINER, epochs: 5, seed: 5, batchEvery: 0, policy: 'normal', restartBackoffMs: 5,
   trainerConfig: { batchesPerEpoch: 10, batchMs: 4 },
 };
-
-interface DriverRun { code: number | null; signal: NodeJS.Signals | null; lines: string[]; trainers: number[]; result?: { exitCode: number; weightsDigest: string | null } }
-
-/** Run the driver; with `killAfter`, SIGKILL it `delayMs` after its `killAfter`-th output line. */
-function runDriver(dir: string, killAfter?: { line: number; delayMs: number }): Promise<DriverRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DRIVER, JSON.stringify({ ...options, dir })], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: DriverRun = { code: null, signal: null, lines: [], trainers: [] };
-    let buffer = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => {
-      buffer += text;
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('TRAINER ')) { run.trainers.push(Number(line.slice(8))); continue; }
-        if (line.startsWith('RESULT ')) { run.result = JSON.parse(line.slice(7)); continue; }
-        run.lines.push(line);
-        if (killAfter && run.lines.length === killAfter.line) setTimeout(() => child.kill('SIGKILL'), killAfter.delayMs);
-      }
-    });
-    child.stderr.resume();
-    child.on('close', (code, signal) => { run.code = code; run.signal = signal; resolve(run); });
-  });
-}
+test.before(bundleDriver);
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
@@ -61,7 +27,7 @@ let baseline = '';
 test('given the driver, when a run completes uninterrupted, then it exits 0 with a weightsDigest', async () => {
   const t = tempDir();
   try {
-    const run = await runDriver(t.dir);
+    const run = await runDriver({ ...options, dir: t.dir });
     assert.is(run.code, 0);
     baseline = run.result?.weightsDigest ?? '';
     assert.match(baseline, /^[0-9a-f]{64}$/);
@@ -78,7 +44,7 @@ test(`given ${KILL_POINTS} seeded points, when the supervisor is SIGKILLed at ea
     const where = `kill point ${i} (after line ${killAfter.line} + ${killAfter.delayMs} ms)`;
     const t = tempDir();
     try {
-      const first = await runDriver(t.dir, killAfter);
+      const first = await runDriver({ ...options, dir: t.dir }, killAfter);
       assert.is(first.signal, 'SIGKILL', where);
       assert.ok(first.trainers.length >= 1, where);
       for (const pid of first.trainers) assert.ok(await waitGone(pid, 5000), `${where}: orphaned trainer ${pid} exits`);
@@ -87,7 +53,7 @@ test(`given ${KILL_POINTS} seeded points, when the supervisor is SIGKILLed at ea
       const finishedBefore = before.count('RunFinished') > 0;
 
       // The next start (in this process: what matters is that it is a new owner of the directory).
-      const second = await train({ ...options, dir: t.dir, ports: testPorts(), out: null, handleSignals: false });
+      const second = await train({ ...options, dir: t.dir, out: null, handleSignals: false });
       assert.is(second.exitCode, 0, where);
       assert.is(second.weightsDigest, baseline, where);
       const after = await ledgerFacts(t.dir);

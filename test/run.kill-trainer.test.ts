@@ -3,12 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { train, type TrainOptions } from '../src/run/train.js';
-import { FAKE_TRAINER, ledgerFacts, seeded, tempDir, testPorts } from './fixtures/run-helpers.js';
+import { FAKE_TRAINER, ledgerFacts, seeded, tempDir } from './fixtures/run-helpers.js';
 
 const KILL_POINTS = 20;
 const base: TrainOptions = {
   trainer: FAKE_TRAINER, epochs: 5, seed: 11, batchEvery: 0, out: null, handleSignals: false,
-  trainerConfig: { batchesPerEpoch: 10, batchMs: 4 }, restartBackoffMs: 5, maxRestarts: 3,
+  policy: 'normal', trainerConfig: { batchesPerEpoch: 10, batchMs: 4 }, restartBackoffMs: 5, maxRestarts: 3,
 };
 
 let baseline = { digest: '' };
@@ -16,7 +16,7 @@ let baseline = { digest: '' };
 test('given an uninterrupted 5-epoch run, when it finishes, then it records RunFinished with a weightsDigest', async () => {
   const t = tempDir();
   try {
-    const result = await train({ ...base, dir: t.dir, ports: testPorts() });
+    const result = await train({ ...base, dir: t.dir });
     assert.is(result.exitCode, 0);
     assert.is(result.epoch, 5);
     const facts = await ledgerFacts(t.dir);
@@ -51,7 +51,7 @@ test(`given ${KILL_POINTS} seeded kill points, when the trainer is SIGKILLed at 
     process.env.FAKE_ONCE = `${t.dir}/killed-once`;
     try {
       const t0 = Date.now();
-      const result = await train({ ...base, dir: t.dir, ports: testPorts(), timeouts: { stateMs: 5000 } });
+      const result = await train({ ...base, dir: t.dir, timeouts: { stateMs: 5000 } });
       const facts = await ledgerFacts(t.dir);
       const where = `kill point ${i} (${point})`;
       if (process.env.DEBUG_RUN) console.log(where, Date.now() - t0, 'ms');

@@ -87,6 +87,20 @@ test('given ?exclude=, when streaming and resuming, then those types never arriv
   assert.equal(eventSeqs(resumed.messages), [last]);
 });
 
+test('given ?batch=1, when streaming, then each message is an array of consecutive events whose id is its last seq, and resume still works', async () => {
+  const last = ledger.lastSeq;
+  const { messages } = await collectSse(server.url, '/api/events?from=1&batch=1', caughtUp);
+  const batches = messages.filter((m) => m.event === 'batch');
+  assert.ok(batches.length >= 1 && batches.length < last, `${batches.length} batches for ${last} events`);
+  const seqs = batches.flatMap((m) => (JSON.parse(m.data) as LedgerEvent[]).map((e) => e.seq));
+  assert.equal(seqs, range(1, last));
+  for (const m of batches) assert.is(Number(m.id), (JSON.parse(m.data) as LedgerEvent[]).at(-1)!.seq);
+  assert.is(messages.at(-1)!.event, 'caught-up', 'the marker comes after every replayed batch');
+  await ledger.append([{ stream: 'run-1', type: 'TrainerLog', data: { run: 'run-1', source: 'log', level: 'info', line: 'x' } }]);
+  const resumed = await collectSse(server.url, '/api/events?batch=1', caughtUp, { headers: { 'last-event-id': String(last) } });
+  assert.equal(resumed.messages.filter((m) => m.event === 'batch').flatMap((m) => JSON.parse(m.data).map((e: LedgerEvent) => e.seq)), [last + 1]);
+});
+
 test('given an idle stream, when the heartbeat interval passes, then comment lines keep it open', async () => {
   const fast = await startOwnerServer({ dir, ledger }, { heartbeatMs: 40, advertise: false });
   try {

@@ -43,6 +43,7 @@ test('given every kind of catalog event, when folded over deep-frozen states, th
     { type: 'CheckpointPruned', data: { checkpoint: 'ckpt-1', intentSeq: 5 } },
     { type: 'CheckpointCorrupted', data: { checkpoint: 'ckpt-2', blob: 'k', detail: 'flip' } },
     { type: 'CheckpointTagged', data: { checkpoint: 'ckpt-3', tags: ['x'], description: 'd' } },
+    { type: 'PruneIntended', data: { kind: 'prune', checkpoint: 'ckpt-3' } },
     { type: 'CheckpointPinned', data: { checkpoint: 'ckpt-3' } },
     { type: 'BackupVerified', data: { checkpoint: 'ckpt-3', target: '/b' } },
     { type: 'CheckpointImported', data: { checkpoint: 'ckpt-3', originalId: 'ckpt-9', from: '/x.ckpt' } },
@@ -58,6 +59,7 @@ test('given every kind of catalog event, when folded over deep-frozen states, th
   assert.equal(state.order, ['ckpt-1', 'ckpt-2', 'ckpt-3']);
   assert.equal([state.checkpoints['ckpt-1'].status, state.checkpoints['ckpt-2'].status, state.checkpoints['ckpt-3'].status], ['pruned', 'kept', 'kept']);
   assert.equal(state.checkpoints['ckpt-2'].fault, { blob: 'k', detail: 'flip', seq: 7 });
+  // the pin cancelled the pending prune of ckpt-3
   assert.equal(state.checkpoints['ckpt-3'].tags, ['x']);
   assert.equal(state.checkpoints['ckpt-3'].backups, ['/b']);
   assert.is(state.checkpoints['ckpt-3'].pinned, false);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile, unlink, truncate } from 'node:fs/promises';
+import { readFile, writeFile, unlink, truncate, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { openWorkspace, type Workspace } from '../src/workspace.js';
 import type { CatalogState } from '../src/projections/catalog.js';
 import type { LedgerEvent } from '../ledger/types.js';
@@ -157,10 +158,17 @@ test('given a watched workspace, when someone else deletes a referenced blob, th
     assert.is(ws.ledger.state<CatalogState>('catalog').checkpoints['ckpt-2'].status, 'corrupt');
     assert.ok(Date.now() - t1 < 1500, `recorded after ${Date.now() - t1} ms`);
     assert.is((await ws.store.load('latest')).id, 'ckpt-1');
+    // A whole prefix directory removed at once is noticed too.
+    const topology = (await ws.store.load('ckpt-1')).manifest.objects.model.topology!.blob;
+    const t2 = Date.now();
+    await rm(join(ws.store.blobs.objectsDir, topology.slice(0, 2)), { recursive: true });
+    while (ws.ledger.state<CatalogState>('catalog').latest !== null && Date.now() - t2 < 5000) await new Promise((r) => setTimeout(r, 50));
+    assert.is(ws.ledger.state<CatalogState>('catalog').latest, null, 'the shared topology is gone, so nothing is loadable');
+    assert.ok(Date.now() - t2 < 1500, `recorded after ${Date.now() - t2} ms`);
     // The store's own prune is not reported as a loss.
     await ws.store.prune('ckpt-1');
     await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await events(ws, "CheckpointMissing")).map((e) => e.data), [{ checkpoint: "ckpt-3", blob: kernel }]);
+    assert.equal((await events(ws, 'CheckpointMissing')).map((e) => e.data), [{ checkpoint: 'ckpt-3', blob: kernel }, { checkpoint: 'ckpt-1', blob: topology }]);
     await ws.close();
   } finally {
     await cleanup();

@@ -95,6 +95,20 @@ test('given a finished trainer, when asked to eval its state on the test split, 
   assert.ok(result.metrics.loss > 0);
 });
 
+test('given a fresh mnist-mlp (no start), when asked to eval a saved state on validation, then it reproduces that epoch\'s val metrics', async () => {
+  run.send({ type: 'save', requestId: 'cold-src' });
+  const { state } = await run.next('state', (m) => m.requestId === 'cold-src');
+  const t = startTrainer('mnist-mlp');
+  await t.next('hello');
+  t.send({ type: 'eval', requestId: 'cold', state, split: 'validation' });
+  const ev = await t.next('eval_result', (m) => m.requestId === 'cold');
+  const last = state.history[state.history.length - 1].metrics;
+  assert.ok(Math.abs(ev.metrics.loss - last.val_loss) < 1e-6, `${ev.metrics.loss} vs ${last.val_loss}`);
+  assert.is(ev.metrics.acc, last.val_acc);
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
 test('given commands with wrong field types, when sent, then the trainer answers error PROTOCOL_BAD_MESSAGE and keeps serving', async () => {
   run.send({ type: 'save', requestId: 42 } as never);
   const bad = await run.next('error', (m) => m.code === 'PROTOCOL_BAD_MESSAGE');

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointState } from '../src/checkpoint.js';
-import type { TrainConfig } from '../src/protocol/index.js';
+import { encodeFrame, type TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { resolveTrainer } from '../src/trainers.js';
 import { killAllTrainers, startTrainer } from './trainer.client.js';
@@ -73,10 +73,11 @@ test('given a Python run saved after epoch 2 and killed, when a new process star
   assert.equal(c.final.history, reference.final.history);
 });
 
-test('given a Python run stopped mid-epoch and saved "now", when a new process resumes from it, then it ends with the same weightsDigest', async () => {
+test('given a Python run stopped mid-epoch and saved "now", when a new process resumes from it, then it ends with the same weightsDigest as an uninterrupted run', async () => {
+  // This trainer is fast, so it stops wherever the stop lands; the uninterrupted run then trains to the same end.
   const b = startTrainer(script);
   await b.next('hello');
-  b.send({ type: 'start', config: { ...config, batchEvery: 1 }, seed: 5 });
+  b.send({ type: 'start', config: { ...config, epochs: 1_000_000, batchEvery: 1 }, seed: 5 });
   await b.next('batch_end', (m) => m.epoch === 2 && m.batch === 3);
   b.send({ type: 'stop', reason: 'interrupt' });
   const done = await b.next('done');
@@ -84,12 +85,13 @@ test('given a Python run stopped mid-epoch and saved "now", when a new process r
   const { state } = await b.next('state', (m) => m.requestId === 'mid');
   b.send({ type: 'exit' });
   await b.exited;
-  assert.ok(done.epoch < 4, `stopped at epoch ${done.epoch}`);
-  const cursorBatch = (state.trainer.cursor as { batch: number }).batch;
-  assert.ok(cursorBatch > 0 || done.epoch > 1, 'a mid-epoch position');
-  const c = await trainToEnd(config, 5, state);
-  assert.is(c.done.weightsDigest, reference.done.weightsDigest);
-  assert.equal(c.final.history, reference.final.history);
+  assert.is(done.reason, 'stopped');
+  assert.is(state.trainer.step, done.step);
+  const end = { ...config, epochs: done.epoch + 2 };
+  const resumed = await trainToEnd(end, 5, state);
+  const whole = await trainToEnd(end, 5);
+  assert.is(resumed.done.weightsDigest, whole.done.weightsDigest);
+  assert.equal(resumed.final.history, whole.final.history);
 });
 
 test('given the Python trainer mid-run, when sent stop, restore and eval, then it stops with reason stopped, restores the weights and evaluates them', async () => {
@@ -117,12 +119,34 @@ test('given the Python trainer mid-run, when sent stop, restore and eval, then i
   assert.is((await t.exited).code, 0);
 });
 
+test('given a fresh Python trainer (no start), when asked to eval a saved state, then it answers eval_result on the data of that run', async () => {
+  const t = startTrainer(script);
+  await t.next('hello');
+  t.send({ type: 'eval', requestId: 'cold', state: reference.final, split: 'validation' });
+  const ev = await t.next('eval_result', (m) => m.requestId === 'cold');
+  const last = reference.final.history[reference.final.history.length - 1].metrics;
+  assert.is(ev.metrics.loss, last.val_loss);
+  assert.is(ev.metrics.acc, last.val_acc);
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
 test('given the Python trainer, when sent a malformed frame, then it replies PROTOCOL_MALFORMED and exits 2', async () => {
   const t = startTrainer(script);
   await t.next('hello');
   t.child.stdin!.write(Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]));
   const err = await t.next('error');
   assert.is(err.code, 'PROTOCOL_MALFORMED');
+  assert.is((await t.exited).code, 2);
+});
+
+test('given the Python trainer, when sent a well-formed frame of an unknown type, then it replies PROTOCOL_UNKNOWN_TYPE and exits 2', async () => {
+  const t = startTrainer(script);
+  await t.next('hello');
+  t.child.stdin!.write(encodeFrame({ type: 'teleport', to: 'mars' }));
+  const err = await t.next('error');
+  assert.is(err.code, 'PROTOCOL_UNKNOWN_TYPE');
+  assert.match(err.message, /teleport/);
   assert.is((await t.exited).code, 2);
 });
 

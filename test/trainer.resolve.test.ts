@@ -67,8 +67,15 @@ test('given a seeded RNG, when its state is saved mid-stream and restored, then 
 
 test('given split sizes, when MNIST is loaded twice, then the splits are identical, balanced per digit, and disjoint', () => {
   const sizes = { trainSize: 200, validationSize: 50, testSize: 50 };
-  const a = loadMnist(sizes);
-  const b = loadMnist(sizes);
+  process.env.CKPT_MNIST_CACHE_DIR = dir;
+  const a = loadMnist(sizes); // from the package, written to the cache
+  const b = loadMnist(sizes); // from the cache
+  process.env.CKPT_MNIST_CACHE = '0';
+  const cold = loadMnist(sizes);
+  delete process.env.CKPT_MNIST_CACHE;
+  assert.equal([...b.train.x], [...cold.train.x], 'the cache holds exactly what a cold load gives');
+  assert.equal([...b.test.y], [...cold.test.y]);
+  assert.equal([...a.validation.x], [...cold.validation.x]);
   assert.is(a.train.n, 200);
   assert.is(a.validation.n, 50);
   assert.equal([...a.train.x.subarray(0, 5000)], [...b.train.x.subarray(0, 5000)]);

@@ -2,6 +2,14 @@
 import { reportFailure } from './failure.js';
 import { createProgram } from './program.js';
 
+// `ckpt log | head` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const argv = process.argv;
 const debug = argv.includes('--debug');
 try {

@@ -55,7 +55,10 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   next.commits = state.commits + 1;
   next.preservedAt = preservedAt;
   next.latest = record.id;
-  if (!milestone) next.checkpoints = [...state.checkpoints, record];
+  if (!milestone) {
+    next.checkpoints = state.checkpoints.slice();
+    next.checkpoints.push(record);
+  }
   if (milestone) next = archive(next, record, config);
   const decisions: Decision[] = [];
 

@@ -5,7 +5,7 @@
 import type { Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { formatValue, isImprovement } from './mode.js';
-import { decision, plural } from './state.js';
+import { cloneProgress, decision, plural } from './state.js';
 import { bestOverall, checkpointOfEpoch } from './tracked.js';
 import type { PolicyConfig, PolicyState, Progress } from './types.js';
 
@@ -36,12 +36,16 @@ export function evaluateEarlyStopping(state: PolicyState, progress: Progress, ev
     const beatsBaseline = es.baseline === null || isImprovement(value, es.baseline, es.mode, es.minDelta);
     // Keras: an improvement never stops training; it resets the counter only if it also beats the baseline.
     const next = { best: value, bestEpoch: epoch, wait: beatsBaseline ? 0 : p.wait + 1 };
-    return { progress: { ...progress, es: next }, forceSave: es.restoreBestWeights, decisions: [], apply: identity };
+    const improved = cloneProgress(progress);
+    improved.es = next;
+    return { progress: improved, forceSave: es.restoreBestWeights, decisions: [], apply: identity };
   }
   const wait = p.wait + 1;
-  const counted = { ...progress, es: { ...p, wait } };
+  const counted = cloneProgress(progress);
+  counted.es = { best: p.best, bestEpoch: p.bestEpoch, wait };
   if (wait < es.patience || epoch <= 1) return { progress: counted, forceSave: false, decisions: [], apply: identity };
-  return stop(state, { ...counted, stopped: true }, event.seq, run, epoch, step, value, config);
+  counted.stopped = true;
+  return stop(state, counted, event.seq, run, epoch, step, value, config);
 }
 
 function stop(state: PolicyState, progress: Progress, seq: number, run: string, epoch: number, step: number, value: number, config: PolicyConfig): EarlyStoppingOutcome {

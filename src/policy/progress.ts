@@ -30,7 +30,11 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
 
   // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq).
   const checkEpoch = config.everyNEpochs === null || epoch % config.everyNEpochs === 0;
-  const monitors: MonitorProgress[] = prev.monitors.slice();
+  let monitors: readonly MonitorProgress[] = prev.monitors;
+  const setMonitor = (i: number, value: MonitorProgress): void => {
+    if (monitors === prev.monitors) monitors = prev.monitors.slice();
+    (monitors as MonitorProgress[])[i] = value;
+  };
   const improvements: Improvement[] = [];
   let warned = state.warned;
   for (let i = 0; i < config.monitors.length; i++) {
@@ -48,7 +52,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     }
     const mp = monitors[i];
     if (!Number.isFinite(value)) {
-      monitors[i] = { ...mp, nonFinite: mp.nonFinite + 1 };
+      setMonitor(i, { best: mp.best, bestEpoch: mp.bestEpoch, nonFinite: mp.nonFinite + 1 });
       decisions.push(decision('warn', seq, 'nonFinite',
         `${m.metric} is ${formatValue(value)} at epoch ${epoch}; recorded, never a best`,
         { run, epoch, step, monitor: m.metric, value, previous: mp.best }));
@@ -58,14 +62,14 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     const reference = mp.best ?? m.initialValueThreshold;
     if (isImprovement(value, reference, m.mode, m.minDelta)) {
       improvements.push({ metric: m.metric, value, previous: reference, mode: m.mode });
-      monitors[i] = { best: value, bestEpoch: epoch, nonFinite: mp.nonFinite };
+      setMonitor(i, { best: value, bestEpoch: epoch, nonFinite: mp.nonFinite });
     }
   }
 
   let progress: Progress = cloneProgress(prev);
   progress.epoch = epoch;
   progress.step = step;
-  progress.monitors = monitors;
+  progress.monitors = monitors as MonitorProgress[];
   const triggers: Trigger[] = [];
   if (checkEpoch && config.everyNEpochs !== null) {
     if (!config.saveBestOnly) {
@@ -85,7 +89,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
 
   const primary = config.monitors[0];
   const pv = metrics[primary.metric];
-  const numbers = { run, epoch, step, monitor: primary.metric, value: pv === undefined ? null : pv, previous: prev.monitors[0].best, delta: primary.minDelta };
+  const numbers: Partial<Decision> = { run, epoch, step, monitor: primary.metric, value: pv === undefined ? null : pv, previous: prev.monitors[0].best, delta: primary.minDelta };
   const next = cloneState(state);
   next.progress = progress;
   next.warned = warned;
@@ -96,7 +100,8 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     const reason = improvements.length > 0
       ? `${improvements.map(improvedText).join(' and ')}, saving checkpoint${notes.length ? ` (${notes.join(', ')})` : ''}`
       : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
-    decisions.push(decision('save', seq, triggers[0].rule, reason, { ...numbers, labels }));
+    numbers.labels = labels;
+    decisions.push(decision('save', seq, triggers[0].rule, reason, numbers));
     next.pending = [...next.pending, { epoch, step, causeSeq: seq, labels, progress }];
   } else {
     decisions.push(decision('skip', seq, skipRule(config, checkEpoch), skipReason(config, epoch, checkEpoch, improvements, prev, metrics), numbers));
@@ -121,12 +126,17 @@ export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>,
     return { state: prev.step === step ? state : { ...state, progress: { ...prev, step } }, decisions: [] };
   }
   const triggers: Trigger[] = [];
-  const progress = stepAndTimeTriggers({ ...prev, step }, prev, step, event.at, config, triggers);
+  const stepped = cloneProgress(prev);
+  stepped.step = step;
+  const progress = stepAndTimeTriggers(stepped, prev, step, event.at, config, triggers);
   if (predicate) predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config);
-  if (triggers.length === 0) return { state: { ...state, progress }, decisions: [] };
+  const next = cloneState(state);
+  next.progress = progress;
+  if (triggers.length === 0) return { state: next, decisions: [] };
   const labels = [...new Set(triggers.map((t) => t.label))];
   const d = decision('save', event.seq, triggers[0].rule, `step ${step}: saving checkpoint (${triggers.map((t) => t.note).join(', ')})`, { run, epoch, step, labels });
-  return { state: { ...state, progress, pending: [...state.pending, { epoch, step, causeSeq: event.seq, labels, progress }] }, decisions: [d] };
+  next.pending = [...state.pending, { epoch, step, causeSeq: event.seq, labels, progress }];
+  return { state: next, decisions: [d] };
 }
 
 /** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */

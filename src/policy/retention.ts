@@ -5,7 +5,6 @@
  * the checkpoint the run resumed from, a pinned one, the early-stopping best, or a pending restore target.
  */
 import type { Decision } from '../events.js';
-import { formatValue } from './mode.js';
 import { cloneState, decision, plural } from './state.js';
 import { archive, topOverall } from './tracked.js';
 import type { CheckpointRecord, PolicyConfig, PolicyState } from './types.js';
@@ -77,7 +76,11 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
     }
     decisions.push(pruneDecision(c, config, top, live, causeSeq, state.run));
   }
-  const pruning = decisions.length ? [...state.pruning, ...decisions.map((d) => d.checkpoint as string)] : state.pruning;
+  let pruning = state.pruning;
+  if (decisions.length) {
+    pruning = pruning.slice();
+    for (const d of decisions) pruning.push(d.checkpoint as string);
+  }
   let next = cloneState(state);
   next.checkpoints = kept;
   next.preservedAt = preservedAt;
@@ -87,22 +90,25 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
 }
 
 function pruneDecision(c: CheckpointRecord, config: PolicyConfig, top: CheckpointRecord[], live: CheckpointRecord[], seq: number, run: string | null): Decision {
-  const base = { epoch: c.epoch, step: c.step, checkpoint: c.id, ...(run ? { run } : {}) };
+  const numbers: Partial<Decision> = { epoch: c.epoch, step: c.step, checkpoint: c.id };
+  if (run) numbers.run = run;
   const k = config.keepTopK;
   const lastNote = config.keepLast !== null ? `; not among the last ${config.keepLast}` : '';
   if (k !== null && k >= 0) {
     const m = config.monitors[0];
     const value = c.values[0];
-    const numbers = { ...base, monitor: m.metric, value };
+    numbers.monitor = m.metric;
+    numbers.value = value;
     if (k === 0) return decision('prune', seq, 'keepTopK', `${c.id} is not kept: keepTopK is 0${lastNote}`, numbers);
     if (!c.healthy) return decision('prune', seq, 'keepTopK', `${c.id} failed verification; not eligible for the top ${k} by ${m.metric}${lastNote}`, numbers);
     if (value === null) return decision('prune', seq, 'keepTopK', `${c.id} has no finite ${m.metric}; not in the top ${k}${lastNote}`, numbers);
-    const worst = top.length ? (top[top.length - 1].values[0] as number) : null;
+    numbers.threshold = top.length ? (top[top.length - 1].values[0] as number) : null;
     const sign = m.mode === 'min' ? '>' : '<';
     let listed = '';
     for (const t of top) listed += (listed ? ', ' : '') + t.shown[0];
-    return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${formatValue(value)} ${sign} ${listed})${lastNote}`, { ...numbers, threshold: worst });
+    return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${c.shown[0]} ${sign} ${listed})${lastNote}`, numbers);
   }
+  const base = numbers;
   if (config.keepLast !== null) {
     const ids = live.slice(Math.max(0, live.length - config.keepLast)).map((l) => l.id).join(', ');
     return decision('prune', seq, 'keepLast', `${c.id} left the last ${config.keepLast} (${ids || 'none'})`, base);

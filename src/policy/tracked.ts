@@ -3,6 +3,7 @@
  * and `archived` (milestones kept forever, which may grow with the run). Queries span both tiers.
  */
 import { isBetter } from './mode.js';
+import { cloneState } from './state.js';
 import type { CheckpointRecord, MonitorConfig, PolicyConfig, PolicyState } from './types.js';
 
 /** Every kept checkpoint in commit order. @example keptCheckpoints(state).map((c) => c.id) */
@@ -62,7 +63,10 @@ export function bestOverall(state: PolicyState, i: number, monitor: MonitorConfi
 export function archive(state: PolicyState, record: CheckpointRecord, config: PolicyConfig): PolicyState {
   const k = archivedTopSize(config);
   const archivedTop = config.monitors.map((m, i) => insertTop(state.archivedTop[i] ?? [], record, i, k, m.mode));
-  return { ...state, archived: [...state.archived, { ...record, milestone: true }], archivedTop };
+  const next = cloneState(state);
+  next.archived = [...state.archived, { ...record, milestone: true }];
+  next.archivedTop = archivedTop;
+  return next;
 }
 
 function recomputeArchivedTop(archived: CheckpointRecord[], config: PolicyConfig): CheckpointRecord[][] {

@@ -279,6 +279,8 @@ function apply(prev: CatalogState, event: LedgerEvent): CatalogState {
       const entry = draft.entry(data.checkpoint);
       if (!entry) return prev;
       entry.pinned = event.type === 'CheckpointPinned';
+      // A pin cancels a prune still pending for it, so unpinning later does not resurrect that old intent.
+      if (entry.pinned && entry.id in prev.pendingPrunes) delete draft.pendingPrunes[entry.id];
       return state;
     }
     case 'BackupVerified': {

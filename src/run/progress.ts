@@ -82,7 +82,7 @@ export function createProgress(out: NodeJS.WritableStream, options: { epochs: nu
       const tag = d.kind === 'save' ? colors.green('save ') : d.kind === 'skip' ? colors.dim('skip ')
         : d.kind === 'prune' ? colors.yellow('prune') : d.kind === 'stop' || d.kind === 'warn' ? colors.red(d.kind.padEnd(5))
         : colors.cyan(d.kind.padEnd(5));
-      const where = d.epoch !== undefined ? `epoch ${d.epoch} ` : '';
+      const where = d.epoch !== undefined && !d.reason.includes(`epoch ${d.epoch}`) ? `epoch ${d.epoch}: ` : '';
       write(`  ${tag} ${where}${d.reason}${colors.dim(` (${d.rule})`)}`);
     },
     line(text) {

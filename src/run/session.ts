@@ -248,13 +248,26 @@ export class RunSession {
   private async save(decision: Decision, decisionSeq: number, options: { wait: boolean }): Promise<void> {
     let reply: StateReply;
     try {
-      reply = await this.requests.request();
+      reply = await this.requests.request({ epoch: decision.epoch });
     } catch (error) {
-      // A trainer that died is reported by its exit (next in line); anything else is worth a warning.
-      if (!this.trainer.running || (hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED')) return;
-      await this.warn(decisionSeq, 'save', error);
-      return;
+      // The trainer keeps only its last few epoch states; when the decided one is gone, take its latest.
+      if (!(hasCode(error) && error.details?.trainerCode === 'PROTOCOL_STATE_GONE')) return this.saveFailed(decisionSeq, error);
+      try {
+        reply = await this.requests.request();
+      } catch (retryError) {
+        return this.saveFailed(decisionSeq, retryError);
+      }
     }
+    await this.commitInBackground(decision, decisionSeq, reply, options);
+  }
+
+  private async saveFailed(decisionSeq: number, error: unknown): Promise<void> {
+    // A trainer that died is reported by its exit (next in line); anything else is worth a warning.
+    if (!this.trainer.running || (hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED')) return;
+    await this.warn(decisionSeq, 'save', error);
+  }
+
+  private async commitInBackground(decision: Decision, decisionSeq: number, reply: StateReply, options: { wait: boolean }): Promise<void> {
     const state = reply.state;
     const trainer = state.trainer;
     const meta = {
@@ -291,7 +304,7 @@ export class RunSession {
     const run = this.ctx.run;
     let digest: string | null = null;
     try {
-      const state = (await this.requests.request('now')).state;
+      const state = (await this.requests.request({ at: 'now' })).state;
       digest = this.ctx.store.weightsDigest(state);
     } catch (error) {
       // The trainer died before handing over its final weights: its exit is next in line and records a crash,

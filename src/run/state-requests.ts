@@ -19,8 +19,12 @@ export class StateRequests {
 
   constructor(private readonly trainer: Pick<TrainerProcess, 'send'>, private readonly timeoutMs: number) {}
 
-  /** Send `save` (state at the latest epoch end, or `now`) and resolve with the trainer's `state` reply. */
-  request(at: 'epoch' | 'now' = 'epoch'): Promise<StateReply> {
+  /**
+   * Send `save` and resolve with the trainer's `state` reply: the state as of epoch `epoch`'s end (default: the
+   * latest epoch end), or with `at: 'now'` the current position.
+   */
+  request(options: { at?: 'epoch' | 'now'; epoch?: number } = {}): Promise<StateReply> {
+    const at = options.at ?? 'epoch';
     const requestId = randomUUID();
     if (this.closedBy) return Promise.reject(this.closedBy);
     return new Promise<StateReply>((resolve, reject) => {
@@ -29,7 +33,7 @@ export class StateRequests {
         reject(new CkptError('PROTOCOL_TIMEOUT', `trainer did not reply to save within ${this.timeoutMs} ms; it must answer save with state between batches`));
       }, this.timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
-      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}) });
+      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}), ...(at === 'epoch' && options.epoch !== undefined ? { epoch: options.epoch } : {}) });
     });
   }
 
@@ -42,7 +46,7 @@ export class StateRequests {
     this.pending.delete(id);
     clearTimeout(waiting.timer);
     if (message.type === 'state') waiting.resolve(message);
-    else waiting.reject(new CkptError('PROTOCOL_TRAINER_ERROR', `trainer could not save: ${message.code}: ${message.message}`, { details: { code: message.code } }));
+    else waiting.reject(new CkptError('PROTOCOL_TRAINER_ERROR', `trainer could not save: ${message.code}: ${message.message}`, { details: { code: message.code, trainerCode: message.code } }));
     return true;
   }
 

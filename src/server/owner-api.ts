@@ -25,7 +25,7 @@ export function createLedgerApi(ledger: Ledger, options: { dir: string; heartbea
     async handle(req, res, url) {
       const q = url.searchParams;
       if (url.pathname === '/api/health') {
-        sendJson(res, 200, { ok: true, role: 'owner', pid: process.pid, lastSeq: ledger.lastSeq, startedAt, dir: options.dir });
+        sendJson(res, 200, { ok: true, role: 'owner', pid: process.pid, lastSeq: ledger.lastSeq, startedAt, now: Date.now(), dir: options.dir });
         return;
       }
       if (url.pathname === '/api/events') {
@@ -34,6 +34,7 @@ export function createLedgerApi(ledger: Ledger, options: { dir: string; heartbea
           from: q.get('from') === null ? undefined : Number(q.get('from')),
           types: list('types'),
           exclude: list('exclude'),
+          batch: q.get('batch') === '1',
           heartbeatMs: options.heartbeatMs,
         });
         streams.add(end);

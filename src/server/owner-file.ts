@@ -23,7 +23,10 @@ export interface Owner extends OwnerInfo {
 
 export const OWNER_FILE = 'owner.json';
 
-/** Base URL for an advertised host/port (IPv6 literals in brackets; a wildcard bind is reached on loopback). */
+/**
+ * Base URL for an advertised host/port (IPv6 literals in brackets; a wildcard bind is reached on loopback).
+ * @example ownerUrl({ host: '0.0.0.0', port: 6006 }) // 'http://127.0.0.1:6006'
+ */
 export function ownerUrl(info: Pick<OwnerInfo, 'host' | 'port'>): string {
   let host = info.host;
   if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
@@ -49,7 +52,10 @@ export function writeOwnerFile(dir: string, info: OwnerInfo): void {
   fsyncDir(dir);
 }
 
-/** The parsed file, or null when missing or unreadable (never throws). */
+/**
+ * The parsed file, or null when missing or unreadable (never throws). Does not check that the owner lives.
+ * @example readOwnerFile('./checkpoints')?.port // 6006
+ */
 export function readOwnerFile(dir: string): OwnerInfo | null {
   try {
     const info = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<OwnerInfo>;
@@ -63,6 +69,7 @@ export function readOwnerFile(dir: string): OwnerInfo | null {
 /**
  * Remove `<dir>/owner.json` if it still advertises `expected` (pid + port), so a newer owner's file survives.
  * Synchronous so it can run in a process 'exit' handler.
+ * @example removeOwnerFile(dir, { pid: process.pid, port: 6006 }) // true when it was ours and is gone
  */
 export function removeOwnerFile(dir: string, expected?: Pick<OwnerInfo, 'pid' | 'port'>): boolean {
   const current = readOwnerFile(dir);
@@ -76,7 +83,10 @@ export function removeOwnerFile(dir: string, expected?: Pick<OwnerInfo, 'pid' | 
   }
 }
 
-/** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
+/**
+ * True when a process with this pid exists (EPERM means it exists but belongs to someone else).
+ * @example isPidAlive(process.pid) // true
+ */
 export function isPidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -90,6 +100,7 @@ export function isPidAlive(pid: number): boolean {
 /**
  * GET /api/health on the advertised address; true on a 200 within `timeoutMs` from a server reporting the same
  * pid (a reused port answered by some other process does not count).
+ * @example if (!(await pingOwner(readOwnerFile(dir)!))) console.log('stale owner.json')
  */
 export function pingOwner(info: OwnerInfo, timeoutMs = 1500): Promise<boolean> {
   return new Promise((resolve) => {

@@ -70,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     try {
       if (url.pathname === '/api/health') {
         if (!(await pingOwner(current.owner, 1000))) throw new CkptError('SERVER_OWNER_GONE', `the ledger's owner at ${current.owner.url} stopped answering`);
-        sendJson(res, 200, { ok: true, role: 'proxy', pid: process.pid, ownerPid: current.owner.pid, owner: current.owner.url, dir: options.dir });
+        sendJson(res, 200, { ok: true, role: 'proxy', pid: process.pid, ownerPid: current.owner.pid, owner: current.owner.url, now: Date.now(), dir: options.dir });
         return;
       }
       await proxyToOwner(req, res, url, current.owner);

@@ -19,6 +19,11 @@ export interface EventStreamOptions {
   heartbeatMs?: number;
   /** A client this far behind (bytes buffered) is disconnected; it resumes with Last-Event-ID. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Send the events of one tick as one `event: batch` message whose data is a JSON array and whose `id` is the
+   * last seq in it (`?batch=1`). Same resume rule; a browser replays a long ledger far faster this way.
+   */
+  batch?: boolean;
 }
 
 /**
@@ -32,7 +37,10 @@ export function resumeSeq(lastEventId: string | undefined, from: string | null |
   return from != null && from !== '' && Number.isInteger(first) && first >= 1 ? first : 1;
 }
 
-/** One SSE message for a ledger event. */
+/**
+ * One SSE message for a ledger event.
+ * @example formatEventMessage(event) // 'id: 42\ndata: {"seq":42,...}\n\n'
+ */
 export function formatEventMessage(event: LedgerEvent): string {
   return `id: ${event.seq}\ndata: ${toJson(event)}\n\n`;
 }
@@ -60,20 +68,34 @@ export function streamLedgerEvents(req: IncomingMessage, res: ServerResponse, le
   res.socket?.setNoDelay(true);
 
   let pending = '';
+  let batched: string[] = [];
+  let batchedLastSeq = 0;
   let flushScheduled = false;
   let ended = false;
   let subscription: Subscription | undefined;
+  const closeBatch = (): void => {
+    if (batched.length === 0) return;
+    pending += `id: ${batchedLastSeq}\nevent: batch\ndata: [${batched.join(',')}]\n\n`;
+    batched = [];
+  };
   const flush = (): void => {
     flushScheduled = false;
+    closeBatch();
     if (ended || pending === '') return;
     res.write(pending);
     pending = '';
     if (res.writableLength > maxBuffered) end();
   };
   // Coalesce the writes of one tick (a replay emits many events at once) into one socket write.
-  const send = (chunk: string): void => {
+  const send = (chunk: string, event?: LedgerEvent): void => {
     if (ended) return;
-    pending += chunk;
+    if (event && options.batch) {
+      batched.push(toJson(event));
+      batchedLastSeq = event.seq;
+    } else {
+      closeBatch(); // keep order: events before a marker stay before it
+      pending += chunk;
+    }
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(flush);
@@ -95,7 +117,9 @@ export function streamLedgerEvents(req: IncomingMessage, res: ServerResponse, le
     next: (item: TailItem) => {
       if (item.kind === 'event') {
         const type = item.event.type;
-        if ((!options.types || options.types.has(type)) && !options.exclude?.has(type)) send(formatEventMessage(item.event));
+        if ((!options.types || options.types.has(type)) && !options.exclude?.has(type)) {
+          send(options.batch ? '' : formatEventMessage(item.event), item.event);
+        }
       } else {
         send(`event: caught-up\ndata: ${toJson({ seq: item.seq })}\n\n`);
       }

@@ -41,7 +41,10 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
   }
 }
 
-/** The dashboard's static folder. */
+/**
+ * The dashboard's static folder (ship it: package.json "files" must include src/server/page).
+ * @example pageDir() // '/…/node_modules/ckpt/src/server/page'
+ */
 export function pageDir(): string {
   return join(packageRoot(), 'src', 'server', 'page');
 }

@@ -63,8 +63,10 @@ export class BlobStore {
 
   /** Create `objects/` and `tmp/` when missing. @example await new BlobStore(dir).init() */
   async init(): Promise<void> {
-    await mkdir(this.objectsDir, { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    const createdObjects = await mkdir(this.objectsDir, { recursive: true });
+    const createdTmp = await mkdir(this.tmpDir, { recursive: true });
+    // New directories are durable only once their parent is fsynced.
+    if (createdObjects !== undefined || createdTmp !== undefined) await fsyncDir(this.root);
   }
 
   /** Path of a blob. @example blobs.path('ab12…') // '<dir>/objects/ab/12…' */

@@ -52,6 +52,12 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
     }).catch(onError);
   };
   watcher.on('unlink', (path) => check('unlink', path));
+  // A whole `objects/ab/` removed may arrive as one unlinkDir: check every referenced blob under it.
+  watcher.on('unlinkDir', (path) => {
+    const prefix = relative(ctx.blobs.objectsDir, path);
+    if (!/^[0-9a-f]{2}$/.test(prefix)) return;
+    for (const hash of Object.keys(catalogOf(ctx).blobRefs)) if (hash.startsWith(prefix)) check('unlink', ctx.blobs.path(hash));
+  });
   watcher.on('change', (path) => check('change', path));
   watcher.on('error', onError);
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

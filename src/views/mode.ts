@@ -16,20 +16,26 @@ export function betterThan(a: number, b: number, mode: 'min' | 'max'): boolean {
 }
 
 /**
- * Every `{monitor, mode}` pair named in a normalized policy config (top level or one level down, e.g.
- * `{ save: { monitor: 'val_loss', mode: 'min' } }`), so views know which metrics define "best".
- * @example monitorsOfPolicy({ monitor: 'val_acc' }) // [{ monitor: 'val_acc', mode: 'max' }]
+ * Every monitored metric named in a normalized policy config, with its mode: `monitor: 'val_loss'` entries and
+ * `monitors: [{ metric, mode }]` lists, at the top level or nested (early stopping, backups), first one first.
+ * @example monitorsOfPolicy({ monitors: [{ metric: 'val_acc', mode: 'max' }] }) // [{ monitor: 'val_acc', mode: 'max' }]
  */
 export function monitorsOfPolicy(policy: unknown): { monitor: string; mode: 'min' | 'max' }[] {
   const found: { monitor: string; mode: 'min' | 'max' }[] = [];
-  const visit = (node: unknown, depth: number) => {
-    if (!node || typeof node !== 'object' || depth > 2) return;
-    const record = node as Record<string, unknown>;
-    if (typeof record.monitor === 'string' && record.monitor) {
-      found.push({ monitor: record.monitor, mode: autoMetricMode(record.monitor, record.mode) });
-    }
-    for (const value of Object.values(record)) if (value && typeof value === 'object' && !Array.isArray(value)) visit(value, depth + 1);
+  const add = (monitor: unknown, mode: unknown) => {
+    if (typeof monitor === 'string' && monitor && !found.some((f) => f.monitor === monitor)) found.push({ monitor, mode: autoMetricMode(monitor, mode) });
   };
-  visit(policy, 0);
+  const visit = (node: unknown, depth: number, inMonitorList: boolean) => {
+    if (!node || typeof node !== 'object' || depth > 3) return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, depth + 1, inMonitorList);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    add(record.monitor, record.mode);
+    if (inMonitorList) add(record.metric, record.mode);
+    for (const [key, value] of Object.entries(record)) if (value && typeof value === 'object') visit(value, depth + 1, key === 'monitors');
+  };
+  visit(policy, 0, false);
   return found;
 }

@@ -84,6 +84,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
     const train = data!.train;
     const batchSize = config.batchSize;
     const batches = Math.ceil(train.n / batchSize);
+    if (pos.step > 0) ctx.log('info', `resuming at epoch ${pos.epoch + 1}, batch ${pos.cursor.batch + 1} of ${batches} (step ${pos.step})`);
     while (pos.epoch < config.epochs) {
       const t0 = performance.now();
       const rng = Rng.fromState(pos.rng);

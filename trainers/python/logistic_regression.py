@@ -118,6 +118,8 @@ class LogisticRegression(Trainer):
         return loss / len(rows), correct / len(rows)
 
     def evaluate(self, state, split):
+        if not hasattr(self, 'splits'):  # `eval` without `start` (ckpt eval): build the data the state was trained on
+            self.setup(dict(state['trainer'].get('config') or {}), int(state['trainer'].get('seed') or 0), None)
         weights = {t['name']: tensor_values(t) for t in state['objects']['model']['weights']}
         loss, acc = self.measure(self.splits[split], weights['w'], weights['b'][0])
         return {'loss': loss, 'acc': acc}
@@ -126,6 +128,8 @@ class LogisticRegression(Trainer):
         c = self.config
         lr, mom, bs = float(c['learningRate']), float(c['momentum']), int(c['batchSize'])
         train = self.splits['train']
+        if self.step > 0:
+            ctx.log('info', 'resuming at epoch %d, batch %d (step %d)' % (self.epoch + 1, self.cursor['batch'] + 1, self.step))
         while self.epoch < int(c['epochs']):
             t0 = time.perf_counter()
             self.epoch_rng = self.rng.getstate()

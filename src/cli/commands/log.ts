@@ -41,7 +41,11 @@ export function registerLog(program: Command): void {
         // Following locally means holding the directory: advertise it so other readers can read through us.
         const server = source.ledger ? await startOwnerServer({ dir: source.dir, ledger: source.ledger }).catch(() => undefined) : undefined;
         const stream = source.follow(source.state.lastSeq + 1);
-        const stop = () => stream.close();
+        let stopped = false;
+        const stop = () => {
+          stopped = true;
+          stream.close();
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
@@ -50,6 +54,7 @@ export function registerLog(program: Command): void {
             const entry = toLogEntry(item.event);
             if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
           }
+          if (!stopped && source.via.kind === 'owner') out.note(`process ${source.via.pid} released ${opts.dir}; stopped following`);
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);

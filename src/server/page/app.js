@@ -5,13 +5,14 @@ import { applyEvent, createModel } from './model.js';
 import { fmtBytes, renderDecisions, renderPolicy, renderRuns, renderStore, renderWhy } from './panels.js';
 
 const KINDS = ['save', 'skip', 'prune', 'backup', 'stop', 'restore', 'warn'];
-const token = new URLSearchParams(location.search).get('token');
+const params = new URLSearchParams(location.search);
+const token = params.get('token');
 const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
 const $ = (id) => document.getElementById(id);
 
 const ui = {
   model: createModel(),
-  selectedRun: null, // null = follow the newest run
+  selectedRun: params.get('run'), // null = follow the newest run; ?run=run-2 links to one
   selectedCheckpoint: null,
   filters: new Set(KINDS),
   logScale: false,
@@ -20,7 +21,10 @@ const ui = {
   summary: null,
   dirty: true,
   frame: 0,
+  /** Server clock minus ours: lag is measured against event times, which the server's clock wrote. */
+  clockSkewMs: 0,
 };
+const serverNow = () => Date.now() + ui.clockSkewMs;
 
 async function api(path) {
   const res = await fetch(withToken(path), { headers: { accept: 'application/json' } });
@@ -31,8 +35,8 @@ async function api(path) {
 
 function currentRun() {
   const { model } = ui;
-  const id = ui.selectedRun ?? model.runOrder[model.runOrder.length - 1];
-  return id ? model.runs.get(id) : undefined;
+  const newest = model.runOrder[model.runOrder.length - 1];
+  return (ui.selectedRun && model.runs.get(ui.selectedRun)) || (newest ? model.runs.get(newest) : undefined);
 }
 
 function scheduleRender() {
@@ -45,7 +49,7 @@ function render() {
   if (!ui.dirty) return;
   ui.dirty = false;
   const run = currentRun();
-  const now = Date.now();
+  const now = serverNow();
   renderRuns($('runs'), ui.model, run?.id, now);
   renderPolicy($('policy'), run);
   renderStore($('store'), ui.summary);
@@ -107,21 +111,25 @@ async function openWhy(checkpoint) {
 
 function connect() {
   // Batch progress and trainer log lines are not drawn; leaving them out keeps a long ledger's replay small.
-  const source = new EventSource(withToken('/api/events?from=1&exclude=BatchEnded,TrainerLog'));
+  // batch=1: the events of one server tick arrive as one message (a JSON array) — one dispatch, not thousands.
+  const source = new EventSource(withToken('/api/events?from=1&batch=1&exclude=BatchEnded,TrainerLog'));
   const setConnection = (state, text) => {
     document.body.dataset.connection = state;
     $('connection').textContent = text;
   };
   setConnection('connecting', 'connecting…');
   source.onopen = () => setConnection(ui.model.caughtUp ? 'live' : 'replaying', ui.model.caughtUp ? 'live' : 'replaying…');
-  source.onmessage = (message) => {
-    const event = JSON.parse(message.data);
+  const receive = (event) => {
     const changed = applyEvent(ui.model, event);
     if (changed && ui.model.caughtUp) {
       scheduleRender();
       if (/^Checkpoint|^Backup|^Run/.test(event.type)) refreshSummary();
     }
   };
+  source.onmessage = (message) => receive(JSON.parse(message.data));
+  source.addEventListener('batch', (message) => {
+    for (const event of JSON.parse(message.data)) receive(event);
+  });
   source.addEventListener('caught-up', () => {
     ui.model.caughtUp = true;
     setConnection('live', 'live');
@@ -158,6 +166,11 @@ function wireControls() {
     if (!li) return;
     const newest = ui.model.runOrder[ui.model.runOrder.length - 1];
     ui.selectedRun = li.dataset.run === newest ? null : li.dataset.run;
+    const url = new URL(location.href);
+    if (ui.selectedRun) url.searchParams.set('run', ui.selectedRun);
+    else url.searchParams.delete('run');
+    url.searchParams.delete('token'); // the cookie carries it from here on
+    history.replaceState(null, '', url);
     scheduleRender();
   });
   $('runs').addEventListener('keydown', (e) => {
@@ -177,14 +190,17 @@ function wireControls() {
     resizeTimer = setTimeout(scheduleRender, 100);
   });
   // Lag ticks even when no event arrives.
-  setInterval(() => renderRuns($('runs'), ui.model, currentRun()?.id, Date.now()), 1000);
+  setInterval(() => renderRuns($('runs'), ui.model, currentRun()?.id, serverNow()), 1000);
 }
 
 async function start() {
   wireControls();
   connect();
+  refreshSummary(0); // the store panel paints from JSON without waiting for the replay
   try {
+    const sent = Date.now();
     const health = await api('/api/health');
+    if (typeof health.now === 'number') ui.clockSkewMs = health.now - (sent + Date.now()) / 2;
     $('where').textContent = health.dir ?? '';
     $('role').textContent = health.role === 'proxy' ? `via owner pid ${health.ownerPid}` : `owner pid ${health.pid}`;
   } catch {

@@ -180,7 +180,7 @@ export function renderTimeline(container, charts, run, options) {
   if (!entry) {
     const el = document.createElement('section');
     el.className = 'chart-card timeline';
-    el.innerHTML = '<h3><span>checkpoint timeline</span><span class="legend-inline"><i class="dot saved"></i>saved <i class="dot pruned"></i>pruned <i class="dot backed"></i>backed up <b class="star-key">★</b>best <i class="x">×</i>skipped <i class="crash">⚡</i>crash <i class="resume">↻</i>resume</span></h3>';
+    el.innerHTML = '<h3><span>checkpoint timeline</span><span class="legend-inline"><i class="dot saved"></i>saved <i class="dot writing"></i>writing <i class="dot pruned"></i>pruned <i class="dot backed"></i>backed up <b class="star-key">★</b>best <i class="x">×</i>skipped <i class="crash">⚡</i>crash <i class="resume">↻</i>resume</span></h3>';
     const opts = {
       ...baseOptions(width, TIMELINE_HEIGHT, xRange),
       legend: { show: false },
@@ -239,6 +239,13 @@ function placeMarkers(u, state) {
     if (bestFor.length) badges.push('<b class="badge best">best</b>');
     if (latest?.id === id) badges.push('<b class="badge latest">latest</b>');
     if (badges.length) parts.push(`<span class="badges" style="left:${x}px;top:${py(2.5) + 9}px" data-checkpoint="${attr(id)}">${badges.join('')}</span>`);
+  }
+  // A save decided but not committed yet (the bytes are being written): a pulsing ring, until its commit lands.
+  // After a crash an uncommitted save was abandoned, so only saves newer than the last crash count.
+  const lastCrash = Math.max(0, ...run.markers.filter((m) => m.kind === 'crash').map((m) => m.seq));
+  for (const d of model.decisions) {
+    if (d.run !== run.id || d.kind !== 'save' || d.seq < lastCrash || d.epoch == null || model.commitByDecision.has(d.seq)) continue;
+    parts.push(`<span class="marker pending" style="left:${px(d.epoch)}px;top:${py(2.5)}px" data-epoch="${d.epoch}" title="${attr(`epoch ${d.epoch}: save decided, writing… (${d.reason})`)}"></span>`);
   }
   for (const s of run.skips) {
     parts.push(`<span class="marker skip" style="left:${px(s.epoch)}px;top:${py(1.5)}px" data-epoch="${s.epoch}" title="${attr(`epoch ${s.epoch}: ${s.reason}`)}">×</span>`);
