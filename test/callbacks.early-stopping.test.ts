@@ -10,11 +10,12 @@ import { DigestProbe, makeData, makeModel, modelDigest, ofType, readEvents, temp
 const FIT = { epochs: 12, batchSize: 32, shuffle: false, validationSplit: 0.25, verbose: 0 as const };
 
 /** keras EarlyStopping.on_epoch_end (mode min, min_delta 0): 1-based stop epoch (0 = none) and best epoch. */
-function kerasEarlyStop(values: number[], patience: number, baseline: number | null = null): { stop: number; best: number } {
+function kerasEarlyStop(values: number[], patience: number, baseline: number | null = null, startFromEpoch = 0): { stop: number; best: number } {
   let best = Infinity;
   let bestEpoch = 0;
   let wait = 0;
   for (let i = 0; i < values.length; i++) {
+    if (i < startFromEpoch) continue;
     wait += 1;
     if (values[i] < best) {
       best = values[i];
@@ -97,6 +98,23 @@ test('given an unreachable baseline, when val_loss keeps improving above it, the
     const twin = await makeModel().fit(x, y, { ...FIT });
     const expected = kerasEarlyStop(twin.history.val_loss as number[], 2, 0.001);
     assert.ok(expected.stop > 0, 'fixture: baseline is never beaten, so it stops');
+    assert.is(stop.stoppedEpoch, expected.stop);
+    assert.is(history.epoch.length, expected.stop);
+  } finally {
+    t.remove();
+  }
+});
+
+test('given startFromEpoch 6, when val_loss stalls early, then the warm-up epochs are ignored as in Keras', async () => {
+  const t = tempDir('es-start');
+  try {
+    const stop = new EarlyStopping({ dir: t.dir, patience: 1, startFromEpoch: 6 });
+    const { x, y } = makeData();
+    const history = await makeModel().fit(x, y, { ...FIT, callbacks: [stop] });
+    const twin = (await makeModel().fit(x, y, { ...FIT })).history.val_loss as number[];
+    const early = kerasEarlyStop(twin, 1);
+    const expected = kerasEarlyStop(twin, 1, null, 6);
+    assert.ok(early.stop > 0 && early.stop <= 6 && expected.stop > 6, `fixture: without warm-up it stops at ${early.stop}, with it at ${expected.stop}`);
     assert.is(stop.stoppedEpoch, expected.stop);
     assert.is(history.epoch.length, expected.stop);
   } finally {

@@ -2,16 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'tsup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openLedger } from '../ledger/index.js';
+import { bundledChild } from './ledger.children.js';
 import { CRASH_SNAPSHOT_EVERY, crashCounts } from './ledger.crash-projection.js';
 
-const KILLS_PER_LANE = 10;
-const LANES = 2; // independent ledgers killed in parallel: 20 SIGKILLs in the time of 10
-// The child runs as plain JavaScript (bundled once here) so 20 process starts stay cheap on a busy machine.
-const CHILD_DIR = 'node_modules/.cache/ckpt-test';
+const KILLS_PER_LANE = 5;
+const LANES = 4; // independent ledgers killed in parallel: 20 SIGKILLs in the time of 5
 
 interface Reported {
   durable: Map<string, number>;
@@ -96,11 +94,7 @@ async function lane(child: string, dir: string, name: string): Promise<{ kills: 
 }
 
 test(`given children appending durable batches, when SIGKILLed ${LANES * KILLS_PER_LANE} times at random moments, then every durable batch is whole and no batch is partial`, async () => {
-  await build({
-    entry: { 'ledger-crash-child': 'test/ledger.crash-child.ts' },
-    format: ['esm'], outDir: CHILD_DIR, config: false, silent: true, dts: false, clean: false, sourcemap: false, target: 'node20', platform: 'node',
-  });
-  const child = join(CHILD_DIR, 'ledger-crash-child.js');
+  const child = await bundledChild('crash');
   const root = mkdtempSync(join(tmpdir(), 'ckpt-ledger-crash-'));
   try {
     const lanes = await Promise.all(Array.from({ length: LANES }, (_, i) => lane(child, join(root, `ledger-${i}`), `l${i}`)));

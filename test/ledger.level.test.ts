@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LedgerError, OWNER_PID_FILE, openLedger, type Ledger, type Projection } from '../ledger/index.js';
+import { bundledChild } from './ledger.children.js';
 import { ledgerContract, statsProjection } from './ledger.contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ckpt-ledger-level-'));
@@ -17,10 +18,11 @@ ledgerContract('level', { open: (options) => openLedger(freshDir(), options), cl
 const test = suite('ledger on LevelDB');
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-/** Forks test/ledger.lock-child.ts, which tries to open `dir` and prints the outcome as one JSON line. */
-function forkOpener(dir: string): Promise<Record<string, any>> {
+/** Forks test/ledger.lock-child.ts (bundled), which tries to open `dir` and prints the outcome as one JSON line. */
+async function forkOpener(dir: string): Promise<Record<string, any>> {
+  const path = await bundledChild('lock');
   return new Promise((resolve, reject) => {
-    const child = fork('test/ledger.lock-child.ts', [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(path, [dir], { execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     child.stdout?.on('data', (chunk) => (out += chunk));
     child.on('error', reject);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile, unlink, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { BlobStore } from '../src/store/blobs.js';
 import { join } from 'node:path';
 import { openWorkspace } from '../src/workspace.js';
 import { weightsDigest } from '../src/store/digest.js';
@@ -159,6 +160,22 @@ test('given a checkpoint whose weights did not change, when committed again, the
     const catalog = ws.ledger.state<CatalogState>('catalog');
     for (const h of shared) assert.is(catalog.blobRefs[h], 2);
     await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('given a blob prefix directory removed behind the store, when the blob is written again, then the directory is recreated', async () => {
+  const { dir, cleanup } = await tempDir('pfx');
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    const data = Buffer.from('same bytes');
+    const first = await blobs.put(data);
+    await rm(join(blobs.objectsDir, first.hash.slice(0, 2)), { recursive: true });
+    const again = await blobs.put(data);
+    assert.equal([again.hash, again.written], [first.hash, true]);
+    assert.equal(await blobs.read(first.hash), data);
   } finally {
     await cleanup();
   }

@@ -24,13 +24,14 @@ async function trainToEnd(trainer: string, config: TrainConfig, state?: Checkpoi
 }
 
 let reference: Awaited<ReturnType<typeof trainToEnd>>;
+let again: Awaited<ReturnType<typeof trainToEnd>>;
 
 test.before(async () => {
-  reference = await trainToEnd('mnist-mlp', mlpConfig);
+  // Two independent processes at once: also shows that runs do not influence each other.
+  [reference, again] = await Promise.all([trainToEnd('mnist-mlp', mlpConfig), trainToEnd('mnist-mlp', mlpConfig)]);
 });
 
 test('given the same seed twice, when mnist-mlp trains 3 epochs, then both runs end with the same weightsDigest', async () => {
-  const again = await trainToEnd('mnist-mlp', mlpConfig);
   assert.is(again.digest, reference.digest);
   assert.is(reference.digest, weightsDigest(reference.final));
 });
@@ -87,8 +88,7 @@ test('given a different seed, when trained the same way, then the digest differs
 
 test('given mnist-cnn, when a 2-epoch run is split into 1 + 1 epochs across processes, then both end with the same weightsDigest', async () => {
   const cnnConfig: TrainConfig = { epochs: 2, batchSize: 50, trainSize: 200, validationSize: 50, testSize: 50 };
-  const whole = await trainToEnd('mnist-cnn', cnnConfig);
-  const first = await trainToEnd('mnist-cnn', { ...cnnConfig, epochs: 1 });
+  const [whole, first] = await Promise.all([trainToEnd('mnist-cnn', cnnConfig), trainToEnd('mnist-cnn', { ...cnnConfig, epochs: 1 })]);
   assert.is.not(first.digest, whole.digest);
   const second = await trainToEnd('mnist-cnn', cnnConfig, first.final);
   assert.equal(second.epochs, [2]);

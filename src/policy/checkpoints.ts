@@ -9,7 +9,7 @@ import { sweep } from './retention.js';
 import { cloneState, decision } from './state.js';
 import { formatValue } from './mode.js';
 import { archive, bestOverall, findKept, updateKept } from './tracked.js';
-import type { CheckpointRecord, PolicyConfig, PolicyState } from './types.js';
+import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
 
 type Result = { state: PolicyState; decisions: Decision[] };
 
@@ -27,7 +27,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     const v = data.metrics?.[m.metric];
     return v !== undefined && Number.isFinite(v) ? v : null;
   });
-  const record: CheckpointRecord = {
+  const record: TrackedCheckpoint = {
     id: data.checkpoint,
     epoch: data.epoch,
     step: data.step,
@@ -81,7 +81,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   return { state: swept.state, decisions };
 }
 
-function backupDecision(state: PolicyState, config: PolicyConfig, record: CheckpointRecord, seq: number): Decision | null {
+function backupDecision(state: PolicyState, config: PolicyConfig, record: TrackedCheckpoint, seq: number): Decision | null {
   const b = config.backup;
   if (!b) return null;
   const base = { checkpoint: record.id, epoch: record.epoch, step: record.step, target: b.target, ...(state.run ? { run: state.run } : {}) };

@@ -7,10 +7,10 @@ import type { LedgerEvent } from '../../ledger/types.js';
 import { formatValue, isImprovement } from './mode.js';
 import { cloneProgress, decision, plural } from './state.js';
 import { bestOverall, checkpointOfEpoch } from './tracked.js';
-import type { PolicyConfig, PolicyState, Progress } from './types.js';
+import type { PolicyConfig, PolicyState, PolicyProgress } from './types.js';
 
 export type EarlyStoppingOutcome = {
-  progress: Progress;
+  progress: PolicyProgress;
   /** The monitor improved and restoreBestWeights is on: this epoch must be saved. */
   forceSave: boolean;
   decisions: Decision[];
@@ -24,7 +24,7 @@ const identity = (s: PolicyState): PolicyState => s;
  * counter on an improvement that also beats the baseline, stop once the counter reaches patience (not on epoch 1).
  * @example evaluateEarlyStopping(state, progress, epochEvent, config).decisions // [] or [stop, restore]
  */
-export function evaluateEarlyStopping(state: PolicyState, progress: Progress, event: LedgerEvent<EpochEnded>, config: PolicyConfig): EarlyStoppingOutcome {
+export function evaluateEarlyStopping(state: PolicyState, progress: PolicyProgress, event: LedgerEvent<EpochEnded>, config: PolicyConfig): EarlyStoppingOutcome {
   const es = config.earlyStopping;
   const none = { progress, forceSave: false, decisions: [], apply: identity };
   if (es === null || progress.es === null || progress.stopped) return none;
@@ -48,7 +48,7 @@ export function evaluateEarlyStopping(state: PolicyState, progress: Progress, ev
   return stop(state, counted, event.seq, run, epoch, step, value, config);
 }
 
-function stop(state: PolicyState, progress: Progress, seq: number, run: string, epoch: number, step: number, value: number, config: PolicyConfig): EarlyStoppingOutcome {
+function stop(state: PolicyState, progress: PolicyProgress, seq: number, run: string, epoch: number, step: number, value: number, config: PolicyConfig): EarlyStoppingOutcome {
   const forceSave = false;
   const es = config.earlyStopping!;
   const p = progress.es!;

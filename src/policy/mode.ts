@@ -1,6 +1,6 @@
 /** Monitor modes (min / max / auto), improvement tests and the Keras-voice number format. */
 import { CkptError } from '../errors.js';
-import type { Mode } from './types.js';
+import type { PolicyMode } from './types.js';
 
 const MIN_SUFFIXES = ['loss', 'error', 'mse', 'mae'];
 const MAX_SUFFIXES = ['accuracy', 'acc', 'auc', 'precision', 'recall', 'f1'];
@@ -10,7 +10,7 @@ const MAX_SUFFIXES = ['accuracy', 'acc', 'auc', 'precision', 'recall', 'f1'];
  * → max; anything else throws POLICY_MODE_UNKNOWN asking for an explicit mode.
  * @example resolveMode('val_loss', 'auto') // 'min'
  */
-export function resolveMode(metric: string, mode: string = 'auto'): Mode {
+export function resolveMode(metric: string, mode: string = 'auto'): PolicyMode {
   if (mode === 'min' || mode === 'max') return mode;
   if (mode !== 'auto') {
     throw new CkptError('POLICY_INVALID', `policy mode for ${metric} must be one of min, max, auto (got ${JSON.stringify(mode)})`, {
@@ -30,14 +30,14 @@ export function resolveMode(metric: string, mode: string = 'auto'): Mode {
  * A null reference (nothing seen yet) is always beaten by a finite value; NaN/±Infinity never improve.
  * @example isImprovement(0.29, 0.31, 'min', 0.01) // true
  */
-export function isImprovement(value: number, reference: number | null, mode: Mode, minDelta: number): boolean {
+export function isImprovement(value: number, reference: number | null, mode: PolicyMode, minDelta: number): boolean {
   if (!Number.isFinite(value)) return false;
   if (reference === null) return true;
   return mode === 'min' ? value < reference - minDelta : value > reference + minDelta;
 }
 
 /** True when `a` ranks before `b` (strictly better). */
-export function isBetter(a: number, b: number, mode: Mode): boolean {
+export function isBetter(a: number, b: number, mode: PolicyMode): boolean {
   return mode === 'min' ? a < b : a > b;
 }
 
@@ -45,7 +45,7 @@ export function isBetter(a: number, b: number, mode: Mode): boolean {
  * Four decimals, Keras-style `inf` / `-inf` / `nan` for the rest.
  * @example formatValue(0.29812) // '0.2981'
  */
-export function formatValue(value: number | null, mode: Mode = 'min'): string {
+export function formatValue(value: number | null, mode: PolicyMode = 'min'): string {
   if (value === null) return mode === 'min' ? 'inf' : '-inf';
   if (Number.isNaN(value)) return 'nan';
   if (value === Infinity) return 'inf';

@@ -7,7 +7,7 @@ import { parsePolicyConfig } from './parse.js';
 import { onBatchEnded, onEpochEnded } from './progress.js';
 import { decision, initProgress, initState } from './state.js';
 import { findKept, keptCheckpoints } from './tracked.js';
-import type { DecideResult, Policy, PolicyConfig, PolicyState, SavePredicate } from './types.js';
+import type { PolicyResult, Policy, PolicyConfig, PolicyState, SavePredicate } from './types.js';
 
 const NONE: Decision[] = [];
 
@@ -35,7 +35,7 @@ function isNormalized(config: unknown): config is PolicyConfig {
     'keepEveryNHours' in c && 'restoreBestAtEnd' in c && c.monitors.every((m) => m.mode === 'min' || m.mode === 'max');
 }
 
-function decide(state: PolicyState, event: LedgerEvent, config: PolicyConfig, predicate: SavePredicate | undefined): DecideResult {
+function decide(state: PolicyState, event: LedgerEvent, config: PolicyConfig, predicate: SavePredicate | undefined): PolicyResult {
   switch (event.type) {
     case 'EpochEnded':
       return onEpochEnded(state, event as LedgerEvent<EventMap['EpochEnded']>, config, predicate);
@@ -86,7 +86,7 @@ function onResumed(state: PolicyState, event: LedgerEvent<EventMap['RunResumed']
   };
 }
 
-function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['TrainingEnded']>, config: PolicyConfig): DecideResult {
+function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['TrainingEnded']>, config: PolicyConfig): PolicyResult {
   const { epoch, step, reason, run } = event.data;
   let next: PolicyState = { ...state, ended: { reason, epoch, step } };
   const decisions: Decision[] = [];

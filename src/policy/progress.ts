@@ -8,7 +8,7 @@ import { formatValue, isImprovement } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
 import { cloneProgress, cloneState, decision, plural } from './state.js';
 import { findKept } from './tracked.js';
-import type { MonitorProgress, PolicyConfig, PolicyState, Progress, SavePredicate } from './types.js';
+import type { MonitorProgress, PolicyConfig, PolicyState, PolicyProgress, SavePredicate } from './types.js';
 
 type Trigger = { rule: string; label: string; note: string };
 type Improvement = { metric: string; value: number; previous: number | null; mode: 'min' | 'max' };
@@ -66,7 +66,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     }
   }
 
-  let progress: Progress = cloneProgress(prev);
+  let progress: PolicyProgress = cloneProgress(prev);
   progress.epoch = epoch;
   progress.step = step;
   progress.monitors = monitors as MonitorProgress[];
@@ -140,7 +140,7 @@ export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>,
 }
 
 /** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */
-function stepAndTimeTriggers(progress: Progress, prev: Progress, step: number, at: number, config: PolicyConfig, triggers: Trigger[]): Progress {
+function stepAndTimeTriggers(progress: PolicyProgress, prev: PolicyProgress, step: number, at: number, config: PolicyConfig, triggers: Trigger[]): PolicyProgress {
   const n = config.everyNSteps;
   if (n !== null && Math.floor(step / n) > Math.floor(prev.step / n)) {
     triggers.push({ rule: 'everyNSteps', label: 'step', note: `every ${plural(n, 'step')}` });
@@ -161,13 +161,13 @@ function stepAndTimeTriggers(progress: Progress, prev: Progress, step: number, a
   return progress;
 }
 
-function withTimedSave(progress: Progress, at: number): Progress {
+function withTimedSave(progress: PolicyProgress, at: number): PolicyProgress {
   const p = cloneProgress(progress);
   p.timedSaveAt = at;
   return p;
 }
 
-function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: Progress, triggers: Trigger[], config: PolicyConfig): void {
+function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: PolicyProgress, triggers: Trigger[], config: PolicyConfig): void {
   const best: Record<string, number | null> = {};
   for (let i = 0; i < config.monitors.length; i++) best[config.monitors[i].metric] = progress.monitors[i].best;
   const latest = state.latest === null ? undefined : findKept(state, state.latest);
@@ -185,7 +185,7 @@ function skipRule(config: PolicyConfig, checkEpoch: boolean): string {
   return config.everyNEpochs !== null ? 'everyNEpochs' : 'noTrigger';
 }
 
-function skipReason(config: PolicyConfig, epoch: number, checkEpoch: boolean, improvements: Improvement[], prev: Progress, metrics: Metrics): string {
+function skipReason(config: PolicyConfig, epoch: number, checkEpoch: boolean, improvements: Improvement[], prev: PolicyProgress, metrics: Metrics): string {
   if (config.saveBestOnly && checkEpoch) {
     return config.monitors
       .map((m, i) => metrics[m.metric] === undefined

@@ -7,7 +7,7 @@
 import type { Decision } from '../events.js';
 import { cloneState, decision, plural } from './state.js';
 import { archive, topOverall } from './tracked.js';
-import type { CheckpointRecord, PolicyConfig, PolicyState } from './types.js';
+import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
 
 /** True when any retention rule is configured (otherwise every checkpoint is kept). */
 export function hasRetention(config: PolicyConfig): boolean {
@@ -19,7 +19,7 @@ export function hasRetention(config: PolicyConfig): boolean {
  * Ids no retention sweep may prune right now (working-set members only; archived ones are kept anyway).
  * `bests` may pass the best per monitor when the caller already ranked them.
  */
-export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (CheckpointRecord | undefined)[]): Set<string> {
+export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (TrackedCheckpoint | undefined)[]): Set<string> {
   const ids = new Set<string>(state.pinned);
   if (state.resumedFrom) ids.add(state.resumedFrom);
   if (state.latest) ids.add(state.latest);
@@ -44,7 +44,7 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   if (!hasRetention(config)) return { state, decisions: [] };
   const live = state.checkpoints;
   const k = config.keepTopK;
-  const tops: CheckpointRecord[][] = [];
+  const tops: TrackedCheckpoint[][] = [];
   if (k !== null && k > 0) {
     for (let i = 0; i < config.monitors.length; i++) tops.push(topOverall(state, i, k, config.monitors[i].mode));
   }
@@ -58,8 +58,8 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
 
   const hours = config.keepEveryNHours;
   let preservedAt = state.preservedAt;
-  const kept: CheckpointRecord[] = [];
-  const milestones: CheckpointRecord[] = [];
+  const kept: TrackedCheckpoint[] = [];
+  const milestones: TrackedCheckpoint[] = [];
   const decisions: Decision[] = [];
   for (const c of live) {
     if (keep.has(c.id)) { kept.push(c); continue; }
@@ -89,7 +89,7 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   return { state: next, decisions };
 }
 
-function pruneDecision(c: CheckpointRecord, config: PolicyConfig, top: CheckpointRecord[], live: CheckpointRecord[], seq: number, run: string | null): Decision {
+function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: TrackedCheckpoint[], live: TrackedCheckpoint[], seq: number, run: string | null): Decision {
   const numbers: Partial<Decision> = { epoch: c.epoch, step: c.step, checkpoint: c.id };
   if (run) numbers.run = run;
   const k = config.keepTopK;

@@ -1,9 +1,9 @@
 /** Initial policy state and small pure helpers over it. */
 import type { Decision, DecisionKind } from '../events.js';
-import type { PolicyConfig, PolicyState, Progress } from './types.js';
+import type { PolicyConfig, PolicyState, PolicyProgress } from './types.js';
 
 /** Fresh progress for a run that starts (or restarts from nothing) at event time `at`. */
-export function initProgress(config: PolicyConfig, at: number | null): Progress {
+export function initProgress(config: PolicyConfig, at: number | null): PolicyProgress {
   return {
     epoch: 0,
     step: 0,
@@ -28,7 +28,7 @@ export function cloneState(s: PolicyState): PolicyState {
 }
 
 /** Shallow copy of progress with a fixed shape. */
-export function cloneProgress(p: Progress): Progress {
+export function cloneProgress(p: PolicyProgress): PolicyProgress {
   return { epoch: p.epoch, step: p.step, timedSaveAt: p.timedSaveAt, monitors: p.monitors, es: p.es, stopped: p.stopped };
 }
 

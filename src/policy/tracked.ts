@@ -4,16 +4,16 @@
  */
 import { isBetter } from './mode.js';
 import { cloneState } from './state.js';
-import type { CheckpointRecord, MonitorConfig, PolicyConfig, PolicyState } from './types.js';
+import type { TrackedCheckpoint, MonitorConfig, PolicyConfig, PolicyState } from './types.js';
 
 /** Every kept checkpoint in commit order. @example keptCheckpoints(state).map((c) => c.id) */
-export function keptCheckpoints(state: PolicyState): CheckpointRecord[] {
+export function keptCheckpoints(state: PolicyState): TrackedCheckpoint[] {
   if (state.archived.length === 0) return state.checkpoints;
   return [...state.archived, ...state.checkpoints].sort((a, b) => a.seq - b.seq);
 }
 
 /** Insert `c` into a best-first list capped at `k` (ties: the earlier commit stays first). */
-export function insertTop(top: CheckpointRecord[], c: CheckpointRecord, i: number, k: number, mode: 'min' | 'max'): CheckpointRecord[] {
+export function insertTop(top: TrackedCheckpoint[], c: TrackedCheckpoint, i: number, k: number, mode: 'min' | 'max'): TrackedCheckpoint[] {
   const v = c.values[i];
   if (k <= 0 || v === null || !c.healthy) return top;
   let at = top.length;
@@ -26,7 +26,7 @@ export function insertTop(top: CheckpointRecord[], c: CheckpointRecord, i: numbe
 }
 
 /** The top `k` of a list by monitor `i`, best first, merged into a copy of `seed` (already sorted). */
-export function topOf(list: readonly CheckpointRecord[], i: number, k: number, mode: 'min' | 'max', seed: readonly CheckpointRecord[] = []): CheckpointRecord[] {
+export function topOf(list: readonly TrackedCheckpoint[], i: number, k: number, mode: 'min' | 'max', seed: readonly TrackedCheckpoint[] = []): TrackedCheckpoint[] {
   // A local array mutated in place: this runs on every commit and K is small.
   const top = seed.length > k ? seed.slice(0, k) : seed.slice();
   if (k <= 0) return top;
@@ -50,17 +50,17 @@ export function archivedTopSize(config: PolicyConfig): number {
 }
 
 /** The top `k` kept checkpoints by monitor `i` over both tiers. */
-export function topOverall(state: PolicyState, i: number, k: number, mode: 'min' | 'max'): CheckpointRecord[] {
+export function topOverall(state: PolicyState, i: number, k: number, mode: 'min' | 'max'): TrackedCheckpoint[] {
   return topOf(state.checkpoints, i, k, mode, state.archivedTop[i] ?? []);
 }
 
 /** The best kept, healthy checkpoint by monitor `i` (ties: earliest). */
-export function bestOverall(state: PolicyState, i: number, monitor: MonitorConfig): CheckpointRecord | undefined {
+export function bestOverall(state: PolicyState, i: number, monitor: MonitorConfig): TrackedCheckpoint | undefined {
   return topOverall(state, i, 1, monitor.mode)[0];
 }
 
 /** Move a record into the archive (milestone), keeping archivedTop current. */
-export function archive(state: PolicyState, record: CheckpointRecord, config: PolicyConfig): PolicyState {
+export function archive(state: PolicyState, record: TrackedCheckpoint, config: PolicyConfig): PolicyState {
   const k = archivedTopSize(config);
   const archivedTop = config.monitors.map((m, i) => insertTop(state.archivedTop[i] ?? [], record, i, k, m.mode));
   const next = cloneState(state);
@@ -69,18 +69,18 @@ export function archive(state: PolicyState, record: CheckpointRecord, config: Po
   return next;
 }
 
-function recomputeArchivedTop(archived: CheckpointRecord[], config: PolicyConfig): CheckpointRecord[][] {
+function recomputeArchivedTop(archived: TrackedCheckpoint[], config: PolicyConfig): TrackedCheckpoint[][] {
   const k = archivedTopSize(config);
   return config.monitors.map((m, i) => topOf(archived, i, k, m.mode));
 }
 
 /** Find a kept checkpoint by id in either tier. */
-export function findKept(state: PolicyState, id: string): CheckpointRecord | undefined {
+export function findKept(state: PolicyState, id: string): TrackedCheckpoint | undefined {
   return state.checkpoints.find((c) => c.id === id) ?? state.archived.find((c) => c.id === id);
 }
 
 /** Replace (or with `null`, remove) a kept checkpoint by id in either tier. */
-export function updateKept(state: PolicyState, id: string, config: PolicyConfig, change: (c: CheckpointRecord) => CheckpointRecord | null): PolicyState {
+export function updateKept(state: PolicyState, id: string, config: PolicyConfig, change: (c: TrackedCheckpoint) => TrackedCheckpoint | null): PolicyState {
   let next = state;
   const wi = state.checkpoints.findIndex((c) => c.id === id);
   if (wi >= 0) {
@@ -106,7 +106,7 @@ export function updateKept(state: PolicyState, id: string, config: PolicyConfig,
 }
 
 /** Newest kept, healthy checkpoint of `epoch` (the restore target for an early stop). */
-export function checkpointOfEpoch(state: PolicyState, epoch: number): CheckpointRecord | undefined {
+export function checkpointOfEpoch(state: PolicyState, epoch: number): TrackedCheckpoint | undefined {
   const all = keptCheckpoints(state);
   for (let i = all.length - 1; i >= 0; i--) {
     const c = all[i];

@@ -5,12 +5,12 @@
 import type { Decision, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 
-export type Mode = 'min' | 'max';
+export type PolicyMode = 'min' | 'max';
 export type PresetName = 'short' | 'normal' | 'long';
 
 export type MonitorConfig = {
   metric: string;
-  mode: Mode;
+  mode: PolicyMode;
   /** An improvement must beat the best by more than this (absolute). */
   minDelta: number;
   /** The first value must beat this to count as an improvement (Keras `initial_value_threshold`). */
@@ -19,7 +19,7 @@ export type MonitorConfig = {
 
 export type EarlyStoppingConfig = {
   monitor: string;
-  mode: Mode;
+  mode: PolicyMode;
   patience: number;
   minDelta: number;
   /** Training stops unless the monitor beats this baseline (Keras `baseline`). */
@@ -92,7 +92,7 @@ export type MonitorProgress = { best: number | null; bestEpoch: number | null; n
 export type EarlyStoppingProgress = { best: number | null; bestEpoch: number | null; wait: number };
 
 /** What training itself moved forward; rolled back to a checkpoint's copy when a run resumes from it. */
-export type Progress = {
+export type PolicyProgress = {
   epoch: number;
   step: number;
   /** Event time of the last time-triggered save (or the run start). */
@@ -102,7 +102,7 @@ export type Progress = {
   stopped: boolean;
 };
 
-export type CheckpointRecord = {
+export type TrackedCheckpoint = {
   id: string;
   epoch: number;
   step: number;
@@ -117,26 +117,26 @@ export type CheckpointRecord = {
   /** Kept forever by a milestone rule (keepEveryNEpochs / keepEveryNHours); lives in `archived`. */
   milestone: boolean;
   backedUp: boolean;
-  /** Progress as of the epoch this checkpoint saved (restored on RunResumed from it). */
-  progress: Progress | null;
+  /** PolicyProgress as of the epoch this checkpoint saved (restored on RunResumed from it). */
+  progress: PolicyProgress | null;
 };
 
-export type PendingSave = { epoch: number; step: number; causeSeq: number; labels: string[]; progress: Progress };
+export type PolicyPendingSave = { epoch: number; step: number; causeSeq: number; labels: string[]; progress: PolicyProgress };
 
 export type PolicyState = {
   run: string | null;
   startedAt: number | null;
-  progress: Progress;
-  pending: PendingSave[];
+  progress: PolicyProgress;
+  pending: PolicyPendingSave[];
   /**
    * Kept checkpoints that retention still judges (committed, no prune decided), in commit order. A prune
    * decision removes a checkpoint at once; the store's CheckpointPruned that follows is then a no-op.
    */
-  checkpoints: CheckpointRecord[];
+  checkpoints: TrackedCheckpoint[];
   /** Milestones, kept forever, in commit order (apart so that retention work stays O(K), not O(run length)). */
-  archived: CheckpointRecord[];
+  archived: TrackedCheckpoint[];
   /** Per monitor: the best archived checkpoints, best first (at most max(keepTopK, 1)). */
-  archivedTop: CheckpointRecord[][];
+  archivedTop: TrackedCheckpoint[][];
   /** Id of the newest committed checkpoint still kept. */
   latest: string | null;
   /** Prunes decided whose CheckpointPruned has not arrived yet (so that it needs no search). */
@@ -153,11 +153,11 @@ export type PolicyState = {
   warned: string[];
 };
 
-export type DecideResult = { state: PolicyState; decisions: Decision[] };
+export type PolicyResult = { state: PolicyState; decisions: Decision[] };
 
 /** A policy: pure `decide` over ledger events, plus its normalized config. */
 export interface Policy {
   readonly config: PolicyConfig;
   init(): PolicyState;
-  decide(state: PolicyState, event: LedgerEvent): DecideResult;
+  decide(state: PolicyState, event: LedgerEvent): PolicyResult;
 }

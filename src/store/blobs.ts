@@ -106,7 +106,15 @@ export class BlobStore {
         dirsToSync.add(this.objectsDir);
       }
       const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
-      await rename(tmp, dest);
+      try {
+        await rename(tmp, dest);
+      } catch (error) {
+        // Someone removed objects/ab/ behind our back: recreate it and retry once.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await mkdir(dir, { recursive: true });
+        dirsToSync.add(this.objectsDir);
+        await rename(tmp, dest);
+      }
       this.ownDeletes.delete(hash);
       dirsToSync.add(dir);
       return { hash, size: bytes.byteLength, written: true };

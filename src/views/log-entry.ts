@@ -15,7 +15,10 @@ const num = (v: number | null | undefined) => (typeof v === 'number' && Number.i
  */
 export function toLogEntry(event: LedgerEvent): LogEntry | null {
   const entry = logEntryOf(event);
-  return entry && withoutUndefined(entry);
+  if (!entry) return null;
+  // Checkpoint facts carry no run of their own; their ledger stream is the run (except store-wide events).
+  if (entry.run === undefined && event.stream && event.stream !== 'store') entry.run = event.stream;
+  return withoutUndefined(entry);
 }
 
 /** Drop keys whose value is undefined, so the object survives a msgpack snapshot unchanged. */

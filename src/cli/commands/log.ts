@@ -5,6 +5,8 @@ import { formatTime } from '../format.js';
 import type { Output } from '../output.js';
 import { openForRead } from '../source.js';
 import { startOwnerServer } from '../../server/owner-server.js';
+import { readOwner } from '../../server/owner-file.js';
+import { openOwnerEvents } from '../remote.js';
 
 type LogOptions = CommonOptions & { run?: string; follow?: boolean; kind?: string };
 
@@ -40,7 +42,8 @@ export function registerLog(program: Command): void {
         for (const entry of entries) printFollowed(out, entry);
         // Following locally means holding the directory: advertise it so other readers can read through us.
         const server = source.ledger ? await startOwnerServer({ dir: source.dir, ledger: source.ledger }).catch(() => undefined) : undefined;
-        const stream = source.follow(source.state.lastSeq + 1);
+        let lastSeq = source.state.lastSeq;
+        let stream = source.follow(lastSeq + 1);
         let stopped = false;
         const stop = () => {
           stopped = true;
@@ -49,12 +52,22 @@ export function registerLog(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
-          for await (const item of stream) {
-            if (item.kind !== 'event') continue;
-            const entry = toLogEntry(item.event);
-            if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+          for (;;) {
+            for await (const item of stream) {
+              if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
+              lastSeq = item.event.seq;
+              const entry = toLogEntry(item.event);
+              if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+            }
+            if (stopped || source.via.kind !== 'owner') break;
+            // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
+            const next = await readOwner(source.dir);
+            if (!next) {
+              out.note(`process ${source.via.pid} released ${opts.dir}; stopped following`);
+              break;
+            }
+            stream = openOwnerEvents(next, lastSeq + 1);
           }
-          if (!stopped && source.via.kind === 'owner') out.note(`process ${source.via.pid} released ${opts.dir}; stopped following`);
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -70,7 +83,7 @@ export function registerLog(program: Command): void {
 function printFollowed(out: Output, e: LogEntry): void {
   if (out.json) return out.jsonLine(e);
   const where = [e.run, e.epoch !== undefined ? `e${e.epoch}` : ''].filter(Boolean).join(' ');
-  out.line(`${out.c.dim(String(e.seq).padStart(6))} ${out.c.dim(formatTime(e.at))}  ${where.padEnd(12)} ${kindCell(out, e.kind.padEnd(8))} ${e.reason}`);
+  out.line(`${out.c.dim(String(e.seq).padStart(6))} ${out.c.dim(formatTime(e.at))}  ${where.padEnd(12)} ${kindCell(out, e.kind.padEnd(12))} ${e.reason}`);
 }
 
 function kindCell(out: Output, kind: string): string {
