@@ -8,7 +8,7 @@
  * ledger, no store, no policy. Each pair runs in alternating order so machine drift cancels.
  * overheadRatio = median over pairs of wall(a)/wall(b) — target <= 1.02. cpuRatio compares CPU time of
  * supervisor + trainer (children's CPU from /proc/self/stat), which a busy shared machine distorts less.
- * resumeMs: from calling `train({resume: true})` on a crashed run to its first resumed training step
+ * One discarded warm-up run first (`--no-warmup` to skip). resumeMs: from calling `train({resume: true})` on a crashed run to its first resumed training step
  * (first BatchEnded after RunResumed). backend: what the trainer reported in hello.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -107,6 +107,10 @@ async function resumeMs(): Promise<number> {
 }
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+// Warm-up (discarded): the first train() in a process pays one-time module and LevelDB initialisation that a
+// `ckpt train` process pays once too, but that is not per-run checkpointing cost.
+if (!argv.includes('--no-warmup')) await withCheckpointing();
 
 const off: { wallMs: number; cpu: number }[] = [];
 const on: { wallMs: number; cpu: number; checkpoints: number }[] = [];

@@ -89,6 +89,12 @@ test('given a missing directory, when a read command runs, then it exits 1 with 
   assert.match(res.stderr, /^STORE_NOT_FOUND: no ckpt directory at /);
   assert.is(res.stderr.trim().split('\n').length, 1);
   assert.not.match(res.stderr, /\n\s+at /);
+  for (const args of [['tag', 'best', 'x'], ['verify', '--all'], ['diff', 'best', 'latest'], ['log', '--follow']]) {
+    const write = ckpt([...args, '--dir', join(tmp.dir, 'nope')]);
+    assert.is(write.code, 1, args.join(' '));
+    assert.match(write.stderr, /^STORE_NOT_FOUND: /);
+  }
+  assert.not.ok(existsSync(join(tmp.dir, 'nope')), 'nothing created');
 });
 
 test('given an unknown ref, when show runs, then it exits 1 with CLI_REF_UNKNOWN and --json carries the error', () => {

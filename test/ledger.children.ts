@@ -9,7 +9,18 @@ const OUT_DIR = 'node_modules/.cache/ckpt-test';
  * Dependencies stay external and resolve from the repository's node_modules.
  * @example spawn(process.execPath, [await bundledChild('crash'), dir])
  */
-export async function bundledChild(name: 'crash' | 'lock'): Promise<string> {
+export function bundledChild(name: 'crash' | 'lock'): Promise<string> {
+  let built = bundles.get(name);
+  if (built === undefined) {
+    built = bundle(name);
+    bundles.set(name, built);
+  }
+  return built;
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+async function bundle(name: string): Promise<string> {
   await build({
     entry: { [`ledger-${name}-child`]: `test/ledger.${name}-child.ts` },
     format: ['esm'], outDir: OUT_DIR, config: false, silent: true, dts: false, clean: false, sourcemap: false, target: 'node20', platform: 'node',

@@ -169,6 +169,21 @@ test('given a read in progress, when the ledger closes, then the reader gets LED
   assert.ok(read < 100);
 });
 
+test('given a non-empty directory that is not a ledger, when opened, then LEDGER_INVALID and nothing is written into it', async () => {
+  const dir = freshDir();
+  (await import('node:fs')).mkdirSync(dir);
+  (await import('node:fs')).writeFileSync(join(dir, 'notes.txt'), 'mine');
+  try {
+    await openLedger(dir);
+    assert.unreachable('opened');
+  } catch (error) {
+    assert.instance(error, LedgerError);
+    assert.is((error as LedgerError).code, 'LEDGER_INVALID');
+    assert.ok((error as LedgerError).message.includes('is not a ledger directory'));
+  }
+  assert.equal((await import('node:fs')).readdirSync(dir), ['notes.txt']);
+});
+
 test('given a path that cannot be a directory, when opened, then LEDGER_INVALID says so without a trace', async () => {
   const file = join(root, 'plain-file');
   rmSync(file, { force: true });

@@ -69,6 +69,19 @@ test('given the tiny SDK trainer, when trained 3 epochs or 1 + resume 2, then th
   assert.is.not(first.done.weightsDigest, whole.done.weightsDigest);
 });
 
+test('given the tiny SDK trainer mid-training, when save then exit arrive, then it answers the save and exits 0 before finishing', async () => {
+  const t = startTrainer(tiny);
+  await t.next('hello');
+  t.send({ type: 'start', config: { epochs: 10_000_000, batchSize: 1 }, seed: 3 });
+  await t.next('epoch_end', (m) => m.epoch === 2);
+  t.send({ type: 'save', requestId: 'last' });
+  t.send({ type: 'exit' });
+  const reply = await t.next('state', (m) => m.requestId === 'last');
+  assert.ok(reply.state.trainer.epoch >= 2);
+  assert.is((await t.exited).code, 0);
+  assert.ok(!t.messages.some((m) => m.type === 'done'));
+});
+
 test.after(() => killAllTrainers());
 
 test.run();

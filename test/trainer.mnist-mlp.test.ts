@@ -109,6 +109,21 @@ test('given a fresh mnist-mlp (no start), when asked to eval a saved state on va
   assert.is((await t.exited).code, 0);
 });
 
+test('given a checkpoint made on this backend, when it resumes on the cpu backend, then the trainer warns that bit-identity is lost', async () => {
+  run.send({ type: 'save', requestId: 'xb' });
+  const { state } = await run.next('state', (m) => m.requestId === 'xb');
+  const hello = run.messages[0] as { backend: string };
+  assert.is(state.trainer.backend, hello.backend);
+  const t = startTrainer('mnist-mlp', { CKPT_BACKEND: 'cpu' });
+  assert.is((await t.next('hello')).backend, 'cpu');
+  t.send({ type: 'start', config, seed: 11, state });
+  const warning = await t.next('log', (m) => m.level === 'warn');
+  assert.match(warning.message, new RegExp(`trained on ${hello.backend} and resumes on cpu`));
+  await t.next('done');
+  t.send({ type: 'exit' });
+  await t.exited;
+});
+
 test('given commands with wrong field types, when sent, then the trainer answers error PROTOCOL_BAD_MESSAGE and keeps serving', async () => {
   run.send({ type: 'save', requestId: 42 } as never);
   const bad = await run.next('error', (m) => m.code === 'PROTOCOL_BAD_MESSAGE');

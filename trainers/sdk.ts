@@ -68,6 +68,7 @@ class TrainerSession {
   private phase: Phase = 'idle';
   private queue: SupervisorMessage[] = [];
   private stopRequested = false;
+  private exitRequested = false;
   /** States at the latest epoch boundaries, by epoch (newest last), for `save {at: 'epoch'}`. */
   private boundaries = new Map<number, CheckpointState>();
   private keepBoundaries = DEFAULT_KEEP_EPOCH_STATES;
@@ -116,7 +117,9 @@ class TrainerSession {
         if (this.phase === 'idle') this.finishLoop(0, 0, 'stopped');
         return;
       case 'exit':
-        void this.drain().then(() => this.exit(0));
+        // While training, leave at the next batch boundary (after the queued commands), not in the middle of a capture.
+        this.exitRequested = true;
+        if (this.phase !== 'training' && this.phase !== 'setup') void this.drain().then(() => this.exit(0));
         return;
       default:
         this.queue.push(message);
@@ -160,6 +163,7 @@ class TrainerSession {
         // Let stdin's 'data' events run, then carry out whatever they queued, in order.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.queue.length) await this.drain();
+        if (this.exitRequested) await this.exit(0);
         return this.stopRequested;
       },
     };

@@ -1,5 +1,5 @@
 import { ClassicLevel } from 'classic-level';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { EVENT_TAG, SYNC_MARKER_KEY, eventKey, idKey, readSeq, seqOfEventKey, seqValue, snapshotKey } from './keys.js';
@@ -29,6 +29,7 @@ export class LevelStorage implements LedgerStorage {
 
   static async open(path: string): Promise<LevelStorage> {
     const location = resolve(path);
+    refuseForeignDirectory(location);
     const db: Db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
@@ -108,6 +109,22 @@ export class LevelStorage implements LedgerStorage {
     }
     await this.db.close();
   }
+}
+
+// Files LevelDB (and this ledger) keep in a ledger directory; a half-created ledger has some of them.
+const LEVELDB_FILE = /^(CURRENT|LOCK|LOCK\.pid|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp))$/;
+
+/**
+ * LevelDB would happily create its files inside any directory; a path that points at a non-empty directory
+ * that is not a ledger (a typo, the checkpoint root) is refused instead of being polluted.
+ */
+function refuseForeignDirectory(location: string): void {
+  if (!existsSync(location) || !statSync(location).isDirectory()) return;
+  const entries = readdirSync(location);
+  if (entries.includes('CURRENT') || entries.every((name) => LEVELDB_FILE.test(name))) return;
+  throw new LedgerError('LEDGER_INVALID', `${location} is not empty and is not a ledger directory; pass the ledger's own directory or an empty one`, {
+    details: { location, entries: entries.slice(0, 5) },
+  });
 }
 
 function ownerPid(location: string): number | undefined {

@@ -51,6 +51,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
   let model: tf.LayersModel | undefined;
   let optimizer: tf.Optimizer | undefined;
   let seed = 0;
+  let savedBackend: string | undefined;
   let history: HistoryEntry[] = [];
   let pos: Position = { epoch: 0, step: 0, rng: [], cursor: { batch: 0, lossSum: 0, correct: 0, seen: 0 } };
 
@@ -68,6 +69,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
       const t = start.state.trainer as { epoch: number; step: number; rng?: number[]; cursor?: Position['cursor'] };
       pos = { epoch: t.epoch, step: t.step, rng: t.rng ? [...t.rng] : pos.rng, cursor: { ...pos.cursor, ...(t.cursor ?? {}) } };
       history = (start.state.history ?? []).map((h) => ({ epoch: h.epoch, metrics: { ...h.metrics } }));
+      savedBackend = typeof start.state.trainer.backend === 'string' ? start.state.trainer.backend : undefined;
     }
   }
 
@@ -75,7 +77,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
     if (!model || !optimizer) throw Object.assign(new Error('no model yet: send start first'), { code: 'PROTOCOL_NOT_STARTED' });
     return {
       objects: { model: await captureObject(model, optimizer) },
-      trainer: { epoch: pos.epoch, step: pos.step, rng: [...pos.rng], cursor: { ...pos.cursor }, seed, config: { ...config } },
+      trainer: { epoch: pos.epoch, step: pos.step, rng: [...pos.rng], cursor: { ...pos.cursor }, seed, config: { ...config }, backend: tf.getBackend() },
       history: history.map((h) => ({ epoch: h.epoch, metrics: { ...h.metrics } })),
     };
   }
@@ -85,6 +87,9 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
     const batchSize = config.batchSize;
     const batches = Math.ceil(train.n / batchSize);
     if (pos.step > 0) ctx.log('info', `resuming at epoch ${pos.epoch + 1}, batch ${pos.cursor.batch + 1} of ${batches} (step ${pos.step})`);
+    if (savedBackend && savedBackend !== tf.getBackend()) {
+      ctx.log('warn', `the checkpoint was trained on ${savedBackend} and resumes on ${tf.getBackend()}: training continues, but not bit-identically to an uninterrupted ${savedBackend} run`);
+    }
     while (pos.epoch < config.epochs) {
       const t0 = performance.now();
       const rng = Rng.fromState(pos.rng);

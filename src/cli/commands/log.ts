@@ -6,6 +6,7 @@ import type { Output } from '../output.js';
 import { openForRead } from '../source.js';
 import { startOwnerServer } from '../../server/owner-server.js';
 import { readOwner } from '../../server/owner-file.js';
+import { hasCode } from '../../errors.js';
 import { openOwnerEvents } from '../remote.js';
 
 type LogOptions = CommonOptions & { run?: string; follow?: boolean; kind?: string };
@@ -53,13 +54,19 @@ export function registerLog(program: Command): void {
         process.once('SIGTERM', stop);
         try {
           for (;;) {
-            for await (const item of stream) {
-              if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
-              lastSeq = item.event.seq;
-              const entry = toLogEntry(item.event);
-              if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+            try {
+              for await (const item of stream) {
+                if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
+                lastSeq = item.event.seq;
+                const entry = toLogEntry(item.event);
+                if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+              }
+            } catch (error) {
+              // An owner that is shutting down refuses the reconnect: same as its stream ending.
+              if (!hasCode(error) || error.code !== 'CLI_OWNER_UNREACHABLE' || source.via.kind !== 'owner') throw error;
             }
             if (stopped || source.via.kind !== 'owner') break;
+            await new Promise((r) => setTimeout(r, 200));
             // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
             const next = await readOwner(source.dir);
             if (!next) {

@@ -22,7 +22,7 @@ export function registerRebuild(program: Command): void {
     async (_args, opts, out) => {
       const report = await withWorkspace(opts.dir, 'ckpt rebuild', async (ws) => {
         const views = await readViewState(ws.ledger);
-        const projections: Projection<any>[] = [...coreProjections, viewProjection];
+        const projections: Projection<any>[] = [...coreProjections.filter((p) => p.name !== viewProjection.name), viewProjection];
         // Each run's policy state is a projection too (what a resume continues from).
         for (const run of views.runOrder) {
           try {
