@@ -30,6 +30,27 @@ test('given a .py trainer, when resolved, then it runs with the python that has 
   assert.is(check.status, 0, check.stderr);
 });
 
+test('given the Python SDK helpers, when float32/float64/int32 tensors round-trip, then values, LE bytes and the digest agree with Node', () => {
+  const code = [
+    'import sys, json; sys.path.insert(0, sys.argv[1])',
+    'from ckpt_trainer import tensor, tensor_values, weights_digest',
+    "f = tensor('f', [1.5, -0.25], [2], 'float32'); d = tensor('d', [0.1], [1]); i = tensor('i', [-7, 3], [2], 'int32')",
+    "sys.__stdout__.write(json.dumps({'f': f['data'].hex(), 'd': d['data'].hex(), 'i': i['data'].hex(), 'back': tensor_values(f) + tensor_values(d) + tensor_values(i),",
+    "  'digest': weights_digest({'objects': {'model': {'weights': [f, d]}}})}))", // importing the SDK points sys.stdout at stderr
+  ].join('\n');
+  const out = spawnSync(resolveTrainer(script).command, ['-c', code, fileURLToPath(new URL('../trainers/python', import.meta.url))], { encoding: 'utf8' });
+  assert.is(out.status, 0, out.stderr);
+  const r = JSON.parse(out.stdout);
+  const le = (a: Float32Array | Float64Array | Int32Array) => Buffer.from(a.buffer).toString('hex');
+  assert.is(r.f, le(new Float32Array([1.5, -0.25])));
+  assert.is(r.d, le(new Float64Array([0.1])));
+  assert.is(r.i, le(new Int32Array([-7, 3])));
+  assert.equal(r.back, [1.5, -0.25, 0.1, -7, 3]);
+  const f = { name: 'f', dtype: 'float32' as const, shape: [2], data: new Uint8Array(new Float32Array([1.5, -0.25]).buffer) };
+  const d = { name: 'd', dtype: 'float64' as const, shape: [1], data: new Uint8Array(new Float64Array([0.1]).buffer) };
+  assert.is(r.digest, weightsDigest({ objects: { model: { weights: [f, d] } } }));
+});
+
 let reference: Awaited<ReturnType<typeof trainToEnd>>;
 
 test('given the Python logistic regression, when it trains 4 epochs over the protocol, then it reports hello, 4 epoch_ends with learning metrics, done and exits 0', async () => {

@@ -19,7 +19,7 @@ export interface Log { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; 
 /** The loop ended (all epochs, or after `stop`); the trainer keeps serving `save` until stdin closes or `exit`. */
 export interface Done {
   type: 'done'; epoch: number; step: number; reason: 'done' | 'stopped';
-  /** weightsDigest (src/protocol/digest.ts) of the final weights, when the trainer computes it. */
+  /** weightsDigest (src/store/digest.ts) of the final weights, when the trainer computes it. */
   weightsDigest?: string;
 }
 /** The trainer could not carry out a command. */
