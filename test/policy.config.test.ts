@@ -106,6 +106,10 @@ test('given two monitors with their own modes, when parsed, then both are tracke
   ]);
 });
 
+test('given backup as a target string, when parsed, then it backs up new bests and the final checkpoint there', () => {
+  assert.equal(parsePolicyConfig({ backup: '/mnt/backup' }).backup, { target: '/mnt/backup', onBest: true, everyN: null, atEnd: true });
+});
+
 test('given an unknown key, when parsed, then POLICY_INVALID names it and the allowed keys', () => {
   const err = codeOf(() => parsePolicyConfig({ keep_best: 3 }));
   assert.is(err.code, 'POLICY_INVALID');

@@ -90,6 +90,19 @@ test('given load_best_model_at_end (HF), when training ends, then the best check
   assert.equal(out.map((d) => [d.kind, d.checkpoint]), [['restore', 'ckpt-2']]);
 });
 
+test('given load_best_model_at_end while the best save is in flight, when it commits, then the restore follows it', () => {
+  const policy = createPolicy({ load_best_model_at_end: true, save_best_only: true });
+  const log = new EventLog();
+  let state = policy.init();
+  const feed = (e: ReturnType<EventLog['push']>) => { const r = policy.decide(state, e); state = r.state; return r.decisions; };
+  feed(log.started());
+  feed(log.epoch(1, { val_loss: 0.5 }));
+  feed(log.commit('ckpt-1', 1, 10, { val_loss: 0.5 }));
+  feed(log.epoch(2, { val_loss: 0.3 }));
+  assert.equal(feed(log.ended(2, 20)), []);
+  assert.equal(feed(log.commit('ckpt-2', 2, 20, { val_loss: 0.3 })).map((d) => [d.kind, d.rule, d.checkpoint]), [['restore', 'restoreBestAtEnd', 'ckpt-2']]);
+});
+
 test('given a crash after unsaved epochs, when the run resumes from its checkpoint, then re-run epochs are judged as before', () => {
   const sim = new Sim(createPolicy({ save_best_only: true, everyNEpochs: 1, patience: 3 }));
   sim.losses([0.5, 0.4]);

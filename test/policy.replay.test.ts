@@ -91,4 +91,18 @@ test('given events of another run on the same ledger, when the projection folds,
   await ledger.close();
 });
 
+test('given a pin appended on the store stream, when the projection folds, then the tracked checkpoint is pinned', async () => {
+  const ledger = await openMemoryLedger();
+  const projection = policyProjection(createPolicy({ keepLast: 1 }), RUN);
+  await ledger.register(projection);
+  const commit = (id: string, epoch: number) => ({ stream: RUN, type: 'CheckpointCommitted', data: { checkpoint: id, run: RUN, epoch, step: epoch, metrics: {}, labels: [] } });
+  await ledger.append([commit('ckpt-1', 1)]);
+  await ledger.append([{ stream: 'store', type: 'CheckpointPinned', data: { checkpoint: 'ckpt-1' } }]);
+  await ledger.append([commit('ckpt-2', 2), commit('ckpt-3', 3)]);
+  const state = ledger.state<PolicyState>(projection.name);
+  assert.equal(state.pinned, ['ckpt-1']);
+  assert.equal(keptCheckpoints(state).map((c) => c.id), ['ckpt-1', 'ckpt-3']);
+  await ledger.close();
+});
+
 test.run();

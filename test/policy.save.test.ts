@@ -88,6 +88,13 @@ test('given everyNSeconds 600, when event time advances and jumps backwards, the
   assert.equal([save(5, -100), save(6, -95), save(7, -89)], [false, false, true]);
 });
 
+test('given everyNSeconds 60, when sampled batches arrive a minute apart in event time, then batches trigger timed saves', () => {
+  const sim = new Sim(createPolicy({ everyNEpochs: null, everyNSeconds: 60 }));
+  const t0 = sim.log.at;
+  const saved = [20, 50, 70, 100, 140].filter((secs, i) => sim.feed(sim.log.batch(1, i + 1, { loss: 1 }, t0 + secs * 1000)).some((d) => d.kind === 'save' && d.rule === 'everyNSeconds'));
+  assert.equal(saved, [70, 140]);
+});
+
 test('given a custom predicate, when it answers, then it saves with its reason and sees the best so far', () => {
   const seen: Array<number | null> = [];
   const policy = createPolicy({ everyNEpochs: null }, {
@@ -102,6 +109,14 @@ test('given a custom predicate, when it answers, then it saves with its reason a
   assert.equal(saveEpochs(sim), [2, 4]);
   assert.match(sim.decisions.find((d) => d.kind === 'save')!.reason, 'even epoch 2');
   assert.equal(seen, [0.5, 0.4, 0.4, 0.3]);
+});
+
+test('given a predicate that throws, when an epoch ends, then a warn decision records it and training goes on', () => {
+  const sim = new Sim(createPolicy({ everyNEpochs: 2 }, { predicate: (ctx) => { if (ctx.epoch === 1) throw new Error('boom'); return false; } }));
+  const first = sim.epoch(1, { val_loss: 0.5 });
+  assert.equal(first.map((d) => [d.kind, d.rule]), [['warn', 'predicate'], ['skip', 'everyNEpochs']]);
+  assert.is(first[0].reason, 'save predicate threw at step 10: boom; not saving for it');
+  assert.equal(sim.epoch(2, { val_loss: 0.4 }).map((d) => d.kind), ['save']);
 });
 
 test('given two monitors, when each improves on different epochs, then saves carry per-monitor best labels', () => {

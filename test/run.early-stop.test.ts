@@ -14,7 +14,7 @@ test('given early stopping with restoreBestWeights, when val_loss stops improvin
     const policy = { monitor: 'val_loss', everyNEpochs: 1, keepTopK: 3, earlyStopping: { patience: 1, restoreBestWeights: true } };
     const result = await train({
       dir: t.dir, trainer: FAKE_TRAINER, epochs: 30, seed: 2, policy, batchEvery: 0, out: null, handleSignals: false,
-      trainerConfig: { batchesPerEpoch: 5, batchMs: 2 },
+      trainerConfig: { batchesPerEpoch: 5, batchMs: 15 }, // slow enough that the stop arrives long before epoch 30
     });
     assert.is(result.exitCode, 0);
     assert.ok(result.epoch < 30, `stopped early (at epoch ${result.epoch})`);

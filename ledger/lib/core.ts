@@ -173,8 +173,9 @@ export class LedgerCore implements Ledger {
     if (this.isClosed) throw this.closedError();
   }
 
-  private closedError(): LedgerError {
+  private closedError(cause?: unknown): LedgerError {
     return new LedgerError('LEDGER_CLOSED', `ledger ${this.storage.location} is closed; open it again to use it`, {
+      cause,
       details: { location: this.storage.location },
     });
   }
@@ -182,7 +183,7 @@ export class LedgerCore implements Ledger {
   /** Rethrows a storage failure as a LedgerError: LEDGER_CLOSED when closed under it, else LEDGER_IO. */
   private fail(error: unknown, doing: 'read' | 'write to' | 'fsync'): never {
     if (error instanceof LedgerError) throw error;
-    if (this.isClosed && doing === 'read') throw Object.assign(this.closedError(), { cause: error });
+    if (this.isClosed && doing === 'read') throw this.closedError(error);
     throw new LedgerError('LEDGER_IO', `could not ${doing} ledger ${this.storage.location}; check the disk, free space and permissions`, {
       cause: error,
       details: { location: this.storage.location },

@@ -4,7 +4,7 @@ import type { LedgerEvent } from '../../ledger/types.js';
 import { backupLatestAtEnd, onCommitted, onHealth, onPinned, onPruned, onUnpinned } from './checkpoints.js';
 import { restoreDecision } from './early-stopping.js';
 import { parsePolicyConfig } from './parse.js';
-import { onBatchEnded, onEpochEnded } from './progress.js';
+import { onBatchEnded, onEpochEnded, withPending } from './progress.js';
 import { decision, initProgress, initState } from './state.js';
 import { findKept, keptCheckpoints } from './tracked.js';
 import type { PolicyResult, Policy, PolicyConfig, PolicyState, SavePredicate } from './types.js';
@@ -98,7 +98,7 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
     } else {
       const labels = ['last'];
       decisions.push(decision('save', event.seq, 'saveLast', `training ended (${reason}) at epoch ${epoch}, saving last checkpoint`, { run, epoch, step, labels }));
-      next = { ...next, pending: [...next.pending, { epoch, step, causeSeq: event.seq, labels, progress: next.progress }] };
+      next = { ...next, pending: withPending(next.pending, { epoch, step, causeSeq: event.seq, labels, progress: next.progress }) };
     }
   }
   const esRestored = reason === 'early-stop' && config.earlyStopping?.restoreBestWeights === true;

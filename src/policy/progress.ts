@@ -8,7 +8,7 @@ import { formatValue, isImprovement } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
 import { cloneProgress, cloneState, decision, plural } from './state.js';
 import { findKept } from './tracked.js';
-import type { MonitorProgress, PolicyConfig, PolicyState, PolicyProgress, SavePredicate } from './types.js';
+import type { MonitorProgress, PolicyConfig, PolicyPendingSave, PolicyState, PolicyProgress, SavePredicate } from './types.js';
 
 type Trigger = { rule: string; label: string; note: string };
 type Improvement = { metric: string; value: number; previous: number | null; mode: 'min' | 'max' };
@@ -80,7 +80,8 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   }
   if (config.atEpochs.length > 0 && config.atEpochs.includes(epoch)) triggers.push({ rule: 'atEpochs', label: 'epoch', note: `epoch ${epoch} is listed` });
   progress = stepAndTimeTriggers(progress, prev, step, event.at, config, triggers);
-  if (predicate) predicateTrigger(predicate, 'EpochEnded', epoch, step, metrics, state, progress, triggers, config);
+  const predicateError = predicate ? predicateTrigger(predicate, 'EpochEnded', epoch, step, metrics, state, progress, triggers, config) : null;
+  if (predicateError) decisions.push(decision('warn', seq, 'predicate', predicateError, { run, epoch, step }));
 
   // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
   const es = evaluateEarlyStopping(state, progress, event, config);
@@ -102,7 +103,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
       : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
     numbers.labels = labels;
     decisions.push(decision('save', seq, triggers[0].rule, reason, numbers));
-    next.pending = [...next.pending, { epoch, step, causeSeq: seq, labels, progress }];
+    next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
     decisions.push(decision('skip', seq, skipRule(config, checkEpoch), skipReason(config, epoch, checkEpoch, improvements, prev, metrics), numbers));
   }
@@ -129,14 +130,15 @@ export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>,
   const stepped = cloneProgress(prev);
   stepped.step = step;
   const progress = stepAndTimeTriggers(stepped, prev, step, event.at, config, triggers);
-  if (predicate) predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config);
+  const predicateError = predicate ? predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config) : null;
+  const warned = predicateError ? [decision('warn', event.seq, 'predicate', predicateError, { run, epoch, step })] : [];
   const next = cloneState(state);
   next.progress = progress;
-  if (triggers.length === 0) return { state: next, decisions: [] };
+  if (triggers.length === 0) return { state: next, decisions: warned };
   const labels = [...new Set(triggers.map((t) => t.label))];
   const d = decision('save', event.seq, triggers[0].rule, `step ${step}: saving checkpoint (${triggers.map((t) => t.note).join(', ')})`, { run, epoch, step, labels });
-  next.pending = [...state.pending, { epoch, step, causeSeq: event.seq, labels, progress }];
-  return { state: next, decisions: [d] };
+  next.pending = withPending(state.pending, { epoch, step, causeSeq: event.seq, labels, progress });
+  return { state: next, decisions: [...warned, d] };
 }
 
 /** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */
@@ -161,19 +163,34 @@ function stepAndTimeTriggers(progress: PolicyProgress, prev: PolicyProgress, ste
   return progress;
 }
 
+/** Saves waiting for their commit; bounded, since saves commit in order and old ones that never did are lost. */
+const MAX_PENDING = 16;
+export function withPending(pending: readonly PolicyPendingSave[], save: PolicyPendingSave): PolicyPendingSave[] {
+  const next = pending.length >= MAX_PENDING ? pending.slice(pending.length - MAX_PENDING + 1) : pending.slice();
+  next.push(save);
+  return next;
+}
+
 function withTimedSave(progress: PolicyProgress, at: number): PolicyProgress {
   const p = cloneProgress(progress);
   p.timedSaveAt = at;
   return p;
 }
 
-function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: PolicyProgress, triggers: Trigger[], config: PolicyConfig): void {
+function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: PolicyProgress, triggers: Trigger[], config: PolicyConfig): string | null {
   const best: Record<string, number | null> = {};
   for (let i = 0; i < config.monitors.length; i++) best[config.monitors[i].metric] = progress.monitors[i].best;
   const latest = state.latest === null ? undefined : findKept(state, state.latest);
   const last = latest ? latest.epoch : null;
-  const answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last });
+  let answer: ReturnType<SavePredicate>;
+  try {
+    answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last });
+  } catch (error) {
+    // A throwing predicate must not take the run down: record it and decide as if it said no.
+    return `save predicate threw at step ${step}: ${(error as Error)?.message ?? String(error)}; not saving for it`;
+  }
   if (answer) triggers.push({ rule: 'predicate', label: 'predicate', note: typeof answer === 'string' ? answer : 'custom predicate' });
+  return null;
 }
 
 function improvedText(imp: Improvement): string {

@@ -19,18 +19,19 @@ export function hasRetention(config: PolicyConfig): boolean {
  * Ids no retention sweep may prune right now (working-set members only; archived ones are kept anyway).
  * `bests` may pass the best per monitor when the caller already ranked them.
  */
-export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (TrackedCheckpoint | undefined)[]): Set<string> {
-  const ids = new Set<string>(state.pinned);
-  if (state.resumedFrom) ids.add(state.resumedFrom);
-  if (state.latest) ids.add(state.latest);
+export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (TrackedCheckpoint | undefined)[]): string[] {
+  // A short array, not a Set: it holds a handful of ids and is rebuilt on every commit.
+  const ids = state.pinned.slice();
+  if (state.resumedFrom) ids.push(state.resumedFrom);
+  if (state.latest) ids.push(state.latest);
   for (let i = 0; i < config.monitors.length; i++) {
     const best = bests ? bests[i] : topOverall(state, i, 1, config.monitors[i].mode)[0];
-    if (best) ids.add(best.id);
+    if (best) ids.push(best.id);
   }
   const esEpoch = state.progress.es?.bestEpoch ?? null;
   const restoreEpoch = state.pendingRestore?.epoch ?? null;
   if (esEpoch !== null || restoreEpoch !== null) {
-    for (const c of state.checkpoints) if (c.epoch === esEpoch || c.epoch === restoreEpoch) ids.add(c.id);
+    for (const c of state.checkpoints) if (c.epoch === esEpoch || c.epoch === restoreEpoch) ids.push(c.id);
   }
   return ids;
 }
@@ -48,13 +49,20 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   if (k !== null && k > 0) {
     for (let i = 0; i < config.monitors.length; i++) tops.push(topOverall(state, i, k, config.monitors[i].mode));
   }
-  const keep = protectedIds(state, config, tops.length ? tops.map((t) => t[0]) : undefined);
-  for (const t of tops) for (const c of t) keep.add(c.id);
+  let bests: (TrackedCheckpoint | undefined)[] | undefined;
+  if (tops.length) {
+    bests = [];
+    for (const t of tops) bests.push(t[0]);
+  }
+  const keep = protectedIds(state, config, bests);
+  for (const t of tops) for (const c of t) keep.push(c.id);
   const top = tops.length ? tops[0] : [];
   if (config.keepLast !== null && config.keepLast > 0) {
-    for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keep.add(live[i].id);
+    for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keep.push(live[i].id);
   }
-  if (keep.size >= live.length && live.every((c) => keep.has(c.id))) return { state, decisions: [] };
+  let all = true;
+  for (let i = 0; i < live.length && all; i++) all = keep.includes(live[i].id);
+  if (all) return { state, decisions: [] };
 
   const hours = config.keepEveryNHours;
   let preservedAt = state.preservedAt;
@@ -62,7 +70,7 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   const milestones: TrackedCheckpoint[] = [];
   const decisions: Decision[] = [];
   for (const c of live) {
-    if (keep.has(c.id)) { kept.push(c); continue; }
+    if (keep.includes(c.id)) { kept.push(c); continue; }
     if (hours !== null) {
       // tf.train.CheckpointManager: keep it forever if it is N hours newer than the last one preserved. A
       // checkpoint stamped after `now` (the clock went backwards since) counts as made now, like tf's min().

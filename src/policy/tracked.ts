@@ -28,7 +28,9 @@ export function insertTop(top: TrackedCheckpoint[], c: TrackedCheckpoint, i: num
 /** The top `k` of a list by monitor `i`, best first, merged into a copy of `seed` (already sorted). */
 export function topOf(list: readonly TrackedCheckpoint[], i: number, k: number, mode: 'min' | 'max', seed: readonly TrackedCheckpoint[] = []): TrackedCheckpoint[] {
   // A local array mutated in place: this runs on every commit and K is small.
-  const top = seed.length > k ? seed.slice(0, k) : seed.slice();
+  const top: TrackedCheckpoint[] = [];
+  const n0 = Math.min(seed.length, k);
+  for (let n = 0; n < n0; n++) top.push(seed[n]);
   if (k <= 0) return top;
   const min = mode === 'min';
   for (let n = 0; n < list.length; n++) {
@@ -38,8 +40,11 @@ export function topOf(list: readonly TrackedCheckpoint[], i: number, k: number, 
     let at = top.length;
     while (at > 0 && (min ? v < (top[at - 1].values[i] as number) : v > (top[at - 1].values[i] as number))) at--;
     if (at >= k) continue;
-    top.splice(at, 0, c);
-    if (top.length > k) top.pop();
+    // Shift the tail right by one (dropping the last when full) and put `c` at `at`.
+    let end = top.length < k ? top.length : k - 1;
+    if (top.length < k) top.push(c);
+    for (; end > at; end--) top[end] = top[end - 1];
+    top[at] = c;
   }
   return top;
 }

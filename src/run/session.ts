@@ -9,16 +9,17 @@
  *   const session = new RunSession(context, trainer);
  *   const outcome = await session.run({ kind: 'fresh', config, seed });
  */
-import { randomUUID } from 'node:crypto';
 import { concatMap, filter, from, lastValueFrom, tap } from 'rxjs';
 import type { EventInput, Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
-import { DECISION_EVENT, type Decision, type Metrics } from '../events.js';
-import type { Hello, StateReply, TrainConfig, TrainerMessage } from '../protocol/messages.js';
+import type { Decision, Metrics } from '../events.js';
+import type { Hello, TrainConfig, TrainerMessage } from '../protocol/messages.js';
 import type { RunPolicy, RunStore } from './ports.js';
 import type { RunProgress } from './progress.js';
-import { SaveQueue } from './save-queue.js';
+import { appendAndRead } from './append-events.js';
+import { DecisionEffects } from './decision-effects.js';
+import type { SaveQueue } from './save-queue.js';
 import { SerialQueue } from './serial-queue.js';
 import { StateRequests } from './state-requests.js';
 import type { TrainerOutput, TrainerProcess } from './trainer-process.js';
@@ -33,8 +34,11 @@ export interface SessionContext {
   saves: SaveQueue;
   /** How long to wait for `hello`, a `state` reply, and the exit after `exit`. */
   timeouts: { helloMs: number; stateMs: number; exitMs: number };
-  /** Called with the trainer's hello, before `start` is sent; returns the events to record (RunStarted/RunResumed). */
-  onHello(hello: Hello): EventInput[];
+  /**
+   * Called with the trainer's hello, before `start` is sent: the events to record (RunStarted/RunResumed) and
+   * the line to print once they are durable.
+   */
+  onHello(hello: Hello): { events: EventInput[]; line: string };
 }
 
 export type SessionStart = { config: TrainConfig; seed: number; state?: CheckpointState };
@@ -59,9 +63,20 @@ export class RunSession {
   private settled = false;
   private readonly outcome: Promise<SessionOutcome>;
 
+  private readonly effects: DecisionEffects;
+
   constructor(private readonly ctx: SessionContext, private readonly trainer: TrainerProcess) {
     this.requests = new StateRequests(trainer, ctx.timeouts.stateMs);
     this.outcome = new Promise((resolve) => (this.settle = resolve));
+    this.effects = new DecisionEffects(ctx, trainer, this.requests, {
+      serial: this.serial,
+      background: (work) => this.background(work),
+      settled: () => this.settled,
+      position: () => this.position,
+      lastMetrics: () => this.lastMetrics,
+      backend: () => this.hello?.backend ?? 'unknown',
+      onStop: () => { this.stopDecided = true; },
+    });
   }
 
   /** True once the trainer said hello (and so RunStarted/RunResumed was recorded). */
@@ -112,9 +127,9 @@ export class RunSession {
           kind: 'save', causeSeq: this.ctx.ledger.lastSeq, rule: 'interrupt', run, epoch: this.position.epoch, step: this.position.step,
           reason: `${signal}: saving a final checkpoint before stopping`, labels: ['interrupted'],
         };
-        const [stored] = await this.appendDecisions([decision]);
+        const [stored] = await this.effects.appendDecisions([decision]);
         try {
-          await this.save(decision, stored.seq, { wait: true });
+          await this.effects.save(decision, stored.seq, { wait: true });
         } catch (error) {
           this.ctx.progress.line(`could not save a final checkpoint: ${(error as Error).message}`);
         }
@@ -154,10 +169,12 @@ export class RunSession {
       this.hello = message;
       const batches = (message as unknown as { batchesPerEpoch?: unknown }).batchesPerEpoch;
       if (typeof batches === 'number') this.ctx.progress.setBatchesPerEpoch(batches);
-      const stored = await this.append(this.ctx.onHello(message), true);
+      const started = this.ctx.onHello(message);
+      const stored = await this.append(started.events, true);
+      this.ctx.progress.line(started.line);
       if (start.state) this.position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
       this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(start.state ? { state: start.state } : {}) });
-      for (const event of stored) await this.decide(event);
+      for (const event of stored) await this.effects.decide(event);
       return;
     }
     if (!this.hello) return this.protocolFault('PROTOCOL_NO_HELLO', `trainer sent "${message.type}" before hello; hello must be the first frame`);
@@ -165,7 +182,7 @@ export class RunSession {
       case 'batch_end': {
         this.ctx.progress.batch(message);
         const [event] = await this.append([{ stream: run, type: 'BatchEnded', data: { run, epoch: message.epoch, batch: message.batch, step: message.step, metrics: message.metrics } }]);
-        await this.decide(event);
+        await this.effects.decide(event);
         return;
       }
       case 'epoch_end': {
@@ -175,7 +192,7 @@ export class RunSession {
         this.lastMetrics = message.metrics;
         this.ctx.progress.epoch(message);
         const [event] = await this.append([{ stream: run, type: 'EpochEnded', data: { run, epoch: message.epoch, step: message.step, metrics: message.metrics, ms: message.ms } }]);
-        await this.decide(event);
+        await this.effects.decide(event);
         return;
       }
       case 'log': {
@@ -193,95 +210,6 @@ export class RunSession {
     }
   }
 
-  /** Feed one stored event to the policy and carry out its decisions (recorded durably first). */
-  private async decide(event: LedgerEvent): Promise<void> {
-    if (this.settled) return;
-    const decisions = await this.ctx.policy.decide(event);
-    if (decisions.length === 0) return;
-    const stored = await this.appendDecisions(decisions);
-    for (let i = 0; i < decisions.length; i++) {
-      this.ctx.progress.decision(decisions[i]);
-      await this.act(decisions[i], stored[i]);
-    }
-  }
-
-  private async appendDecisions(decisions: Decision[]): Promise<LedgerEvent[]> {
-    const run = this.ctx.run;
-    return this.append(decisions.map((d) => ({ stream: run, type: DECISION_EVENT[d.kind], data: { run, ...d } })), true);
-  }
-
-  private async act(decision: Decision, stored: LedgerEvent): Promise<void> {
-    // The decision event itself goes back to the policy (e.g. StopDecided ends early-stopping's patience).
-    switch (decision.kind) {
-      case 'save':
-        await this.save(decision, stored.seq, { wait: false });
-        break;
-      case 'prune':
-        if (decision.checkpoint) {
-          const pruned = await this.ctx.store.prune(decision.checkpoint, stored.seq).catch((error) => this.warn(stored.seq, 'prune', error));
-          if (pruned) await this.decide(pruned);
-        }
-        break;
-      case 'backup':
-        if (decision.checkpoint && decision.target) {
-          const result = await this.ctx.store.backup(decision.checkpoint, decision.target, stored.seq).catch((error) => this.warn(stored.seq, 'backup', error));
-          if (result) await this.decide(result);
-        }
-        break;
-      case 'stop':
-        this.stopDecided = true;
-        this.trainer.send({ type: 'stop', reason: decision.reason });
-        break;
-      case 'restore':
-        if (decision.checkpoint) {
-          await this.ctx.saves.drain();
-          const state = await this.ctx.store.load(decision.checkpoint).catch((error) => this.warn(stored.seq, 'restore', error));
-          if (state) this.trainer.send({ type: 'restore', state });
-        }
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** Ask the trainer for its state, then commit it in the background (or wait, for a final save). */
-  private async save(decision: Decision, decisionSeq: number, options: { wait: boolean }): Promise<void> {
-    let reply: StateReply;
-    try {
-      reply = await this.requests.request({ epoch: decision.epoch });
-    } catch (error) {
-      // The trainer keeps only its last few epoch states; when the decided one is gone, take its latest.
-      if (!(hasCode(error) && error.details?.trainerCode === 'PROTOCOL_STATE_GONE')) return this.saveFailed(decisionSeq, error);
-      try {
-        reply = await this.requests.request();
-      } catch (retryError) {
-        return this.saveFailed(decisionSeq, retryError);
-      }
-    }
-    await this.commitInBackground(decision, decisionSeq, reply, options);
-  }
-
-  private async saveFailed(decisionSeq: number, error: unknown): Promise<void> {
-    // A trainer that died is reported by its exit (next in line); anything else is worth a warning.
-    if (!this.trainer.running || (hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED')) return;
-    await this.warn(decisionSeq, 'save', error);
-  }
-
-  private async commitInBackground(decision: Decision, decisionSeq: number, reply: StateReply, options: { wait: boolean }): Promise<void> {
-    const state = reply.state;
-    const trainer = state.trainer;
-    const meta = {
-      run: this.ctx.run, epoch: trainer.epoch, step: trainer.step,
-      metrics: trainer.epoch === this.position.epoch ? this.lastMetrics : (state.history.find((h) => h.epoch === trainer.epoch)?.metrics ?? {}),
-      decisionSeq, labels: decision.labels, trainer: this.ctx.trainerName, backend: this.hello?.backend ?? 'unknown',
-    };
-    this.background(this.ctx.saves.enqueue(() => this.ctx.store.commit(state, meta)).then(
-      (committed) => this.serial.run(() => this.decide(committed)),
-      (error) => this.serial.run(() => this.warn(decisionSeq, 'save', error)),
-    ));
-    if (options.wait) await this.ctx.saves.drain();
-  }
-
   private async onDone(epoch: number, step: number, reason: 'done' | 'stopped'): Promise<void> {
     if (this.doneSeen) return;
     this.doneSeen = true;
@@ -289,7 +217,7 @@ export class RunSession {
     const run = this.ctx.run;
     const endReason = reason === 'stopped' ? (this.stopDecided ? 'early-stop' : 'stopped') : 'done';
     const [event] = await this.append([{ stream: run, type: 'TrainingEnded', data: { run, epoch, step, reason: endReason } }], true);
-    await this.decide(event);
+    await this.effects.decide(event);
     // Finishing waits for every background save and the decisions they cause; those run on the serial queue,
     // so finish from outside the current job.
     this.background(this.ctx.saves.drain().then(() => this.serial.run(() => this.finishRun())));
@@ -350,14 +278,6 @@ export class RunSession {
     work.catch((error) => this.fail(error));
   }
 
-  private async warn(causeSeq: number, rule: string, error: unknown): Promise<undefined> {
-    const code = hasCode(error) ? error.code : 'ERROR';
-    const decision: Decision = { kind: 'warn', causeSeq, rule, run: this.ctx.run, reason: `${rule} failed: ${code}: ${(error as Error).message}` };
-    this.ctx.progress.decision(decision);
-    await this.appendDecisions([decision]);
-    return undefined;
-  }
-
   private async endTrainer(): Promise<void> {
     this.trainer.send({ type: 'exit' });
     this.trainer.endInput();
@@ -379,19 +299,10 @@ export class RunSession {
   private fail(error: unknown): void {
     this.trainer.kill('SIGKILL');
     const code = hasCode(error) ? error.code : 'RUN_FAILED';
-    this.finish({ kind: 'crashed', reason: `supervisor error: ${(error as Error)?.message ?? String(error)}`, code, exitCode: null, signal: null });
     this.fatal = error;
+    this.finish({ kind: 'crashed', reason: `supervisor error: ${(error as Error)?.message ?? String(error)}`, code, exitCode: null, signal: null });
   }
 
   /** An error of the supervisor itself (ledger or bug), as opposed to a trainer fault. */
   fatal: unknown = undefined;
-}
-
-/** Append and return the stored events (with their seqs), in input order. */
-export async function appendAndRead(ledger: Ledger, events: EventInput[], durable: boolean): Promise<LedgerEvent[]> {
-  if (events.length === 0) return [];
-  const at = Date.now();
-  const inputs = events.map((e) => ({ id: randomUUID(), v: 1, at, ...e }));
-  const result = await ledger.append(inputs, { durable });
-  return inputs.map((e, i) => ({ seq: result.seqs[i], id: e.id, stream: e.stream, type: e.type, v: e.v, at: e.at, data: e.data }));
 }

@@ -13,11 +13,12 @@ import { hasCode } from '../errors.js';
 import type { RunCrashed } from '../events.js';
 import { latestRun, nextRunId, RUNS_PROJECTION, runsProjection, type RunsState, type RunSummary } from '../projections/runs.js';
 import { startOwnerServer, type OwnerServer } from '../server/owner-server.js';
-import { resolveTrainer } from '../trainers.js';
+import { BUILTIN_TRAINERS, resolveTrainer } from '../trainers.js';
 import { restartDelayMs, sleep } from './backoff.js';
 import { createProgress, silentProgress, type RunProgress } from './progress.js';
 import { SaveQueue } from './save-queue.js';
-import { appendAndRead, RunSession, type SessionOutcome, type SessionStart } from './session.js';
+import { appendAndRead } from './append-events.js';
+import { RunSession, type SessionOutcome, type SessionStart } from './session.js';
 import { TrainerProcess } from './trainer-process.js';
 import type { TrainPorts } from './ports.js';
 import { defaultPorts } from './workspace-ports.js';
@@ -109,6 +110,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     const run = runId;
     const trainerSpec = options.trainer ?? (base?.trainerConfig.trainer as string | undefined) ?? DEFAULTS.trainer;
     const command = resolveTrainer(trainerSpec);
+    // Recorded so `--resume` from another directory finds the same program: built-in name, else absolute path.
+    const trainerRecorded = (BUILTIN_TRAINERS as readonly string[]).includes(trainerSpec) ? trainerSpec : resolve(trainerSpec);
     const epochs = options.epochs ?? base?.epochs ?? DEFAULTS.epochs;
     const seed = options.seed ?? base?.seed ?? DEFAULTS.seed;
     const batchSize = options.batchSize ?? base?.batchSize ?? DEFAULTS.batchSize;
@@ -116,6 +119,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     const config = { ...extra, epochs, batchSize, batchEvery: options.batchEvery ?? DEFAULTS.batchEvery };
     const policy = await ports.createPolicy({ ledger, run, config: base ? base.policy : (options.policy ?? DEFAULTS.policy) });
     progress = out ? createProgress(out, { epochs }) : silentProgress;
+    if (base && options.policy !== undefined) progress.line(`${run} continues with the policy it started with; --policy applies to new runs`);
     if (options.resume === true && !base) progress.line(previous ? `nothing to resume: ${previous.run} finished; starting ${run}` : `nothing to resume; starting ${run}`);
 
     // This process owns the ledger now: let other ckpt processes read through it.
@@ -144,15 +148,19 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         run, trainerName: command.name, ledger, store, policy, progress, saves, timeouts,
         onHello: (hello) => {
           if (!started) {
-            progress.line(`${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${epochs} epochs, seed ${seed}`);
-            return [{ stream: run, type: 'RunStarted', data: {
-              run, trainer: hello.trainer, trainerVersion: hello.version, backend: hello.backend, protocol: hello.protocol,
-              seed, epochs, batchSize, trainerConfig: { trainer: trainerSpec, config: extra }, policy: policy.config, pid: process.pid,
-            } }];
+            return {
+              line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${epochs} epochs, seed ${seed}`,
+              events: [{ stream: run, type: 'RunStarted', data: {
+                run, trainer: hello.trainer, trainerVersion: hello.version, backend: hello.backend, protocol: hello.protocol,
+                seed, epochs, batchSize, trainerConfig: { trainer: trainerRecorded, config: extra }, policy: policy.config, pid: process.pid,
+              } }],
+            };
           }
           const s = start.state?.trainer;
-          progress.line(`${run}: resumed ${fromCheckpoint ? `from ${fromCheckpoint} (epoch ${s?.epoch}, step ${s?.step})` : 'from the beginning (no checkpoint verified)'} on ${hello.backend}`);
-          return [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason } }];
+          return {
+            line: `${run}: resumed ${fromCheckpoint ? `from ${fromCheckpoint} (epoch ${s?.epoch}, step ${s?.step})` : 'from the beginning (no checkpoint verified)'} on ${hello.backend}`,
+            events: [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason } }],
+          };
         },
       }, trainer);
       active = session;
