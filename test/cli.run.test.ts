@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ckpt, ckptAsync, tempDir } from './cli.helpers.js';
 import { readTar, tarEntry, tarFile } from './cli.tar.js';

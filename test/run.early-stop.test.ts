@@ -1,6 +1,7 @@
-// Early stopping end to end: the policy decides stop + restore-best, the supervisor sends `stop`, the trainer
-// ends with done {reason: stopped}, the best checkpoint is loaded and sent as `restore`, and the run finishes
-// with exactly the best checkpoint's weights.
+// Decisions beyond save/prune, end to end. Early stopping: the policy decides stop + restore-best, the supervisor
+// sends `stop`, the trainer ends with done {reason: stopped}, the best checkpoint is loaded and sent as
+// `restore`, and the run finishes with exactly the best checkpoint's weights. Backup: each new best is copied
+// to the backup target and verified there.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { train } from '../src/run/train.js';
@@ -35,6 +36,30 @@ test('given early stopping with restoreBestWeights, when val_loss stops improvin
     assert.is((committed.data as { epoch: number }).epoch, best.epoch);
   } finally {
     t.cleanup();
+  }
+});
+
+test('given a backup-on-best policy, when val_loss improves, then every new best is backed up and verified before the run ends', async () => {
+  const t = tempDir();
+  const target = tempDir('ckpt-run-backup-');
+  try {
+    const policy = { monitor: 'val_loss', everyNEpochs: 1, keepTopK: 2, backup: { target: target.dir, onBest: true } };
+    const result = await train({
+      dir: t.dir, trainer: FAKE_TRAINER, epochs: 4, seed: 2, policy, batchEvery: 0, out: null, handleSignals: false,
+      trainerConfig: { batchesPerEpoch: 5, batchMs: 5 },
+    });
+    assert.is(result.exitCode, 0);
+    const facts = await ledgerFacts(t.dir);
+    const intended = facts.events.filter((e) => e.type === 'BackupIntended');
+    const verified = facts.events.filter((e) => e.type === 'BackupVerified').map((e) => e.data as { checkpoint: string; target: string });
+    assert.ok(intended.length >= 1);
+    assert.is(verified.length, intended.length);
+    for (const v of verified) assert.is(v.target, target.dir);
+    const finished = facts.events.find((e) => e.type === 'RunFinished')!;
+    assert.ok(facts.events.filter((e) => e.type === 'BackupVerified').every((e) => e.seq < finished.seq));
+  } finally {
+    t.cleanup();
+    target.cleanup();
   }
 });
 

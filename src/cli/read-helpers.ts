@@ -1,7 +1,7 @@
 /**
  * Small helpers shared by the read commands: open → compute → close, and the common cells of tables.
  */
-import type { CheckpointListRow, ViewState } from '../views/index.js';
+import type { CheckpointListRow } from '../views/index.js';
 import { formatMetric } from './format.js';
 import type { Output } from './output.js';
 import { openForRead, type ReadSource } from './source.js';
@@ -20,9 +20,10 @@ export async function withRead<T>(dir: string, fn: (source: ReadSource) => Promi
 }
 
 /** The metric columns worth showing: monitored metrics first, then the usual ones present, at most `max`. */
-export function metricColumns(state: ViewState, rows: { metrics: Record<string, number> }[], max = 4): string[] {
+export function metricColumns(rows: { metrics: Record<string, number>; marks?: string[] }[], max = 4): string[] {
   const present = new Set(rows.flatMap((r) => Object.keys(r.metrics)));
-  const preferred = [...Object.keys(state.monitors), 'val_loss', 'val_acc', 'loss', 'acc'];
+  const monitored = rows.flatMap((r) => (r.marks ?? []).filter((m) => m.startsWith('best:')).map((m) => m.slice(5)));
+  const preferred = [...monitored, 'val_loss', 'val_acc', 'loss', 'acc'];
   const columns = [...new Set(preferred.filter((m) => present.has(m)))];
   for (const m of [...present].sort()) if (!columns.includes(m)) columns.push(m);
   return columns.slice(0, max);

@@ -9,6 +9,7 @@ import { openLedger } from '../../ledger/index.js';
 import type { Ledger, LedgerEvent, TailItem } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { readOwner, type Owner } from '../server/owner-file.js';
+import { fetchJson } from '../server/client.js';
 import { evolveView, initialViewState, readViewState, type ViewState } from '../views/index.js';
 import { openOwnerEvents } from './remote.js';
 
@@ -41,11 +42,43 @@ export function assertCkptDir(dir: string): string {
  * @example const src = await openForRead('./checkpoints'); listCheckpoints(src.state); await src.close()
  */
 export async function openForRead(dir: string, options: { waitForOwnerMs?: number } = {}): Promise<ReadSource> {
+  const found = await locate(dir, options);
+  return found.kind === 'owner' ? openRemote(found.dir, found.owner) : found.source;
+}
+
+/**
+ * Answer one view: through the owner's `/api/<route>` when a process owns the directory (one request, computed
+ * by the owner with the same view functions), else by computing it over a local read. An owner without that
+ * route is read through its event stream instead.
+ * @example const rows = await readView('./checkpoints', 'checkpoints', { all: '1' }, (s) => listCheckpoints(s, { all: true }))
+ */
+export async function readView<T>(dir: string, route: string, params: Record<string, string | undefined>, compute: (state: ViewState) => T): Promise<T> {
+  const found = await locate(dir);
+  if (found.kind === 'local') {
+    try {
+      return compute(found.source.state);
+    } finally {
+      await found.source.close();
+    }
+  }
+  const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  try {
+    return await fetchJson<T>(found.owner, `/api/${route}${query ? `?${query}` : ''}`);
+  } catch (error) {
+    if (hasCode(error) && !/^SERVER_/.test(error.code)) throw error;
+    const remote = await openRemote(found.dir, found.owner);
+    return compute(remote.state);
+  }
+}
+
+type Located = { kind: 'owner'; dir: string; owner: Owner } | { kind: 'local'; source: ReadSource };
+
+async function locate(dir: string, options: { waitForOwnerMs?: number } = {}): Promise<Located> {
   const abs = assertCkptDir(dir);
   const owner = await readOwner(abs);
-  if (owner) return openRemote(abs, owner);
+  if (owner) return { kind: 'owner', dir: abs, owner };
   try {
-    return await openLocal(abs);
+    return { kind: 'local', source: await openLocal(abs) };
   } catch (error) {
     if (!hasCode(error) || error.code !== 'LEDGER_LOCKED') throw error;
     // Locked but not advertised (yet): an owner that is starting up writes owner.json within moments.
@@ -53,7 +86,7 @@ export async function openForRead(dir: string, options: { waitForOwnerMs?: numbe
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 150));
       const late = await readOwner(abs);
-      if (late) return openRemote(abs, late);
+      if (late) return { kind: 'owner', dir: abs, owner: late };
     }
     throw error;
   }
@@ -165,9 +198,4 @@ export async function assertNotOwned(dir: string, what: string): Promise<void> {
 export function lockedError(dir: string, what: string, pid: unknown, cause?: unknown): CkptError {
   const who = typeof pid === 'number' ? `process ${pid}` : 'another process';
   return new CkptError('LEDGER_LOCKED', `${what} needs to write to ${dir}, which ${who} owns (another ckpt process: train, serve or log --follow); wait for it to finish or stop it, then retry`, { cause, details: { dir, pid } });
-}
-
-/** Fold events after the state's lastSeq (used by follow to keep the state current). */
-export function applyEvent(state: ViewState, event: LedgerEvent): ViewState {
-  return event.seq > state.lastSeq ? evolveView(state, event) : state;
 }

@@ -5,12 +5,11 @@
 import type { Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { formatValue, isImprovement } from './mode.js';
-import { cloneProgress, decision, plural } from './state.js';
+import { decision, plural } from './state.js';
 import { bestOverall, checkpointOfEpoch } from './tracked.js';
 import type { PolicyConfig, PolicyState, PolicyProgress } from './types.js';
 
 export type EarlyStoppingOutcome = {
-  progress: PolicyProgress;
   /** The monitor improved and restoreBestWeights is on: this epoch must be saved. */
   forceSave: boolean;
   decisions: Decision[];
@@ -18,34 +17,36 @@ export type EarlyStoppingOutcome = {
 };
 
 const identity = (s: PolicyState): PolicyState => s;
+const NONE: Decision[] = [];
+// Shared outcomes for the common epochs: nothing to decide (the progress is updated in place).
+const QUIET: EarlyStoppingOutcome = { forceSave: false, decisions: NONE, apply: identity };
+const FORCE_SAVE: EarlyStoppingOutcome = { forceSave: true, decisions: NONE, apply: identity };
 
 /**
- * One epoch of early stopping. Keras order: ignore epochs before startFromEpoch, count the epoch, reset the
- * counter on an improvement that also beats the baseline, stop once the counter reaches patience (not on epoch 1).
+ * One epoch of early stopping; `progress` must be a fresh copy the caller owns (it is updated in place).
+ * Keras order: ignore epochs before startFromEpoch, count the epoch, reset the counter on an improvement that
+ * also beats the baseline, stop once the counter reaches patience (not on epoch 1).
  * @example evaluateEarlyStopping(state, progress, epochEvent, config).decisions // [] or [stop, restore]
  */
 export function evaluateEarlyStopping(state: PolicyState, progress: PolicyProgress, event: LedgerEvent<EpochEnded>, config: PolicyConfig): EarlyStoppingOutcome {
   const es = config.earlyStopping;
-  const none = { progress, forceSave: false, decisions: [], apply: identity };
-  if (es === null || progress.es === null || progress.stopped) return none;
+  if (es === null || progress.es === null || progress.stopped) return QUIET;
   const { epoch, step, metrics, run } = event.data;
   const value = metrics[es.monitor];
-  if (value === undefined || epoch <= es.startFromEpoch) return none;
+  if (value === undefined || epoch <= es.startFromEpoch) return QUIET;
   const p = progress.es;
   if (isImprovement(value, p.best, es.mode, es.minDelta)) {
     const beatsBaseline = es.baseline === null || isImprovement(value, es.baseline, es.mode, es.minDelta);
     // Keras: an improvement never stops training; it resets the counter only if it also beats the baseline.
     const next = { best: value, bestEpoch: epoch, wait: beatsBaseline ? 0 : p.wait + 1 };
-    const improved = cloneProgress(progress);
-    improved.es = next;
-    return { progress: improved, forceSave: es.restoreBestWeights, decisions: [], apply: identity };
+    progress.es = next;
+    return es.restoreBestWeights ? FORCE_SAVE : QUIET;
   }
   const wait = p.wait + 1;
-  const counted = cloneProgress(progress);
-  counted.es = { best: p.best, bestEpoch: p.bestEpoch, wait };
-  if (wait < es.patience || epoch <= 1) return { progress: counted, forceSave: false, decisions: [], apply: identity };
-  counted.stopped = true;
-  return stop(state, counted, event.seq, run, epoch, step, value, config);
+  progress.es = { best: p.best, bestEpoch: p.bestEpoch, wait };
+  if (wait < es.patience || epoch <= 1) return QUIET;
+  progress.stopped = true;
+  return stop(state, progress, event.seq, run, epoch, step, value, config);
 }
 
 function stop(state: PolicyState, progress: PolicyProgress, seq: number, run: string, epoch: number, step: number, value: number, config: PolicyConfig): EarlyStoppingOutcome {
@@ -59,13 +60,13 @@ function stop(state: PolicyState, progress: PolicyProgress, seq: number, run: st
   const numbers = { run, epoch, step, monitor: es.monitor, value, previous: p.best, threshold: es.baseline, delta: es.minDelta };
   if (!es.restoreBestWeights || p.bestEpoch === null) {
     const best = p.best === null ? '' : ` (best ${formatValue(p.best)} at epoch ${p.bestEpoch})`;
-    return { progress, forceSave, decisions: [decision('stop', seq, 'earlyStopping', `early stop: ${what}${best}`, numbers)], apply: identity };
+    return { forceSave, decisions: [decision('stop', seq, 'earlyStopping', `early stop: ${what}${best}`, numbers)], apply: identity };
   }
   const stopDecision = decision('stop', seq, 'earlyStopping', `early stop: ${what}; restoring epoch ${p.bestEpoch} (best)`, numbers);
   const restore = restoreDecision(state, config, seq, run, p.bestEpoch, p.best, 'restoreBestWeights');
-  if (restore.decision) return { progress, forceSave, decisions: [stopDecision, restore.decision], apply: identity };
+  if (restore.decision) return { forceSave, decisions: [stopDecision, restore.decision], apply: identity };
   const pendingRestore = { epoch: p.bestEpoch, causeSeq: seq, rule: 'restoreBestWeights' };
-  return { progress, forceSave, decisions: [stopDecision], apply: (s) => ({ ...s, pendingRestore }) };
+  return { forceSave, decisions: [stopDecision], apply: (s) => ({ ...s, pendingRestore }) };
 }
 
 /**

@@ -11,7 +11,9 @@ import { findKept } from './tracked.js';
 import type { MonitorProgress, PolicyConfig, PolicyPendingSave, PolicyState, PolicyProgress, SavePredicate } from './types.js';
 
 type Trigger = { rule: string; label: string; note: string };
-type Improvement = { metric: string; value: number; previous: number | null; mode: 'min' | 'max' };
+type Improvement = { metric: string; value: number; previous: number | null; from: string; to: string };
+const IMPROVEMENTS: Improvement[] = [];
+const TRIGGERS: Trigger[] = [];
 
 /**
  * Decide on an EpochEnded event.
@@ -30,12 +32,13 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
 
   // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq).
   const checkEpoch = config.everyNEpochs === null || epoch % config.everyNEpochs === 0;
-  let monitors: readonly MonitorProgress[] = prev.monitors;
-  const setMonitor = (i: number, value: MonitorProgress): void => {
-    if (monitors === prev.monitors) monitors = prev.monitors.slice();
-    (monitors as MonitorProgress[])[i] = value;
-  };
-  const improvements: Improvement[] = [];
+  // Copied on the first change only. (No local arrow helper here: tsx/esbuild's keepNames wraps every named
+  // closure in a defineProperty call, which halves throughput on this path.)
+  let monitors: MonitorProgress[] = prev.monitors;
+  let copied = false;
+  // Scratch lists reused across calls (cleared here, never kept in state or decisions): fewer allocations per event.
+  const improvements = IMPROVEMENTS;
+  improvements.length = 0;
   let warned = state.warned;
   for (let i = 0; i < config.monitors.length; i++) {
     const m = config.monitors[i];
@@ -52,7 +55,8 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     }
     const mp = monitors[i];
     if (!Number.isFinite(value)) {
-      setMonitor(i, { best: mp.best, bestEpoch: mp.bestEpoch, nonFinite: mp.nonFinite + 1 });
+      if (!copied) { monitors = prev.monitors.slice(); copied = true; }
+      monitors[i] = { best: mp.best, bestEpoch: mp.bestEpoch, shown: mp.shown, nonFinite: mp.nonFinite + 1 };
       decisions.push(decision('warn', seq, 'nonFinite',
         `${m.metric} is ${formatValue(value)} at epoch ${epoch}; recorded, never a best`,
         { run, epoch, step, monitor: m.metric, value, previous: mp.best }));
@@ -61,16 +65,19 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     if (!checkEpoch) continue;
     const reference = mp.best ?? m.initialValueThreshold;
     if (isImprovement(value, reference, m.mode, m.minDelta)) {
-      improvements.push({ metric: m.metric, value, previous: reference, mode: m.mode });
-      setMonitor(i, { best: value, bestEpoch: epoch, nonFinite: mp.nonFinite });
+      const shown = formatValue(value);
+      improvements.push({ metric: m.metric, value, previous: reference, from: mp.shown, to: shown });
+      if (!copied) { monitors = prev.monitors.slice(); copied = true; }
+      monitors[i] = { best: value, bestEpoch: epoch, shown, nonFinite: mp.nonFinite };
     }
   }
 
   let progress: PolicyProgress = cloneProgress(prev);
   progress.epoch = epoch;
   progress.step = step;
-  progress.monitors = monitors as MonitorProgress[];
-  const triggers: Trigger[] = [];
+  progress.monitors = monitors;
+  const triggers = TRIGGERS;
+  triggers.length = 0;
   if (checkEpoch && config.everyNEpochs !== null) {
     if (!config.saveBestOnly) {
       triggers.push({ rule: 'everyNEpochs', label: 'epoch', note: config.everyNEpochs === 1 ? 'every epoch' : `every ${config.everyNEpochs} epochs` });
@@ -85,12 +92,12 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
 
   // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
   const es = evaluateEarlyStopping(state, progress, event, config);
-  progress = es.progress;
   if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
 
   const primary = config.monitors[0];
   const pv = metrics[primary.metric];
-  const numbers: Partial<Decision> = { run, epoch, step, monitor: primary.metric, value: pv === undefined ? null : pv, previous: prev.monitors[0].best, delta: primary.minDelta };
+  const value = pv === undefined ? null : pv;
+  const previous = prev.monitors[0].best;
   const next = cloneState(state);
   next.progress = progress;
   next.warned = warned;
@@ -101,13 +108,13 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     const reason = improvements.length > 0
       ? `${improvements.map(improvedText).join(' and ')}, saving checkpoint${notes.length ? ` (${notes.join(', ')})` : ''}`
       : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
-    numbers.labels = labels;
-    decisions.push(decision('save', seq, triggers[0].rule, reason, numbers));
+    decisions.push({ kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels });
     next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
-    decisions.push(decision('skip', seq, skipRule(config, checkEpoch), skipReason(config, epoch, checkEpoch, improvements, prev, metrics), numbers));
+    const reason = skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
+    decisions.push({ kind: 'skip', causeSeq: seq, rule: skipRule(config, checkEpoch), reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta });
   }
-  decisions.push(...es.decisions);
+  for (const d of es.decisions) decisions.push(d);
   if (es.decisions.length > 0) return { state: es.apply(next), decisions };
   return { state: next, decisions };
 }
@@ -194,7 +201,7 @@ function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchE
 }
 
 function improvedText(imp: Improvement): string {
-  return `${imp.metric} improved from ${formatValue(imp.previous, imp.mode)} to ${formatValue(imp.value)}`;
+  return `${imp.metric} improved from ${imp.from} to ${imp.to}`;
 }
 
 function skipRule(config: PolicyConfig, checkEpoch: boolean): string {
@@ -204,11 +211,13 @@ function skipRule(config: PolicyConfig, checkEpoch: boolean): string {
 
 function skipReason(config: PolicyConfig, epoch: number, checkEpoch: boolean, improvements: Improvement[], prev: PolicyProgress, metrics: Metrics): string {
   if (config.saveBestOnly && checkEpoch) {
-    return config.monitors
-      .map((m, i) => metrics[m.metric] === undefined
-        ? `${m.metric} is missing`
-        : `${m.metric} did not improve from ${formatValue(prev.monitors[i].best ?? m.initialValueThreshold, m.mode)}`)
-      .join('; ');
+    let reason = '';
+    for (let i = 0; i < config.monitors.length; i++) {
+      const m = config.monitors[i];
+      if (i > 0) reason += '; ';
+      reason += metrics[m.metric] === undefined ? `${m.metric} is missing` : `${m.metric} did not improve from ${prev.monitors[i].shown}`;
+    }
+    return reason;
   }
   const improved = improvements.length ? `${improvements.map(improvedText).join(' and ')}; ` : '';
   if (config.everyNEpochs !== null) return `${improved}epoch ${epoch}: not a save epoch (every ${plural(config.everyNEpochs, 'epoch')})`;

@@ -1,5 +1,6 @@
 /** Initial policy state and small pure helpers over it. */
 import type { Decision, DecisionKind } from '../events.js';
+import { formatValue } from './mode.js';
 import type { PolicyConfig, PolicyState, PolicyProgress } from './types.js';
 
 /** Fresh progress for a run that starts (or restarts from nothing) at event time `at`. */
@@ -8,7 +9,7 @@ export function initProgress(config: PolicyConfig, at: number | null): PolicyPro
     epoch: 0,
     step: 0,
     timedSaveAt: at,
-    monitors: config.monitors.map(() => ({ best: null, bestEpoch: null, nonFinite: 0 })),
+    monitors: config.monitors.map((m) => ({ best: null, bestEpoch: null, shown: formatValue(m.initialValueThreshold, m.mode), nonFinite: 0 })),
     es: config.earlyStopping ? { best: null, bestEpoch: null, wait: 0 } : null,
     stopped: false,
   };

@@ -87,7 +87,14 @@ export type SavePredicate = (ctx: PredicateContext) => boolean | string | undefi
 
 // ── State ────────────────────────────────────────────────────────────────────────────────────────
 
-export type MonitorProgress = { best: number | null; bestEpoch: number | null; nonFinite: number };
+export type MonitorProgress = {
+  best: number | null;
+  bestEpoch: number | null;
+  /** The reference an improvement must beat, formatted for reasons (best, else threshold, else inf), kept so
+   * that the per-epoch "did not improve from …" needs no number formatting. */
+  shown: string;
+  nonFinite: number;
+};
 
 export type EarlyStoppingProgress = { best: number | null; bestEpoch: number | null; wait: number };
 

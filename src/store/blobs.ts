@@ -3,11 +3,11 @@
  * Writes are atomic and durable (temp in `tmp/` → fsync → rename → directory fsync); a blob already present
  * with the right size is not written again. Reads verify the hash. Knows nothing about checkpoints.
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeTempDurable } from './fsync.js';
-import { isBlobHash, sha256Hex } from './hash.js';
+import { isBlobHash } from './hash.js';
 
 /** Bytes per read while verifying: big enough for throughput, small enough to overlap hashing with I/O. */
 const READ_CHUNK = 1024 * 1024;
@@ -85,13 +85,14 @@ export class BlobStore {
 
   /**
    * Store many blobs durably. When this resolves every blob is fsynced, renamed into place and its directory
-   * fsynced. Hashing one blob overlaps the disk writes of others.
+   * fsynced. Hashes are computed on libuv's thread pool (WebCrypto), so the event loop (and an in-process
+   * training loop) stays free and hashing one blob overlaps the disk writes of others.
    * @example const [{ hash, written }] = await blobs.putMany([bytes])
    */
   async putMany(items: readonly Uint8Array[], concurrency = 4): Promise<PutResult[]> {
     const dirsToSync = new Set<string>();
     const results = await mapLimit(items, concurrency, async (bytes) => {
-      const hash = sha256Hex(bytes);
+      const hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
       const dest = this.path(hash);
       const present = await this.size(hash);
       const dir = join(this.objectsDir, hash.slice(0, 2));

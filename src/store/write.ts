@@ -8,7 +8,7 @@ import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
 import type { BlobStore } from './blobs.js';
 import { type BlobEncoding, encodeBlob } from './compression.js';
-import { weightsDigest } from './digest.js';
+import { weightsDigestInterleaved } from './digest.js';
 import { assertTensorShape } from './dtypes.js';
 import { encodeJson, encodeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ObjectEntry, type TensorEntry } from './manifest.js';
 
@@ -81,7 +81,8 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     layout[name] = plan;
   }
 
-  const results = await store.putMany(pieces.map((p) => p.bytes));
+  // The digest is a second pass over the weights: run it in the gaps of the blob writes, not after them.
+  const [results, digest] = await Promise.all([store.putMany(pieces.map((p) => p.bytes)), weightsDigestInterleaved(state)]);
   const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
   const objects: Record<string, ObjectEntry> = {};
   for (const [name, plan] of Object.entries(layout)) {
@@ -116,7 +117,7 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     ...(meta.description !== undefined ? { description: meta.description } : {}),
     labels: [...(meta.labels ?? [])],
     ...(meta.decisionSeq !== undefined ? { decisionSeq: meta.decisionSeq } : {}),
-    weightsDigest: weightsDigest(state),
+    weightsDigest: digest,
     objects,
     trainerState: state.trainer ?? { epoch: meta.epoch, step: meta.step },
     history: state.history ?? [],

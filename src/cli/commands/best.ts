@@ -3,7 +3,7 @@ import { bestView } from '../../views/index.js';
 import { CkptError } from '../../errors.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatMetric } from '../format.js';
-import { withRead } from '../read-helpers.js';
+import { readView } from '../source.js';
 
 /** `ckpt best [--monitor m] [--run R]`: the best kept checkpoint by a metric. */
 export function registerBest(program: Command): void {
@@ -16,15 +16,15 @@ export function registerBest(program: Command): void {
     },
     (cmd) => cmd.option('-m, --monitor <metric>', 'metric to rank by').option('--run <run>', 'only this run'),
     async (_args, opts, out) => {
-      await withRead(opts.dir, ({ state }) => {
-        const best = bestView(state, { monitor: opts.monitor, run: opts.run });
+      const best = await readView(opts.dir, 'best', { monitor: opts.monitor, run: opts.run }, (state) => bestView(state, { monitor: opts.monitor, run: opts.run }));
+      {
         if (!best) {
           throw new CkptError('CLI_REF_UNKNOWN', `no kept checkpoint has ${opts.monitor ? `metric ${opts.monitor}` : 'a monitored metric'}; see \`ckpt ls --all\``);
         }
         if (out.json) return out.document(best);
         const c = best.checkpoint;
         out.line(`${out.c.bold(c.id)}  ${best.monitor}=${formatMetric(best.value)} (${best.mode})  epoch ${c.epoch}  ${c.run}  ${formatBytes(c.bytes.logical)}`);
-      });
+      }
     },
   );
 }

@@ -3,7 +3,7 @@ import { metricsLine, latestView } from '../../views/index.js';
 import { CkptError } from '../../errors.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
-import { withRead } from '../read-helpers.js';
+import { readView } from '../source.js';
 
 /** `ckpt latest [--run R]`: the newest kept checkpoint. */
 export function registerLatest(program: Command): void {
@@ -12,12 +12,12 @@ export function registerLatest(program: Command): void {
     { name: 'latest', description: 'the newest kept checkpoint', examples: ['ckpt latest', 'ckpt latest --run run-2 --json'] },
     (cmd) => cmd.option('--run <run>', 'only this run'),
     async (_args, opts, out) => {
-      await withRead(opts.dir, ({ state }) => {
-        const latest = latestView(state, { run: opts.run });
+      const latest = await readView(opts.dir, 'latest', { run: opts.run }, (state) => latestView(state, { run: opts.run }));
+      {
         if (!latest) throw new CkptError('CLI_REF_UNKNOWN', `no kept checkpoint${opts.run ? ` in ${opts.run}` : ''}; see \`ckpt ls --all\``);
         if (out.json) return out.document(latest);
         out.line(`${out.c.bold(latest.id)}  epoch ${latest.epoch}  step ${latest.step}  ${latest.run}  ${metricsLine(latest.metrics)}  ${formatBytes(latest.bytes.logical)}`);
-      });
+      }
     },
   );
 }

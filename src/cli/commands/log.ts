@@ -3,7 +3,7 @@ import { logView, matchesLogFilter, toLogEntry, type LogEntry, type LogFilter } 
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatTime } from '../format.js';
 import type { Output } from '../output.js';
-import { openForRead } from '../source.js';
+import { openForRead, readView } from '../source.js';
 import { startOwnerServer } from '../../server/owner-server.js';
 import { readOwner } from '../../server/owner-file.js';
 import { hasCode } from '../../errors.js';
@@ -27,19 +27,20 @@ export function registerLog(program: Command): void {
     (cmd) => cmd.option('--run <run>', 'only this run').option('--kind <kinds>', 'only these kinds, comma-separated (save, skip, prune, commit, crash, ...)').option('-f, --follow', 'keep printing new entries as they are appended'),
     async (_args, opts, out) => {
       const filter: LogFilter = { run: opts.run, kinds: opts.kind ? opts.kind.split(',').map((k) => k.trim()).filter(Boolean) : undefined };
+      if (!opts.follow) {
+        const entries = await readView(opts.dir, 'log', { run: filter.run, kind: filter.kinds?.join(',') }, (state) => logView(state, filter));
+        if (out.json) return out.document(entries);
+        if (entries.length === 0) return out.line('no entries');
+        out.table(
+          ['SEQ', 'TIME', 'RUN', 'EPOCH', 'KIND', 'RULE', 'REASON'],
+          entries.map((e) => [String(e.seq), formatTime(e.at), e.run ?? '', e.epoch === undefined ? '' : String(e.epoch), kindCell(out, e.kind), e.rule ?? '', e.reason]),
+          ['right', 'left', 'left', 'right'],
+        );
+        return;
+      }
       const source = await openForRead(opts.dir);
       try {
         const entries = logView(source.state, filter);
-        if (!opts.follow) {
-          if (out.json) return out.document(entries);
-          if (entries.length === 0) return out.line('no entries');
-          out.table(
-            ['SEQ', 'TIME', 'RUN', 'EPOCH', 'KIND', 'RULE', 'REASON'],
-            entries.map((e) => [String(e.seq), formatTime(e.at), e.run ?? '', e.epoch === undefined ? '' : String(e.epoch), kindCell(out, e.kind), e.rule ?? '', e.reason]),
-            ['right', 'left', 'left', 'right'],
-          );
-          return;
-        }
         for (const entry of entries) printFollowed(out, entry);
         // Following locally means holding the directory: advertise it so other readers can read through us.
         const server = source.ledger ? await startOwnerServer({ dir: source.dir, ledger: source.ledger }).catch(() => undefined) : undefined;

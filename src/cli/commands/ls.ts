@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { listCheckpoints } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
-import { marksCell, metricCells, metricColumns, statusCell, withRead } from '../read-helpers.js';
+import { marksCell, metricCells, metricColumns, statusCell } from '../read-helpers.js';
+import { readView } from '../source.js';
 
 /** `ckpt ls [--all] [--run R]`: checkpoints with epoch, step, metrics, sizes, status, tags and marks. */
 export function registerLs(program: Command): void {
@@ -16,17 +17,17 @@ export function registerLs(program: Command): void {
     },
     (cmd) => cmd.option('-a, --all', 'include pruned checkpoints (their history survives pruning)').option('--run <run>', 'only this run'),
     async (_args, opts, out) => {
-      await withRead(opts.dir, ({ state }) => {
-        const rows = listCheckpoints(state, { all: opts.all, run: opts.run });
+      const rows = await readView(opts.dir, 'checkpoints', { all: opts.all ? '1' : undefined, run: opts.run }, (state) => listCheckpoints(state, { all: opts.all, run: opts.run }));
+      {
         if (out.json) return out.document(rows);
         if (rows.length === 0) return out.line(opts.all ? 'no checkpoints yet' : 'no kept checkpoints (try --all)');
-        const columns = metricColumns(state, rows);
+        const columns = metricColumns(rows);
         out.table(
           ['ID', 'RUN', 'EPOCH', 'STEP', ...columns, 'SIZE', 'NEW', 'STATUS', 'TAGS', ''],
           rows.map((r) => [r.id, r.run, String(r.epoch), String(r.step), ...metricCells(r.metrics, columns), formatBytes(r.bytes.logical), formatBytes(r.bytes.new), statusCell(out, r.status), r.tags.join(','), marksCell(out, r)]),
           ['left', 'left', 'right', 'right', ...columns.map(() => 'right' as const), 'right', 'right'],
         );
-      });
+      }
     },
   );
 }

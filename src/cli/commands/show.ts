@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { metricsLine, showCheckpoint } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatTime } from '../format.js';
-import { marksCell, statusCell, withRead } from '../read-helpers.js';
+import { marksCell, statusCell } from '../read-helpers.js';
+import { readView } from '../source.js';
 
 /** `ckpt show <ref>`: manifest summary, metrics, lineage and weightsDigest of one checkpoint. */
 export function registerShow(program: Command): void {
@@ -15,8 +16,8 @@ export function registerShow(program: Command): void {
     },
     () => {},
     async ([ref], opts, out) => {
-      await withRead(opts.dir, ({ state }) => {
-        const d = showCheckpoint(state, ref);
+      const d = await readView(opts.dir, 'show', { ref }, (state) => showCheckpoint(state, ref));
+      {
         if (out.json) return out.document(d);
         const lineage = [
           d.lineage.previous ? `after ${d.lineage.previous}` : 'first of its run',
@@ -42,7 +43,7 @@ export function registerShow(program: Command): void {
           ...(d.exports.length ? [['exports', d.exports.map((e) => `${e.format} → ${e.path}`).join('; ')] as [string, string]] : []),
           ...(d.backups.length ? [['backups', d.backups.map((b) => `${b.target} ${b.ok ? 'verified' : 'FAILED'}`).join('; ')] as [string, string]] : []),
         ]);
-      });
+      }
     },
   );
 }

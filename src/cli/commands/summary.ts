@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { summaryView } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatMetric, formatRatio } from '../format.js';
-import { statusCell, withRead } from '../read-helpers.js';
+import { statusCell } from '../read-helpers.js';
+import { readView } from '../source.js';
 
 /** `ckpt summary`: counts, logical/physical bytes, dedupe ratio, best, latest, runs, crashes, resumes. */
 export function registerSummary(program: Command): void {
@@ -11,8 +12,8 @@ export function registerSummary(program: Command): void {
     { name: 'summary', description: 'counts, bytes, dedupe ratio, best, latest, runs, crashes, resumes', examples: ['ckpt summary', 'ckpt summary --json'] },
     () => {},
     async (_args, opts, out) => {
-      await withRead(opts.dir, ({ state }) => {
-        const s = summaryView(state);
+      const s = await readView(opts.dir, 'summary', {}, (state) => summaryView(state));
+      {
         if (out.json) return out.document(s);
         const k = s.checkpoints;
         out.fields([
@@ -32,7 +33,7 @@ export function registerSummary(program: Command): void {
             ['left', 'left', 'left', 'right', 'right', 'right', 'right'],
           );
         }
-      });
+      }
     },
   );
 }
