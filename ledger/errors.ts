@@ -8,6 +8,7 @@
  */
 export type LedgerErrorCode = 'LEDGER_LOCKED' | 'LEDGER_CONFLICT' | 'LEDGER_CORRUPT' | 'LEDGER_CLOSED' | 'LEDGER_INVALID' | 'LEDGER_IO';
 
+/** @example throw new LedgerError('LEDGER_CONFLICT', 'expected seq 41 but the ledger is at 42; re-read and decide again') */
 export class LedgerError extends Error {
   readonly code: LedgerErrorCode;
   /** Extra facts for callers and `--json` output (e.g. expected/actual seq, owner pid). */

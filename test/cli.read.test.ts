@@ -142,12 +142,15 @@ test('given a live owner, when read commands run, then they read through it; whe
   }
 });
 
-test('given a locked ledger with no advertised owner, when a write command runs, then LEDGER_LOCKED names the pid from the lock', async () => {
+test('given a locked ledger with no advertised owner, when write and read commands run, then LEDGER_LOCKED names the pid from the lock', async () => {
   const ledger = await openLedger(join(dir, 'ledger'));
   try {
     const res = await ckptAsync(['pin', 'best', '--dir', dir]).done;
     assert.is(res.code, 1);
     assert.match(res.stderr, new RegExp(`^LEDGER_LOCKED: .*process ${process.pid}`));
+    const read = await ckptAsync(['ls', '--dir', dir]).done;
+    assert.is(read.code, 1);
+    assert.match(read.stderr, new RegExp(`^LEDGER_LOCKED: .* is owned by process ${process.pid}, which does not serve reads`));
   } finally {
     await ledger.close();
   }

@@ -139,4 +139,20 @@ test('given normalized policy configs, when their monitors are read, then lists,
   assert.equal(monitorsOfPolicy({ keepTopK: 3, backup: null }), []);
 });
 
+test('given malformed events, when folded, then the read model skips them instead of throwing', async () => {
+  const ledger = await openMemoryLedger({ projections: [viewProjection] });
+  await ledger.append([
+    { stream: 'run-1', type: 'SaveDecided', data: null },
+    { stream: 'run-1', type: 'EpochEnded', data: 7 },
+    { stream: 'run-1', type: 'CheckpointCommitted', data: { checkpoint: 'ckpt-1', run: 'run-1', epoch: 1, step: 1 } },
+    { stream: 'run-1', type: 'CheckpointTagged', data: { checkpoint: 'ckpt-1' } },
+    { stream: 'run-1', type: 'CheckpointCorrupted', data: { checkpoint: 'ckpt-1' } },
+  ]);
+  const state = await readViewState(ledger);
+  assert.is(state.lastSeq, 5);
+  assert.is(listCheckpoints(state, { all: true })[0].status, 'corrupt');
+  assert.is(state.decisions.length, 0);
+  await ledger.close();
+});
+
 test.run();

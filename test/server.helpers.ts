@@ -90,11 +90,22 @@ export interface OwnerChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const liveOwners = new Set<ChildProcess>();
+
+/** SIGKILL every owner child still running: call from `test.after.each`, so a failed assertion leaves none behind. */
+export function killOwnerChildren(): void {
+  for (const child of liveOwners) child.kill('SIGKILL');
+}
+
 /** Start test/server.owner-child.ts on `dir` and wait for its first line. */
 export async function startOwnerChild(dir: string, epochs = 4): Promise<OwnerChild> {
   const script = new URL('./server.owner-child.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', script, dir, String(epochs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  liveOwners.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => {
+    liveOwners.delete(child);
+    resolve({ code, signal });
+  }));
   const lines = createInterface({ input: child.stdout! });
   const waiting: ((line: string) => void)[] = [];
   lines.on('line', (line) => waiting.shift()?.(line));

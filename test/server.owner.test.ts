@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMemoryLedger } from '../ledger/index.js';
 import { fetchJson, readOwner, readOwnerFile, removeOwnerFile, startOwnerServer, writeOwnerFile } from '../src/server/index.js';
-import { startOwnerChild } from './server.helpers.js';
+import { killOwnerChildren, startOwnerChild } from './server.helpers.js';
 
 let dir: string;
 test.before.each(() => {
   dir = mkdtempSync(join(tmpdir(), 'ckpt-server-owner-'));
 });
 test.after.each(() => {
+  killOwnerChildren();
   rmSync(dir, { recursive: true, force: true });
 });
 

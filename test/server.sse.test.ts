@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLedger } from '../ledger/index.js';
@@ -149,6 +151,30 @@ test('given followEvents, when the owner is gone for good, then it throws SERVER
   assert.is((error as CkptError).code, 'SERVER_UNAVAILABLE');
   assert.is((error as CkptError).details.lastSeq, last);
   assert.equal(seen, range(1, last));
+});
+
+test('given an owner that accepts every stream and then fails at once, when followed, then followEvents gives up with SERVER_UNAVAILABLE after its retries', async () => {
+  let connections = 0;
+  const failing = createServer((_req, res) => {
+    connections++;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end('event: server-error\ndata: {"message":"ledger record at seq 1 is missing"}\n\n');
+  });
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+    let error: unknown;
+    try {
+      for await (const event of followEvents({ url }, { retries: 2, retryMs: 10 })) assert.unreachable(`no event expected, got seq ${event.seq}`);
+    } catch (e) {
+      error = e;
+    }
+    assert.is((error as CkptError).code, 'SERVER_UNAVAILABLE');
+    assert.match((error as CkptError).message, /continue after seq 0/);
+    assert.is(connections, 3, 'the first try and 2 retries');
+  } finally {
+    await new Promise((resolve) => failing.close(resolve));
+  }
 });
 
 test.run();

@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protocol/index.js';
-import type { SupervisorMessage, TrainerMessage } from '../src/protocol/index.js';
+import type { BatchEnd, Done, SupervisorMessage, TrainConfig, TrainerMessage } from '../src/protocol/index.js';
+import type { CheckpointState } from '../src/checkpoint.js';
 import { resolveTrainer } from '../src/trainers.js';
 
 export interface TrainerClient {
@@ -12,7 +13,7 @@ export interface TrainerClient {
   messages: TrainerMessage[];
   stderr: string[];
   send(message: SupervisorMessage): void;
-  /** Resolve with the first message (from now on, or already received after index `from`) matching. */
+  /** Resolve with the first message of `type` (and matching `predicate`) that arrives after this call. */
   next<T extends TrainerMessage['type']>(type: T, predicate?: (m: Extract<TrainerMessage, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<TrainerMessage, { type: T }>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Decoder error on the trainer's stdout, if any. */
@@ -26,6 +27,10 @@ export function killAllTrainers(): void {
   for (const child of live) child.kill('SIGKILL');
 }
 
+/**
+ * Spawn a trainer (a name known to resolveTrainer, or a path) and drive it over the real protocol.
+ * @example const t = startTrainer('mnist-mlp'); await t.next('hello'); t.send({ type: 'exit' }); await t.exited
+ */
 export function startTrainer(nameOrPath: string, env: Record<string, string> = {}): TrainerClient {
   const resolved = resolveTrainer(nameOrPath);
   const child = spawn(resolved.command, resolved.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -43,8 +48,13 @@ export function startTrainer(nameOrPath: string, env: Record<string, string> = {
     },
     next(type, predicate, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}; stderr: ${client.stderr.join('').slice(-2000)}`)), timeoutMs);
-        waiters.push({ type, predicate, resolve: (m) => { clearTimeout(timer); resolve(m); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+        const waiter = { type, predicate, resolve: (m: any) => { clearTimeout(timer); resolve(m); }, reject: (e: Error) => { clearTimeout(timer); reject(e); } };
+        const timer = setTimeout(() => {
+          // Drop the waiter, so a late message is not taken by a wait that already failed.
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`timed out waiting for ${type}; stderr: ${client.stderr.join('').slice(-2000)}`));
+        }, timeoutMs);
+        waiters.push(waiter);
       });
     },
     exited: new Promise((resolve) => child.on('close', (code, signal) => { failAll(`trainer exited (${code ?? signal})`); resolve({ code, signal }); })),
@@ -74,4 +84,25 @@ export function startTrainer(nameOrPath: string, env: Record<string, string> = {
     }
   });
   return client;
+}
+
+/**
+ * Start a fresh trainer, stop it once `at` matches a batch_end, save "now" (mid-epoch) and let it exit: the
+ * given/when of every mid-epoch resume test.
+ * @example const { done, state } = await stopMidEpochAndSave('mnist-mlp', { ...config, epochs: 50 }, 7, (m) => m.epoch === 2)
+ */
+export async function stopMidEpochAndSave(
+  nameOrPath: string, config: TrainConfig, seed: number, at: (m: BatchEnd) => boolean,
+): Promise<{ done: Done; state: CheckpointState }> {
+  const t = startTrainer(nameOrPath);
+  await t.next('hello');
+  t.send({ type: 'start', config, seed });
+  await t.next('batch_end', at);
+  t.send({ type: 'stop', reason: 'interrupt' });
+  const done = await t.next('done');
+  t.send({ type: 'save', requestId: 'mid', at: 'now' });
+  const { state } = await t.next('state', (m) => m.requestId === 'mid');
+  t.send({ type: 'exit' });
+  await t.exited;
+  return { done, state };
 }

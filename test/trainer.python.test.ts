@@ -6,7 +6,7 @@ import type { CheckpointState } from '../src/checkpoint.js';
 import { encodeFrame, type TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { resolveTrainer } from '../src/trainers.js';
-import { killAllTrainers, startTrainer } from './trainer.client.js';
+import { killAllTrainers, startTrainer, stopMidEpochAndSave } from './trainer.client.js';
 
 const script = fileURLToPath(new URL('../trainers/python/logistic_regression.py', import.meta.url));
 const config: TrainConfig = { epochs: 4, batchSize: 32, trainSize: 256, validationSize: 64, testSize: 64, batchEvery: 2 };
@@ -96,16 +96,7 @@ test('given a Python run saved after epoch 2 and killed, when a new process star
 
 test('given a Python run stopped mid-epoch and saved "now", when a new process resumes from it, then it ends with the same weightsDigest as an uninterrupted run', async () => {
   // This trainer is fast, so it stops wherever the stop lands; the uninterrupted run then trains to the same end.
-  const b = startTrainer(script);
-  await b.next('hello');
-  b.send({ type: 'start', config: { ...config, epochs: 1_000_000, batchEvery: 1 }, seed: 5 });
-  await b.next('batch_end', (m) => m.epoch === 2 && m.batch === 3);
-  b.send({ type: 'stop', reason: 'interrupt' });
-  const done = await b.next('done');
-  b.send({ type: 'save', requestId: 'mid', at: 'now' });
-  const { state } = await b.next('state', (m) => m.requestId === 'mid');
-  b.send({ type: 'exit' });
-  await b.exited;
+  const { done, state } = await stopMidEpochAndSave(script, { ...config, epochs: 1_000_000, batchEvery: 1 }, 5, (m) => m.epoch === 2 && m.batch === 3);
   assert.is(done.reason, 'stopped');
   assert.is(state.trainer.step, done.step);
   const end = { ...config, epochs: done.epoch + 2 };

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { CheckpointState } from '../src/checkpoint.js';
 import type { TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
-import { killAllTrainers, startTrainer } from './trainer.client.js';
+import { killAllTrainers, startTrainer, stopMidEpochAndSave } from './trainer.client.js';
 
 const mlpConfig: TrainConfig = { epochs: 3, batchSize: 50, trainSize: 500, validationSize: 100, testSize: 100, batchEvery: 1 };
 const SEED = 2026;
@@ -55,16 +55,7 @@ test('given process B saved after epoch 1 and was SIGKILLed, when process C star
 });
 
 test('given a save at "now" after stopping in the middle of an epoch, when a new process resumes from it, then it still ends bit-identical', async () => {
-  const b = startTrainer('mnist-mlp');
-  await b.next('hello');
-  b.send({ type: 'start', config: { ...mlpConfig, epochs: 50 }, seed: SEED });
-  await b.next('batch_end', (m) => m.epoch === 2 && m.batch === 4);
-  b.send({ type: 'stop', reason: 'interrupt' });
-  const done = await b.next('done');
-  b.send({ type: 'save', requestId: 'mid', at: 'now' });
-  const { state } = await b.next('state', (m) => m.requestId === 'mid');
-  b.send({ type: 'exit' });
-  await b.exited;
+  const { done, state } = await stopMidEpochAndSave('mnist-mlp', { ...mlpConfig, epochs: 50 }, SEED, (m) => m.epoch === 2 && m.batch === 4);
   const cursor = state.trainer.cursor as { batch: number };
   assert.is(state.trainer.epoch, done.epoch);
   assert.is(state.trainer.step, done.epoch * 10 + cursor.batch, 'step = whole epochs + batches into the current one');

@@ -88,7 +88,8 @@ async function locate(dir: string, options: { waitForOwnerMs?: number } = {}): P
       const late = await readOwner(abs);
       if (late) return { kind: 'owner', dir: abs, owner: late };
     }
-    throw error;
+    const pid = error.details?.pid;
+    throw new CkptError('LEDGER_LOCKED', `${dir} is owned by ${typeof pid === 'number' ? `process ${pid}` : 'another process'}, which does not serve reads (no live owner.json); wait for it to finish, or start runs with \`ckpt train\` so others can read through them`, { cause: error, details: { dir: abs, pid } });
   }
 }
 

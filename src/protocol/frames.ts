@@ -15,6 +15,10 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: '
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 30; // 1 GiB: larger models must raise it explicitly.
 
+/**
+ * One frame: the 4-byte big-endian length of the msgpack body, then the body.
+ * @example child.stdin.write(encodeFrame({ type: 'save', requestId: 's1', at: 'now' }))
+ */
 export function encodeFrame(message: { type: string } & Record<string, unknown>): Buffer {
   const body = packr.pack(message);
   const frame = Buffer.allocUnsafe(4 + body.length);
@@ -29,6 +33,10 @@ export interface FrameDecoderOptions {
   maxFrameBytes?: number;
 }
 
+/**
+ * Incremental decoder for one byte stream: keeps a partial frame between chunks, returns whole messages.
+ * @example const decoder = new FrameDecoder({ accept: SUPERVISOR_MESSAGE_TYPES }); decoder.push(chunk) // → [{ type: 'start', ... }]
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;

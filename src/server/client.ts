@@ -116,10 +116,12 @@ export async function* followEvents(owner: ServerAddress, options: FollowOptions
         });
         return;
       }
-      failures = 0;
       res.socket.setNoDelay(true);
       res.setEncoding('utf8');
       const feed = createSseParser((message) => {
+        // Only a stream that makes progress resets the retry budget: an owner that accepts and then fails at the
+        // same record every time (a corrupt ledger) must end in SERVER_UNAVAILABLE, not in endless reconnects.
+        if (message.event === 'caught-up' || message.event === 'message') failures = 0;
         if (message.event === 'caught-up') options.onCaughtUp?.(Number(JSON.parse(message.data).seq));
         else if (message.event === 'message') queue.push(JSON.parse(message.data) as LedgerEvent);
         else if (message.event === 'server-error') failure = new CkptError('SERVER_ERROR', JSON.parse(message.data).message ?? 'server error');

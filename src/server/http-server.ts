@@ -40,14 +40,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Map a thrown error to a JSON error response: coded errors are the caller's problem (4xx), others 500. */
+/**
+ * Map a thrown error to a JSON error response: coded errors keep their code; bad requests are 4xx, a busy or
+ * gone owner 503, a damaged ledger or store or a disk failure 500, and uncoded errors (bugs) SERVER_INTERNAL 500.
+ * @example sendError(res, new CkptError('STORE_NOT_FOUND', 'no checkpoint ckpt-9')) // → 404 {error: {code: 'STORE_NOT_FOUND', ...}}
+ */
 export function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (hasCode(error)) {
-    const status = /NOT_FOUND$|_UNKNOWN$/.test(error.code) ? 404 : /LOCKED|CLOSED|UNAVAILABLE|OWNER/.test(error.code) ? 503 : 400;
+    const status = /NOT_FOUND$|_UNKNOWN$/.test(error.code) ? 404
+      : /LOCKED|CLOSED|UNAVAILABLE|OWNER/.test(error.code) ? 503
+      : /CORRUPT|_IO$/.test(error.code) ? 500 : 400;
     sendJson(res, status, { error: { code: error.code, message: error.message, details: error.details ?? {} } });
   } else {
     sendJson(res, 500, { error: { code: 'SERVER_INTERNAL', message: error instanceof Error ? error.message : String(error) } });

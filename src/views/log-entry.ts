@@ -28,6 +28,7 @@ export function withoutUndefined<T extends object>(value: T): T {
 }
 
 function logEntryOf(event: LedgerEvent): LogEntry | null {
+  if (!event.data || typeof event.data !== 'object') return null;
   const base = { seq: event.seq, at: event.at, type: event.type };
   if (DECISION_TYPES.includes(event.type)) {
     const d = event.data as Decision;
@@ -71,7 +72,7 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
     case 'CheckpointCommitted': {
       const d = data as EventMap['CheckpointCommitted'];
       return { ...base, kind: 'commit', run: d.run, epoch: d.epoch, checkpoint: d.checkpoint,
-        reason: `committed ${d.checkpoint} (epoch ${d.epoch}, ${bytesText(d.bytes.new)} new of ${bytesText(d.bytes.logical)}${d.labels?.length ? `, ${d.labels.join(', ')}` : ''})` };
+        reason: `committed ${d.checkpoint} (epoch ${d.epoch}, ${bytesText(d.bytes?.new ?? 0)} new of ${bytesText(d.bytes?.logical ?? 0)}${d.labels?.length ? `, ${d.labels.join(', ')}` : ''})` };
     }
     case 'CheckpointPruned': {
       const d = data as EventMap['CheckpointPruned'];
@@ -79,11 +80,11 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
     }
     case 'CheckpointCorrupted': {
       const d = data as EventMap['CheckpointCorrupted'];
-      return { ...base, kind: 'corrupt', checkpoint: d.checkpoint, reason: `${d.checkpoint} is corrupt: blob ${d.blob.slice(0, 12)} ${d.detail}` };
+      return { ...base, kind: 'corrupt', checkpoint: d.checkpoint, reason: `${d.checkpoint} is corrupt: blob ${String(d.blob).slice(0, 12)} ${d.detail}` };
     }
     case 'CheckpointMissing': {
       const d = data as EventMap['CheckpointMissing'];
-      return { ...base, kind: 'missing', checkpoint: d.checkpoint, reason: `${d.checkpoint} is missing blob ${d.blob.slice(0, 12)}` };
+      return { ...base, kind: 'missing', checkpoint: d.checkpoint, reason: `${d.checkpoint} is missing blob ${String(d.blob).slice(0, 12)}` };
     }
     case 'CheckpointVerified': {
       const d = data as EventMap['CheckpointVerified'];
@@ -91,7 +92,7 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
     }
     case 'CheckpointTagged': {
       const d = data as EventMap['CheckpointTagged'];
-      return { ...base, kind: 'tag', checkpoint: d.checkpoint, reason: `tagged ${d.checkpoint}: ${d.tags.join(', ')}${d.description ? ` — ${d.description}` : ''}` };
+      return { ...base, kind: 'tag', checkpoint: d.checkpoint, reason: `tagged ${d.checkpoint}: ${(d.tags ?? []).join(', ')}${d.description ? ` — ${d.description}` : ''}` };
     }
     case 'CheckpointPinned':
     case 'CheckpointUnpinned': {

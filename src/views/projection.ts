@@ -10,7 +10,7 @@ import { autoMetricMode, monitorsOfPolicy } from './mode.js';
 import type { CheckpointView, DecisionView, EpochView, RunView, ViewState } from './types.js';
 
 /** Bump when evolve changes so stored snapshots are rebuilt. */
-export const VIEW_PROJECTION_VERSION = 4;
+export const VIEW_PROJECTION_VERSION = 5;
 
 /** A fresh, empty read model. */
 export function initialViewState(): ViewState {
@@ -34,6 +34,8 @@ export const viewProjection: Projection<ViewState> = {
  */
 export function evolveView(state: ViewState, event: LedgerEvent): ViewState {
   state.lastSeq = Math.max(state.lastSeq, event.seq);
+  // Malformed data must never break the owner's appends: such an event is simply not part of the read model.
+  if (!event.data || typeof event.data !== 'object') return state;
   const entry = toLogEntry(event);
   if (entry) state.log.push(entry);
   if (DECISION_TYPES.includes(event.type)) {
@@ -82,7 +84,7 @@ export function evolveView(state: ViewState, event: LedgerEvent): ViewState {
     }
     case 'EpochEnded': {
       const d = data as EventMap['EpochEnded'];
-      const epoch: EpochView = { seq: event.seq, at: event.at, run: d.run, epoch: d.epoch, step: d.step, metrics: d.metrics, ms: d.ms, decisions: [] };
+      const epoch: EpochView = { seq: event.seq, at: event.at, run: d.run, epoch: d.epoch, step: d.step, metrics: d.metrics ?? {}, ms: d.ms ?? 0, decisions: [] };
       state.epochs.push(epoch);
       const r = run(d.run);
       if (r) Object.assign(r, { epoch: d.epoch, step: d.step, lastAt: event.at });

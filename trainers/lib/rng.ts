@@ -4,6 +4,7 @@
  */
 export type RngState = [number, number, number, number];
 
+/** @example const rng = Rng.fromSeed(7); const saved = rng.state(); rng.next() === Rng.fromState(saved).next() */
 export class Rng {
   private s: Uint32Array;
 
@@ -32,7 +33,8 @@ export class Rng {
   /** @example Rng.fromState(rng.state()).next() === rng.next() */
   static fromState(state: readonly number[]): Rng {
     if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
-      throw new Error('RNG state must be four uint32 words');
+      // Reaches the supervisor as the trainer's error frame: a stable code, not a bare Error.
+      throw Object.assign(new Error('trainer.rng in the checkpoint state must be four uint32 words; resume from a state this trainer saved'), { code: 'PROTOCOL_BAD_STATE' });
     }
     return new Rng(state);
   }

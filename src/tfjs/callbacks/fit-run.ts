@@ -27,6 +27,10 @@ export const IN_PROCESS_TRAINER = 'tfjs-fit';
  */
 export interface FitParams { epochs: number; initialEpoch?: number | null; samples?: number | null; batchSize?: number | null; steps?: number | null }
 
+/**
+ * One per fit and directory, created and shared through fit-registry (callbacks never construct it directly).
+ * @example const run = await joinFitRun(model, dir, participant); await run.start(params, 0)
+ */
 export class FitRun {
   readonly participants: Participant[] = [];
   run = '';
