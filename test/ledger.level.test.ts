@@ -1,6 +1,6 @@
 import { ClassicLevel } from 'classic-level';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -171,8 +171,8 @@ test('given a read in progress, when the ledger closes, then the reader gets LED
 
 test('given a non-empty directory that is not a ledger, when opened, then LEDGER_INVALID and nothing is written into it', async () => {
   const dir = freshDir();
-  (await import('node:fs')).mkdirSync(dir);
-  (await import('node:fs')).writeFileSync(join(dir, 'notes.txt'), 'mine');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
   try {
     await openLedger(dir);
     assert.unreachable('opened');
@@ -181,13 +181,13 @@ test('given a non-empty directory that is not a ledger, when opened, then LEDGER
     assert.is((error as LedgerError).code, 'LEDGER_INVALID');
     assert.ok((error as LedgerError).message.includes('is not a ledger directory'));
   }
-  assert.equal((await import('node:fs')).readdirSync(dir), ['notes.txt']);
+  assert.equal(readdirSync(dir), ['notes.txt']);
 });
 
 test('given a path that cannot be a directory, when opened, then LEDGER_INVALID says so without a trace', async () => {
   const file = join(root, 'plain-file');
   rmSync(file, { force: true });
-  (await import('node:fs')).writeFileSync(file, 'x');
+  writeFileSync(file, 'x');
   try {
     await openLedger(join(file, 'db'));
     assert.unreachable('opened');

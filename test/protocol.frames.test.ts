@@ -95,6 +95,19 @@ test('given the supervisor-side accept list, when a trainer message arrives, the
   assert.is(codeOf(() => d.push(encodeFrame({ type: 'hello', protocol: 1 }))), 'PROTOCOL_UNKNOWN_TYPE');
 });
 
+test('given a bad frame, when decoded on either side, then the message names the side that wrote it', () => {
+  const messageOf = (d: FrameDecoder): string => {
+    try {
+      d.push(frameOf(Uint8Array.of(0xc1)));
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'no error';
+  };
+  assert.match(messageOf(decoder()), /^trainer sent .*protocol frames to stdout/);
+  assert.match(messageOf(new FrameDecoder({ accept: SUPERVISOR_MESSAGE_TYPES })), /^supervisor sent .*protocol frames to the trainer's stdin/);
+});
+
 test('given 300 seeded random byte strings, when fed to a decoder, then it only ever yields maps with an accepted type or throws a PROTOCOL_* CkptError', () => {
   const rng = Rng.fromSeed(20261122);
   const accepted = new Set<string>(TRAINER_MESSAGE_TYPES);

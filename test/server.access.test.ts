@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { openMemoryLedger } from '../ledger/index.js';
 import type { Ledger } from '../ledger/types.js';
 import { CkptError } from '../src/errors.js';
+import { LedgerError } from '../ledger/errors.js';
+import { startHttpShell } from '../src/server/http-server.js';
 import { fetchJson, pageDir, resolveStaticPath, startOwnerServer } from '../src/server/index.js';
 import { fillLedger } from './server.fixture.js';
 import { caughtUp, collectSse, rawGet } from './server.helpers.js';
@@ -163,6 +165,28 @@ test('given a fresh owner, when many first requests arrive at once, then all suc
     assert.ok((bodies[0] as unknown[]).length > 0);
   } finally {
     await server.close();
+  }
+});
+
+test('given API errors of each kind, when answered, then the code is kept and the status says whose problem it is', async () => {
+  const thrown: Record<string, unknown> = {
+    '/api/mistake': new CkptError('CLI_USAGE', 'ref is required'),
+    '/api/gone': new LedgerError('LEDGER_CLOSED', 'ledger closed'),
+    '/api/corrupt': new LedgerError('LEDGER_CORRUPT', 'record 7 is missing'),
+    '/api/bug': new TypeError('x is undefined'),
+  };
+  const shell = await startHttpShell({ page: false }, (_req, _res, url) => { throw thrown[url.pathname]; });
+  try {
+    const answer = async (path: string) => {
+      const { status, body } = await rawGet(shell.url, path);
+      return [status, JSON.parse(body).error.code];
+    };
+    assert.equal(await answer('/api/mistake'), [400, 'CLI_USAGE']);
+    assert.equal(await answer('/api/gone'), [503, 'LEDGER_CLOSED']);
+    assert.equal(await answer('/api/corrupt'), [500, 'LEDGER_CORRUPT']);
+    assert.equal(await answer('/api/bug'), [500, 'SERVER_INTERNAL']);
+  } finally {
+    await shell.close();
   }
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,6 @@ test('given a newer owner rewrote owner.json, when an older owner withdraws, the
 });
 
 test('given a corrupt or partial owner.json, when read, then it counts as no owner', async () => {
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(join(dir, 'owner.json'), '{"pid": 12, "po');
   assert.is(readOwnerFile(dir), null);
   assert.is(await readOwner(dir), null);
@@ -105,6 +104,8 @@ test('given a corrupt or partial owner.json, when read, then it counts as no own
 
 test('given a directory that does not exist, when an owner server starts there, then it fails with SERVER_ADVERTISE and leaves no listener', async () => {
   const ledger = await openMemoryLedger();
+  const listeners = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+  const before = listeners();
   let error: any;
   try {
     await startOwnerServer({ dir: join(dir, 'missing', 'deeper'), ledger });
@@ -114,6 +115,7 @@ test('given a directory that does not exist, when an owner server starts there, 
   await ledger.close();
   assert.is(error?.code, 'SERVER_ADVERTISE');
   assert.match(error.message, /owner\.json/);
+  assert.is(listeners(), before, 'the HTTP listener was closed again');
 });
 
 test.run();

@@ -31,6 +31,8 @@ export interface FrameDecoderOptions {
   /** Message types this side accepts; anything else is PROTOCOL_UNKNOWN_TYPE. */
   accept: readonly string[];
   maxFrameBytes?: number;
+  /** Who writes the stream, for error messages; default: 'trainer' when `accept` holds trainer messages, else 'supervisor'. */
+  sender?: 'trainer' | 'supervisor';
 }
 
 /**
@@ -42,10 +44,13 @@ export class FrameDecoder {
   private buffered = 0;
   private readonly accept: ReadonlySet<string>;
   private readonly maxFrameBytes: number;
+  private readonly sender: 'trainer' | 'supervisor';
 
   constructor(options: FrameDecoderOptions) {
     this.accept = new Set(options.accept);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    // The trainer SDKs decode the supervisor's commands with this same class: name the right side in errors.
+    this.sender = options.sender ?? (this.accept.has('hello') ? 'trainer' : 'supervisor');
   }
 
   /** Bytes received but not yet part of a complete frame (non-zero at EOF means a truncated frame). */
@@ -75,7 +80,7 @@ export class FrameDecoder {
       const head = this.peek(4);
       const length = head.readUInt32BE(0);
       if (length > this.maxFrameBytes) {
-        throw new CkptError('PROTOCOL_FRAME_TOO_LARGE', `trainer sent a frame of ${length} bytes (limit ${this.maxFrameBytes}); check that the trainer writes only protocol frames to stdout (logs go to stderr)`, { details: { length, limit: this.maxFrameBytes } });
+        throw new CkptError('PROTOCOL_FRAME_TOO_LARGE', `${this.sender} sent a frame of ${length} bytes (limit ${this.maxFrameBytes}); check that the ${this.sender} writes only protocol frames to ${this.sender === 'trainer' ? 'stdout (logs go to stderr)' : 'the trainer\'s stdin'}`, { details: { length, limit: this.maxFrameBytes } });
       }
       if (this.buffered < 4 + length) break;
       const frame = this.take(4 + length).subarray(4);
@@ -88,10 +93,10 @@ export class FrameDecoder {
     try {
       value = packr.unpack(body);
     } catch (cause) {
-      throw new CkptError('PROTOCOL_MALFORMED', `trainer sent a frame that is not valid msgpack (${body.length} bytes); the trainer must write only protocol frames to stdout`, { cause });
+      throw new CkptError('PROTOCOL_MALFORMED', `${this.sender} sent a frame that is not valid msgpack (${body.length} bytes); the ${this.sender} must write only protocol frames to ${this.sender === 'trainer' ? 'stdout' : 'the trainer\'s stdin'}`, { cause });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string') {
-      throw new CkptError('PROTOCOL_MALFORMED', 'trainer sent a frame that is not a map with a string `type`; see docs/protocol.md');
+      throw new CkptError('PROTOCOL_MALFORMED', `${this.sender} sent a frame that is not a map with a string \`type\`; see docs/protocol.md`);
     }
     const message = value as { type: string } & Record<string, unknown>;
     if (!this.accept.has(message.type)) {

@@ -48,8 +48,8 @@ export async function startOwnerServer(workspace: ServedWorkspace, options: Owne
   try {
     advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
   } catch (error) {
-    await shell.close();
-    throw new CkptError('SERVER_ADVERTISE', `cannot write ${workspace.dir}/owner.json: ${(error as Error).message}`, { cause: error });
+    api.close();
+    throw new CkptError('SERVER_ADVERTISE', `cannot write ${workspace.dir}/owner.json (${(error as Error).message}); check that the directory exists and is writable`, { cause: error });
   }
   let closing: Promise<void> | undefined;
   return {
