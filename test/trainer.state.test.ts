@@ -132,6 +132,24 @@ test('given a checkpoint of another architecture, when restored, then PROTOCOL_B
   }
 });
 
+test('given a checkpoint whose last tensor is truncated, when restored, then PROTOCOL_BAD_STATE, the weights stay and no tensor leaks', async () => {
+  const model = mlp(8);
+  const state = await captureObject(model);
+  const last = state.weights[state.weights.length - 1];
+  last.data = last.data.slice(0, last.data.byteLength - 4);
+  const weightsBefore = (await captureObject(model)).weights.map((w) => Buffer.from(w.data).toString('hex'));
+  const before = tf.memory().numTensors;
+  try {
+    await restoreObject(model, undefined, state);
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as CkptError).code, 'PROTOCOL_BAD_STATE');
+    assert.match((error as Error).message, /the checkpoint is damaged/);
+  }
+  assert.is(tf.memory().numTensors, before);
+  assert.equal((await captureObject(model)).weights.map((w) => Buffer.from(w.data).toString('hex')), weightsBefore);
+});
+
 test('given Adam state, when restored into an SGD optimizer, then PROTOCOL_BAD_STATE says to use the same optimizer', async () => {
   const model = mlp(6);
   const adam = tf.train.adam(0.01);

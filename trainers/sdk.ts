@@ -229,7 +229,9 @@ class TrainerSession {
 
   private fail(error: unknown, exitCode: number): void {
     const e = error as { code?: string; message?: string; stack?: string };
-    process.stderr.write(`${this.info.name}: ${e.stack ?? e.message ?? String(error)}\n`);
+    // A coded error is a known problem with a message that says what to do; only a bug deserves its stack.
+    const text = e.code ? `${e.code}: ${e.message}` : e.stack ?? e.message ?? String(error);
+    process.stderr.write(`${this.info.name}: ${text}\n`);
     this.send({ type: 'error', code: e.code ?? 'TRAINER_FAILED', message: e.message ?? String(error) });
     void this.exit(exitCode);
   }

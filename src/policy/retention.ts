@@ -16,27 +16,6 @@ export function hasRetention(config: PolicyConfig): boolean {
 }
 
 /**
- * Ids no retention sweep may prune right now (working-set members only; archived ones are kept anyway).
- * `bests` may pass the best per monitor when the caller already ranked them.
- */
-export function protectedIds(state: PolicyState, config: PolicyConfig, bests?: (TrackedCheckpoint | undefined)[]): string[] {
-  // A short array, not a Set: it holds a handful of ids and is rebuilt on every commit.
-  const ids = state.pinned.slice();
-  if (state.resumedFrom) ids.push(state.resumedFrom);
-  if (state.latest) ids.push(state.latest);
-  for (let i = 0; i < config.monitors.length; i++) {
-    const best = bests ? bests[i] : topOverall(state, i, 1, config.monitors[i].mode)[0];
-    if (best) ids.push(best.id);
-  }
-  const esEpoch = state.progress.es?.bestEpoch ?? null;
-  const restoreEpoch = state.pendingRestore?.epoch ?? null;
-  if (esEpoch !== null || restoreEpoch !== null) {
-    for (const c of state.checkpoints) if (c.epoch === esEpoch || c.epoch === restoreEpoch) ids.push(c.id);
-  }
-  return ids;
-}
-
-/**
  * Decide `prune` for every working-set checkpoint no rule keeps (removing it from the state), and archive
  * checkpoints that become hour milestones. `now` is the causing event's time.
  * @example sweep(state, parsePolicyConfig('normal'), event.seq, event.at).decisions.map((d) => d.checkpoint) // ['ckpt-3']
@@ -49,19 +28,29 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   if (k !== null && k > 0) {
     for (let i = 0; i < config.monitors.length; i++) tops.push(topOverall(state, i, k, config.monitors[i].mode));
   }
-  let bests: (TrackedCheckpoint | undefined)[] | undefined;
-  if (tops.length) {
-    bests = [];
-    for (const t of tops) bests.push(t[0]);
+  // Kept records by identity (pointer compares) plus the few ids protected by name: this runs on every commit.
+  const keepRecords: TrackedCheckpoint[] = [];
+  for (const t of tops) for (const c of t) keepRecords.push(c);
+  if (tops.length === 0) {
+    for (let i = 0; i < config.monitors.length; i++) {
+      const best = topOverall(state, i, 1, config.monitors[i].mode)[0];
+      if (best) keepRecords.push(best);
+    }
   }
-  const keep = protectedIds(state, config, bests);
-  for (const t of tops) for (const c of t) keep.push(c.id);
-  const top = tops.length ? tops[0] : [];
+  const esEpoch = state.progress.es?.bestEpoch ?? null;
+  const restoreEpoch = state.pendingRestore?.epoch ?? null;
+  if (esEpoch !== null || restoreEpoch !== null) {
+    for (const c of live) if (c.epoch === esEpoch || c.epoch === restoreEpoch) keepRecords.push(c);
+  }
   if (config.keepLast !== null && config.keepLast > 0) {
-    for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keep.push(live[i].id);
+    for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keepRecords.push(live[i]);
   }
+  const keepIds = state.pinned.slice();
+  if (state.resumedFrom) keepIds.push(state.resumedFrom);
+  if (state.latest) keepIds.push(state.latest);
+  const top = tops.length ? tops[0] : [];
   let all = true;
-  for (let i = 0; i < live.length && all; i++) all = keep.includes(live[i].id);
+  for (let i = 0; i < live.length && all; i++) all = isKept(live[i], keepRecords, keepIds);
   if (all) return { state, decisions: [] };
 
   const hours = config.keepEveryNHours;
@@ -70,7 +59,7 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   const milestones: TrackedCheckpoint[] = [];
   const decisions: Decision[] = [];
   for (const c of live) {
-    if (keep.includes(c.id)) { kept.push(c); continue; }
+    if (isKept(c, keepRecords, keepIds)) { kept.push(c); continue; }
     if (hours !== null) {
       // tf.train.CheckpointManager: keep it forever if it is N hours newer than the last one preserved. A
       // checkpoint stamped after `now` (the clock went backwards since) counts as made now, like tf's min().
@@ -95,6 +84,10 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   next.pruning = pruning;
   for (const c of milestones) next = archive(next, c, config);
   return { state: next, decisions };
+}
+
+function isKept(c: TrackedCheckpoint, records: readonly TrackedCheckpoint[], ids: readonly string[]): boolean {
+  return records.includes(c) || ids.includes(c.id);
 }
 
 function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: TrackedCheckpoint[], live: TrackedCheckpoint[], seq: number, run: string | null): Decision {

@@ -49,6 +49,7 @@ export async function startOwnerServer(workspace: ServedWorkspace, options: Owne
     advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
   } catch (error) {
     api.close();
+    await shell.close();
     throw new CkptError('SERVER_ADVERTISE', `cannot write ${workspace.dir}/owner.json (${(error as Error).message}); check that the directory exists and is writable`, { cause: error });
   }
   let closing: Promise<void> | undefined;

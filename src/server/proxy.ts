@@ -47,7 +47,11 @@ export function proxyToOwner(req: IncomingMessage, res: ServerResponse, url: URL
         reject(new CkptError('SERVER_OWNER_GONE', `the ledger's owner at ${owner.url} stopped answering`, { cause: error }));
       }
     });
-    res.on('close', () => upstream.destroy());
+    res.on('close', () => {
+      // The client left (a closed tab ends an endless SSE stream): drop the upstream and settle, so no request waits forever.
+      upstream.destroy();
+      resolve();
+    });
     upstream.end();
   });
 }

@@ -34,7 +34,10 @@ type Backend =
   | { kind: 'owner'; workspace: Workspace; api: LedgerApi; withdraw?: () => void }
   | { kind: 'proxy'; owner: Owner };
 
-/** Open the directory ourselves, or find its live owner; null when neither works yet. */
+/**
+ * Open the directory ourselves, or find its live owner; while it is locked by a process that has not advertised
+ * itself yet, retry until `waitForOwnerMs`, then SERVER_NO_OWNER.
+ */
 async function acquire(dir: string, waitForOwnerMs: number, heartbeatMs?: number): Promise<Backend> {
   const deadline = Date.now() + waitForOwnerMs;
   for (;;) {
@@ -87,7 +90,17 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     if (backend.kind === 'owner') await backend.workspace.close();
     throw error;
   });
-  if (backend.kind === 'owner') backend.withdraw = advertiseOwner(backend.workspace.dir, shell, options.token).withdraw;
+  if (backend.kind === 'owner') {
+    try {
+      backend.withdraw = advertiseOwner(backend.workspace.dir, shell, options.token).withdraw;
+    } catch (error) {
+      // Leave nothing behind: no listener, no open (locked) workspace.
+      backend.api.close();
+      await shell.close();
+      await backend.workspace.close();
+      throw new CkptError('SERVER_ADVERTISE', `cannot write ${backend.workspace.dir}/owner.json (${(error as Error).message}); check that the directory is writable`, { cause: error });
+    }
+  }
 
   async function takeOver(): Promise<void> {
     const next = await acquire(options.dir, waitMs, options.heartbeatMs);

@@ -105,14 +105,17 @@ export async function restoreObject(model: tf.LayersModel, optimizer: tf.Optimiz
   }
   const byName = new Map(state.weights.map((w) => [w.name, w]));
   const useNames = targets.every((t) => byName.has(t.originalName ?? t.name)) && byName.size === targets.length;
-  const tensors = targets.map((target, i) => {
+  const chosen = targets.map((target, i) => {
     const td = useNames ? byName.get(target.originalName ?? target.name)! : state.weights[i];
     if (td.shape.join(',') !== target.shape.join(',')) {
       throw new CkptError('PROTOCOL_BAD_STATE', `weight ${td.name} has shape [${td.shape}] but the model expects [${target.shape}] for ${target.name}; load it into the architecture it was saved from`);
     }
-    return dataToTensor(td);
+    return td;
   });
+  // Build the tensors inside the try: a damaged tensor part-way through must not leak the ones made before it.
+  const tensors: tf.Tensor[] = [];
   try {
+    for (const td of chosen) tensors.push(dataToTensor(td));
     model.setWeights(tensors);
   } finally {
     tf.dispose(tensors);
@@ -130,7 +133,13 @@ export async function restoreOptimizer(optimizer: tf.Optimizer, state: Optimizer
   }
   const before = (await optimizer.getWeights());
   const old = before.map((n) => n.tensor);
-  const named = state.slots.map((s) => ({ name: s.name, tensor: dataToTensor(s) }));
+  const named: Array<{ name: string; tensor: tf.Tensor }> = [];
+  try {
+    for (const s of state.slots) named.push({ name: s.name, tensor: dataToTensor(s) });
+  } catch (error) {
+    tf.dispose(named.map((n) => n.tensor)); // a damaged slot: nothing was changed, leak nothing
+    throw error;
+  }
   await optimizer.setWeights(named);
   const after = await optimizer.getWeights();
   const now = new Set(after.map((n) => n.tensor));

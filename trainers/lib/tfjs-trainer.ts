@@ -159,9 +159,13 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
       if (!model) await setup({ config: { epochs: 0, batchSize: DEFAULT_CONFIG.batchSize, ...pickNumbers(state.trainer.config) }, seed: 0 });
       const current = await captureObject(model!, optimizer!);
       await restoreObject(model!, undefined, state.objects.model);
-      const result = measure(data![splitName]);
-      await restoreObject(model!, undefined, current);
-      return { loss: result.loss, acc: result.acc };
+      try {
+        const result = measure(data![splitName]);
+        return { loss: result.loss, acc: result.acc };
+      } finally {
+        // Training may go on after an eval: it must continue from its own weights, whatever happened here.
+        await restoreObject(model!, undefined, current);
+      }
     },
   };
 }
