@@ -117,9 +117,9 @@ test('given a checkpoint made on this backend, when it resumes on the cpu backen
   const t = startTrainer('mnist-mlp', { CKPT_BACKEND: 'cpu' });
   assert.is((await t.next('hello')).backend, 'cpu');
   t.send({ type: 'start', config, seed: 11, state });
-  const warning = await t.next('log', (m) => m.level === 'warn');
+  // Wait for both at once: `next` sees only later messages, and done may come in the same chunk as the warning.
+  const [warning] = await Promise.all([t.next('log', (m) => m.level === 'warn'), t.next('done')]);
   assert.match(warning.message, new RegExp(`trained on ${hello.backend} and resumes on cpu`));
-  await t.next('done');
   t.send({ type: 'exit' });
   await t.exited;
 });

@@ -6,7 +6,7 @@
  */
 import type { Decision } from '../events.js';
 import { cloneState, decision, plural } from './state.js';
-import { archive, topOverall } from './tracked.js';
+import { archive } from './tracked.js';
 import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
 
 /** True when any retention rule is configured (otherwise every checkpoint is kept). */
@@ -17,49 +17,54 @@ export function hasRetention(config: PolicyConfig): boolean {
 
 /**
  * Decide `prune` for every working-set checkpoint no rule keeps (removing it from the state), and archive
- * checkpoints that become hour milestones. `now` is the causing event's time.
+ * checkpoints that become hour milestones. `now` is the causing event's time. `owned`: `state` is a fresh copy
+ * the caller made for this event (never seen by anyone else), so its fields may be set in place.
  * @example sweep(state, parsePolicyConfig('normal'), event.seq, event.at).decisions.map((d) => d.checkpoint) // ['ckpt-3']
  */
-export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number, now: number): { state: PolicyState; decisions: Decision[] } {
+export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number, now: number, owned = false): { state: PolicyState; decisions: Decision[] } {
   if (!hasRetention(config)) return { state, decisions: [] };
   const live = state.checkpoints;
+  const n = live.length;
   const k = config.keepTopK;
-  const tops: TrackedCheckpoint[][] = [];
-  if (k !== null && k > 0) {
-    for (let i = 0; i < config.monitors.length; i++) tops.push(topOverall(state, i, k, config.monitors[i].mode));
-  }
-  // Kept records by identity (pointer compares) plus the few ids protected by name: this runs on every commit.
-  const keepRecords: TrackedCheckpoint[] = [];
-  for (const t of tops) for (const c of t) keepRecords.push(c);
-  if (tops.length === 0) {
-    for (let i = 0; i < config.monitors.length; i++) {
-      const best = topOverall(state, i, 1, config.monitors[i].mode)[0];
-      if (best) keepRecords.push(best);
-    }
-  }
+  const monitors = config.monitors;
+  // This runs on every commit: mark kept working-set entries by index in a reused scratch array (no per-call
+  // lists of kept records, no includes() scans). Tops are computed as in topOverall (archived bests as the seed).
+  if (KEEP.length < n) KEEP = new Uint8Array(Math.max(n, KEEP.length * 2));
+  const keep = KEEP;
+  keep.fill(0, 0, n);
+  const useTops = k !== null && k > 0;
+  const kk = useTops ? k : 1;
+  for (let i = 0; i < monitors.length; i++) markTop(live, state.archivedTop[i] ?? NO_RECORDS, i, kk, monitors[i].mode === 'min', keep, scratch(i));
   const esEpoch = state.progress.es?.bestEpoch ?? null;
   const restoreEpoch = state.pendingRestore?.epoch ?? null;
   if (esEpoch !== null || restoreEpoch !== null) {
-    for (const c of live) if (c.epoch === esEpoch || c.epoch === restoreEpoch) keepRecords.push(c);
+    for (let j = 0; j < n; j++) if (live[j].epoch === esEpoch || live[j].epoch === restoreEpoch) keep[j] = 1;
   }
   if (config.keepLast !== null && config.keepLast > 0) {
-    for (let i = Math.max(0, live.length - config.keepLast); i < live.length; i++) keepRecords.push(live[i]);
+    for (let j = Math.max(0, n - config.keepLast); j < n; j++) keep[j] = 1;
   }
-  const keepIds = state.pinned.slice();
-  if (state.resumedFrom) keepIds.push(state.resumedFrom);
-  if (state.latest) keepIds.push(state.latest);
-  const top = tops.length ? tops[0] : [];
+  const pinned = state.pinned;
+  const resumedFrom = state.resumedFrom;
+  const latest = state.latest;
   let all = true;
-  for (let i = 0; i < live.length && all; i++) all = isKept(live[i], keepRecords, keepIds);
+  for (let j = 0; j < n; j++) {
+    if (keep[j] === 1) continue;
+    const id = live[j].id;
+    if ((latest && id === latest) || (resumedFrom && id === resumedFrom) || (pinned.length > 0 && pinned.includes(id))) keep[j] = 1;
+    else all = false;
+  }
   if (all) return { state, decisions: [] };
 
+  let top = NO_RECORDS;
   const hours = config.keepEveryNHours;
   let preservedAt = state.preservedAt;
   const kept: TrackedCheckpoint[] = [];
-  const milestones: TrackedCheckpoint[] = [];
+  let milestones: TrackedCheckpoint[] | null = null;
   const decisions: Decision[] = [];
-  for (const c of live) {
-    if (isKept(c, keepRecords, keepIds)) { kept.push(c); continue; }
+  let pruning = state.pruning;
+  for (let j = 0; j < n; j++) {
+    const c = live[j];
+    if (keep[j] === 1) { kept.push(c); continue; }
     if (hours !== null) {
       // tf.train.CheckpointManager: keep it forever if it is N hours newer than the last one preserved. A
       // checkpoint stamped after `now` (the clock went backwards since) counts as made now, like tf's min().
@@ -67,27 +72,71 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
       if (preservedAt === null) preservedAt = at;
       if (at - hours * 3_600_000 >= preservedAt) {
         preservedAt = at;
+        if (milestones === null) milestones = [];
         milestones.push(c);
         continue;
       }
     }
+    if (decisions.length === 0) {
+      pruning = pruning.slice();
+      if (useTops && monitors.length > 0) top = SCRATCH[0].recs.slice(0, SCRATCH[0].len);
+    }
     decisions.push(pruneDecision(c, config, top, live, causeSeq, state.run));
+    pruning.push(c.id);
   }
-  let pruning = state.pruning;
-  if (decisions.length) {
-    pruning = pruning.slice();
-    for (const d of decisions) pruning.push(d.checkpoint as string);
-  }
-  let next = cloneState(state);
+  let next = owned ? state : cloneState(state);
   next.checkpoints = kept;
   next.preservedAt = preservedAt;
   next.pruning = pruning;
-  for (const c of milestones) next = archive(next, c, config);
+  if (milestones !== null) for (const c of milestones) next = archive(next, c, config);
   return { state: next, decisions };
 }
 
-function isKept(c: TrackedCheckpoint, records: readonly TrackedCheckpoint[], ids: readonly string[]): boolean {
-  return records.includes(c) || ids.includes(c.id);
+const NO_RECORDS: TrackedCheckpoint[] = [];
+/** Scratch for sweep (module-level, reused, never escapes a call). */
+let KEEP = new Uint8Array(64);
+type Scratch = { recs: TrackedCheckpoint[]; idx: number[]; vals: number[]; len: number };
+const SCRATCH: Scratch[] = [];
+function scratch(i: number): Scratch {
+  while (SCRATCH.length <= i) SCRATCH.push({ recs: [], idx: [], vals: [], len: 0 });
+  return SCRATCH[i];
+}
+
+/**
+ * topOf(live, i, k, mode, seed) into `out.recs` (best first, ties: earlier stays first), marking in `keep` the
+ * indices of the working-set entries it holds.
+ */
+function markTop(live: readonly TrackedCheckpoint[], seed: readonly TrackedCheckpoint[], i: number, k: number, min: boolean, keep: Uint8Array, out: Scratch): void {
+  const recs = out.recs;
+  const idx = out.idx;
+  const vals = out.vals;
+  let len = seed.length < k ? seed.length : k;
+  for (let t = 0; t < len; t++) {
+    recs[t] = seed[t];
+    idx[t] = -1;
+    vals[t] = seed[t].values[i] as number;
+  }
+  for (let j = 0; j < live.length; j++) {
+    const c = live[j];
+    const v = c.values[i];
+    if (v === null || !c.healthy) continue;
+    let at = len;
+    if (min) { while (at > 0 && v < vals[at - 1]) at--; } else { while (at > 0 && v > vals[at - 1]) at--; }
+    if (at >= k) continue;
+    // Shift the tail right by one (dropping the last when full) and put `c` at `at`.
+    let end = len < k ? len : k - 1;
+    if (len < k) len++;
+    for (; end > at; end--) {
+      recs[end] = recs[end - 1];
+      idx[end] = idx[end - 1];
+      vals[end] = vals[end - 1];
+    }
+    recs[at] = c;
+    idx[at] = j;
+    vals[at] = v;
+  }
+  out.len = len;
+  for (let t = 0; t < len; t++) if (idx[t] >= 0) keep[idx[t]] = 1;
 }
 
 function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: TrackedCheckpoint[], live: TrackedCheckpoint[], seq: number, run: string | null): Decision {

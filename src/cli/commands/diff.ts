@@ -31,10 +31,15 @@ export function registerDiff(program: Command): void {
         out.line();
         out.table(
           ['TENSOR', 'DTYPE', 'SHAPE', 'L2', 'MAX |Δ|'],
-          view.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(',')}]`, t.l2 === null ? t.note ?? '-' : t.l2.toExponential(4), t.maxAbs === null ? '-' : t.maxAbs.toExponential(4)]),
+          view.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(',')}]`, t.l2 === null ? t.note ?? '-' : significant(t.l2), t.maxAbs === null ? '-' : significant(t.maxAbs)]),
           ['left', 'left', 'left', 'right', 'right'],
         );
       }
     },
   );
+}
+
+/** Four significant digits without exponent noise: 2.837, 0.09151, 0. */
+function significant(value: number): string {
+  return Number(value.toPrecision(4)).toString();
 }
