@@ -98,7 +98,7 @@ test('given the supervisor-side accept list, when a trainer message arrives, the
 test('given a bad frame, when decoded on either side, then the message names the side that wrote it', () => {
   const messageOf = (d: FrameDecoder): string => {
     try {
-      d.push(frameOf(Uint8Array.of(0xc1)));
+      d.push(Buffer.from('Hi there, I am a log line\n')); // read as a length prefix: far over the limit
     } catch (error) {
       return (error as Error).message;
     }

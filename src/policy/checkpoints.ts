@@ -9,7 +9,7 @@ import { sweep } from './retention.js';
 import { cloneState, decision } from './state.js';
 import { formatValue } from './mode.js';
 import { archive, bestOverall, findKept, updateKept } from './tracked.js';
-import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
+import type { TrackedCheckpoint, PolicyConfig, PolicyPendingSave, PolicyState } from './types.js';
 
 type Result = { state: PolicyState; decisions: Decision[] };
 
@@ -21,12 +21,24 @@ type Result = { state: PolicyState; decisions: Decision[] };
 export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCommitted>, config: PolicyConfig): Result {
   const data = event.data;
   if (state.run !== null && data.run !== state.run) return { state, decisions: [] };
-  if (state.latest === data.checkpoint || state.checkpoints.some((c) => c.id === data.checkpoint)) return { state, decisions: [] };
-  const matched = state.pending.find((p) => p.epoch === data.epoch && p.step === data.step);
-  const values = config.monitors.map((m) => {
-    const v = data.metrics?.[m.metric];
-    return v !== undefined && Number.isFinite(v) ? v : null;
-  });
+  if (state.latest === data.checkpoint) return { state, decisions: [] };
+  // Plain loops, no closures: this runs on every commit (and tsx wraps named closures in defineProperty).
+  const live = state.checkpoints;
+  for (let j = 0; j < live.length; j++) if (live[j].id === data.checkpoint) return { state, decisions: [] };
+  let matched: PolicyPendingSave | undefined;
+  for (let j = 0; j < state.pending.length; j++) {
+    const p = state.pending[j];
+    if (p.epoch === data.epoch && p.step === data.step) { matched = p; break; }
+  }
+  const metrics = data.metrics;
+  const values: (number | null)[] = [];
+  const shown: string[] = [];
+  for (let i = 0; i < config.monitors.length; i++) {
+    const v = metrics?.[config.monitors[i].metric];
+    const value = v !== undefined && Number.isFinite(v) ? v : null;
+    values.push(value);
+    shown.push(formatValue(value));
+  }
   const record: TrackedCheckpoint = {
     id: data.checkpoint,
     epoch: data.epoch,
@@ -34,7 +46,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     at: event.at,
     seq: event.seq,
     values,
-    shown: values.map((v) => formatValue(v)),
+    shown,
     labels: data.labels ?? matched?.labels ?? [],
     healthy: true,
     milestone: false,
@@ -55,10 +67,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   next.commits = state.commits + 1;
   next.preservedAt = preservedAt;
   next.latest = record.id;
-  if (!milestone) {
-    next.checkpoints = state.checkpoints.slice();
-    next.checkpoints.push(record);
-  }
+  if (!milestone) next.checkpoints = live.concat([record]);
   if (milestone) next = archive(next, record, config);
   const decisions: Decision[] = [];
 
@@ -76,8 +85,10 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     decisions.push(backup);
     next = updateKept(next, record.id, config, (c) => ({ ...c, backedUp: true }));
   }
-  const swept = sweep(next, config, event.seq, event.at);
-  decisions.push(...swept.decisions);
+  // `next` is always a fresh copy made above (cloneState / archive / spread / updateKept): sweep may set its fields.
+  const swept = sweep(next, config, event.seq, event.at, true);
+  if (decisions.length === 0) return swept;
+  for (const d of swept.decisions) decisions.push(d);
   return { state: swept.state, decisions };
 }
 

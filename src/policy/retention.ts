@@ -34,7 +34,11 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   keep.fill(0, 0, n);
   const useTops = k !== null && k > 0;
   const kk = useTops ? k : 1;
-  for (let i = 0; i < monitors.length; i++) markTop(live, state.archivedTop[i] ?? NO_RECORDS, i, kk, monitors[i].mode === 'min', keep, scratch(i));
+  let top0 = 0;
+  for (let i = 0; i < monitors.length; i++) {
+    const len = markTop(live, state.archivedTop[i] ?? NO_RECORDS, i, kk, monitors[i].mode === 'min', keep, i === 0 ? TOP0 : null);
+    if (i === 0) top0 = len;
+  }
   const esEpoch = state.progress.es?.bestEpoch ?? null;
   const restoreEpoch = state.pendingRestore?.epoch ?? null;
   if (esEpoch !== null || restoreEpoch !== null) {
@@ -55,7 +59,8 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
   }
   if (all) return { state, decisions: [] };
 
-  let top = NO_RECORDS;
+  // The top by the first monitor (for prune reasons): TOP0[0, topLen), a scratch list pruneDecision only reads.
+  const topLen = useTops && monitors.length > 0 ? top0 : 0;
   const hours = config.keepEveryNHours;
   let preservedAt = state.preservedAt;
   const kept: TrackedCheckpoint[] = [];
@@ -77,11 +82,8 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
         continue;
       }
     }
-    if (decisions.length === 0) {
-      pruning = pruning.slice();
-      if (useTops && monitors.length > 0) top = SCRATCH[0].recs.slice(0, SCRATCH[0].len);
-    }
-    decisions.push(pruneDecision(c, config, top, live, causeSeq, state.run));
+    if (decisions.length === 0) pruning = pruning.slice();
+    decisions.push(pruneDecision(c, config, TOP0, topLen, live, causeSeq, state.run));
     pruning.push(c.id);
   }
   let next = owned ? state : cloneState(state);
@@ -95,51 +97,55 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
 const NO_RECORDS: TrackedCheckpoint[] = [];
 /** Scratch for sweep (module-level, reused, never escapes a call). */
 let KEEP = new Uint8Array(64);
-type Scratch = { recs: TrackedCheckpoint[]; idx: number[]; vals: number[]; len: number };
-const SCRATCH: Scratch[] = [];
-function scratch(i: number): Scratch {
-  while (SCRATCH.length <= i) SCRATCH.push({ recs: [], idx: [], vals: [], len: 0 });
-  return SCRATCH[i];
-}
+const LIVE_VALS: number[] = [];
+const LIVE_IDX: number[] = [];
+const TOP0: TrackedCheckpoint[] = [];
 
 /**
- * topOf(live, i, k, mode, seed) into `out.recs` (best first, ties: earlier stays first), marking in `keep` the
- * indices of the working-set entries it holds.
+ * Mark in `keep` the working-set entries of topOf(live, i, k, mode, seed) (best first; ties: the seed, then commit
+ * order), and when `recs` is given put that top into it, returning its length. Equivalent to topOf's insertion
+ * into a capped list, computed as a stable sort of the (few) live values merged with the already-sorted seed.
  */
-function markTop(live: readonly TrackedCheckpoint[], seed: readonly TrackedCheckpoint[], i: number, k: number, min: boolean, keep: Uint8Array, out: Scratch): void {
-  const recs = out.recs;
-  const idx = out.idx;
-  const vals = out.vals;
-  let len = seed.length < k ? seed.length : k;
-  for (let t = 0; t < len; t++) {
-    recs[t] = seed[t];
-    idx[t] = -1;
-    vals[t] = seed[t].values[i] as number;
-  }
+function markTop(live: readonly TrackedCheckpoint[], seed: readonly TrackedCheckpoint[], i: number, k: number, min: boolean, keep: Uint8Array, recs: TrackedCheckpoint[] | null): number {
+  const lv = LIVE_VALS;
+  const li = LIVE_IDX;
+  let m = 0;
   for (let j = 0; j < live.length; j++) {
     const c = live[j];
     const v = c.values[i];
     if (v === null || !c.healthy) continue;
-    let at = len;
-    if (min) { while (at > 0 && v < vals[at - 1]) at--; } else { while (at > 0 && v > vals[at - 1]) at--; }
-    if (at >= k) continue;
-    // Shift the tail right by one (dropping the last when full) and put `c` at `at`.
-    let end = len < k ? len : k - 1;
-    if (len < k) len++;
-    for (; end > at; end--) {
-      recs[end] = recs[end - 1];
-      idx[end] = idx[end - 1];
-      vals[end] = vals[end - 1];
-    }
-    recs[at] = c;
-    idx[at] = j;
-    vals[at] = v;
+    let at = m;
+    if (min) { while (at > 0 && v < lv[at - 1]) { lv[at] = lv[at - 1]; li[at] = li[at - 1]; at--; } }
+    else { while (at > 0 && v > lv[at - 1]) { lv[at] = lv[at - 1]; li[at] = li[at - 1]; at--; } }
+    lv[at] = v;
+    li[at] = j;
+    m++;
   }
-  out.len = len;
-  for (let t = 0; t < len; t++) if (idx[t] >= 0) keep[idx[t]] = 1;
+  const ns = seed.length < k ? seed.length : k;
+  let s = 0;
+  let t = 0;
+  let len = 0;
+  while (len < k && (s < ns || t < m)) {
+    // A live value enters before a seed only when strictly better (topOf inserts after equal values).
+    let fromSeed = s < ns;
+    if (fromSeed && t < m) {
+      const sv = seed[s].values[i] as number;
+      fromSeed = min ? !(lv[t] < sv) : !(lv[t] > sv);
+    }
+    if (fromSeed) {
+      if (recs !== null) recs[len] = seed[s];
+      s++;
+    } else {
+      keep[li[t]] = 1;
+      if (recs !== null) recs[len] = live[li[t]];
+      t++;
+    }
+    len++;
+  }
+  return len;
 }
 
-function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: TrackedCheckpoint[], live: TrackedCheckpoint[], seq: number, run: string | null): Decision {
+function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: readonly TrackedCheckpoint[], topLen: number, live: TrackedCheckpoint[], seq: number, run: string | null): Decision {
   const numbers: Partial<Decision> = { epoch: c.epoch, step: c.step, checkpoint: c.id };
   if (run) numbers.run = run;
   const k = config.keepTopK;
@@ -152,10 +158,10 @@ function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: TrackedC
     if (k === 0) return decision('prune', seq, 'keepTopK', `${c.id} is not kept: keepTopK is 0${lastNote}`, numbers);
     if (!c.healthy) return decision('prune', seq, 'keepTopK', `${c.id} failed verification; not eligible for the top ${k} by ${m.metric}${lastNote}`, numbers);
     if (value === null) return decision('prune', seq, 'keepTopK', `${c.id} has no finite ${m.metric}; not in the top ${k}${lastNote}`, numbers);
-    numbers.threshold = top.length ? (top[top.length - 1].values[0] as number) : null;
+    numbers.threshold = topLen ? (top[topLen - 1].values[0] as number) : null;
     const sign = m.mode === 'min' ? '>' : '<';
     let listed = '';
-    for (const t of top) listed += (listed ? ', ' : '') + t.shown[0];
+    for (let t = 0; t < topLen; t++) listed += (listed ? ', ' : '') + top[t].shown[0];
     return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${c.shown[0]} ${sign} ${listed})${lastNote}`, numbers);
   }
   const base = numbers;

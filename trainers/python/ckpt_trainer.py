@@ -285,8 +285,12 @@ class _Session:
             self.phase = 'training'
             epoch, step = self.trainer.train(Context(self, config, int(seed)))
         except Exception as error:
-            traceback.print_exc(file=sys.stderr)
-            send({'type': 'error', 'code': getattr(error, 'code', None) or 'TRAINER_FAILED', 'message': str(error)})
+            code = getattr(error, 'code', None)
+            if code:  # a known problem (e.g. PROTOCOL_BAD_STATE) says what to do; only a bug needs its traceback
+                sys.stderr.write('%s: %s\n' % (code, error))
+            else:
+                traceback.print_exc(file=sys.stderr)
+            send({'type': 'error', 'code': code or 'TRAINER_FAILED', 'message': str(error)})
             _exit(1)
         self.phase = 'finished'
         final = self.trainer.capture()
