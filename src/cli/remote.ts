@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import type { LedgerEvent, TailItem } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
+import { createAsyncQueue } from './async-queue.js';
 import { createSseParser } from '../server/sse-parser.js';
 import type { Owner } from '../server/owner-file.js';
 
@@ -18,61 +19,34 @@ export interface EventStream extends AsyncIterable<TailItem> {
  * @example for await (const item of openOwnerEvents(owner, 1)) if (item.kind === 'event') console.log(item.event.seq)
  */
 export function openOwnerEvents(owner: Owner, fromSeq: number): EventStream {
-  const queue: TailItem[] = [];
-  let done = false;
-  let failure: unknown;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
+  const queue = createAsyncQueue<TailItem>();
+  const unreachable = (detail: string, cause?: unknown) =>
+    new CkptError('CLI_OWNER_UNREACHABLE', `the owner of this directory (pid ${owner.pid}) ${detail} at ${owner.url}; retry, or stop it and read the directory directly`, { cause });
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (owner.token) headers.authorization = `Bearer ${owner.token}`;
   const req = request(`${owner.url}/api/events?from=${fromSeq}`, { method: 'GET', headers }, (res) => {
     if (res.statusCode !== 200) {
-      failure = new CkptError('CLI_OWNER_UNREACHABLE', `the owner of this directory (pid ${owner.pid}) answered HTTP ${res.statusCode} at ${owner.url}; retry, or stop it and read the directory directly`);
       res.resume();
-      done = true;
-      notify();
+      queue.fail(unreachable(`answered HTTP ${res.statusCode}`));
       return;
     }
     res.setEncoding('utf8');
     const feed = createSseParser((message) => {
       if (message.event === 'caught-up') queue.push({ kind: 'caught-up', seq: Number(JSON.parse(message.data).seq) });
       else if (message.event === 'message') queue.push({ kind: 'event', event: JSON.parse(message.data) as LedgerEvent });
-      else if (message.event === 'server-error') failure = new CkptError('CLI_OWNER_UNREACHABLE', `the owner (pid ${owner.pid}) failed while streaming: ${message.data}`);
-      notify();
+      else if (message.event === 'server-error') queue.fail(new CkptError('CLI_OWNER_UNREACHABLE', `the owner (pid ${owner.pid}) failed while streaming: ${message.data}`));
     });
     res.on('data', feed);
-    res.on('end', () => {
-      done = true;
-      notify();
-    });
-    res.on('error', () => {
-      done = true;
-      notify();
-    });
+    res.on('end', () => queue.end());
+    res.on('error', () => queue.end());
   });
-  req.on('error', (error) => {
-    failure ??= new CkptError('CLI_OWNER_UNREACHABLE', `cannot reach the owner of this directory (pid ${owner.pid}) at ${owner.url}; retry, or stop it and read the directory directly`, { cause: error });
-    done = true;
-    notify();
-  });
+  req.on('error', (error) => queue.fail(unreachable('cannot be reached', error)));
   req.end();
   return {
     close() {
-      done = true;
       req.destroy();
-      notify();
+      queue.end();
     },
-    async *[Symbol.asyncIterator]() {
-      while (true) {
-        while (queue.length) yield queue.shift()!;
-        if (failure) throw failure;
-        if (done) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   };
 }

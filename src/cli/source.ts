@@ -12,6 +12,7 @@ import { readOwner, type Owner } from '../server/owner-file.js';
 import { fetchJson } from '../server/client.js';
 import { evolveView, initialViewState, readViewState, type ViewState } from '../views/index.js';
 import { openOwnerEvents } from './remote.js';
+import { createAsyncQueue } from './async-queue.js';
 
 export interface ReadSource {
   dir: string;
@@ -146,43 +147,18 @@ async function openRemote(abs: string, owner: Owner): Promise<ReadSource> {
 
 /** The ledger's tail as an async iterable (ends on close()). */
 function tailToIterable(ledger: Ledger, fromSeq: number): AsyncIterable<TailItem> & { close(): void } {
-  const queue: TailItem[] = [];
-  let done = false;
-  let failure: unknown;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
+  const queue = createAsyncQueue<TailItem>();
   const subscription = ledger.tail(fromSeq).subscribe({
-    next: (item) => {
-      queue.push(item);
-      notify();
-    },
-    error: (error) => {
-      failure = error;
-      notify();
-    },
-    complete: () => {
-      done = true;
-      notify();
-    },
+    next: (item) => queue.push(item),
+    error: (error) => queue.fail(error),
+    complete: () => queue.end(),
   });
   return {
     close() {
-      done = true;
       subscription.unsubscribe();
-      notify();
+      queue.end();
     },
-    async *[Symbol.asyncIterator]() {
-      while (true) {
-        while (queue.length) yield queue.shift()!;
-        if (failure) throw failure;
-        if (done) return;
-        await new Promise<void>((r) => (wake = r));
-      }
-    },
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   };
 }
 

@@ -4,19 +4,11 @@
  */
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
-import type { CheckpointCommitted, Decision, Metrics } from '../events.js';
+import type { CheckpointCommitted, Decision } from '../events.js';
+import type { CommitMeta } from '../store/write.js';
 
-/** Facts the store records with a checkpoint besides its content. */
-export interface CommitMeta {
-  run: string;
-  epoch: number;
-  step: number;
-  metrics: Metrics;
-  decisionSeq?: number;
-  labels?: string[];
-  trainer: string;
-  backend: string;
-}
+/** Facts the store records with a checkpoint besides its content (the store's own type). */
+export type { CommitMeta } from '../store/write.js';
 
 export interface RunStore {
   /** Write blobs + manifest durably, then append CheckpointCommitted; resolves with that stored event. */
