@@ -4,11 +4,13 @@
  * Folds N epoch events (default 1,000,000) through a policy with two monitors (val_loss, val_acc), top-10 +
  * last-2 retention, hour milestones and early stopping (kept active: patience larger than any stall). Like the
  * supervisor, every save decision is answered with a CheckpointCommitted and every prune with a
- * CheckpointPruned. Two save regimes:
- *   - `eventsPerSec` (the target): saves on improvement of either monitor (Keras save_best_only);
- *   - `eventsPerSecSaveEveryEpoch`: the stress case, a save + commit + retention sweep + prune on every epoch.
+ * CheckpointPruned. Two save regimes, each with the same target and its own PASS/MISS:
+ *   - `eventsPerSec`: saves on improvement of either monitor (Keras save_best_only);
+ *   - `eventsPerSecSaveEveryEpoch`: a save + commit + retention sweep + prune on every epoch (three events folded
+ *     per epoch, and a milestone archived every 60 epochs, so the archive grows to N/60 checkpoints).
  * Baseline (same run): the same loop building the same epoch events through a trivial fold (min val_loss).
- * Target: eventsPerSec >= 1,000,000 epoch events/s (the commits and prunes they cause are folded too, uncounted).
+ * Target: >= 1,000,000 epoch events/s in each regime (the commits and prunes they cause are folded too, uncounted).
+ * `pass` is true only when both regimes meet it; `passSaveOnImprovement` / `passSaveEveryEpoch` give each.
  * Rates: on a shared, overloaded machine wall time includes the time the fold waits for a core, and process CPU
  * time includes the garbage collector's helper threads; the time the main thread really ran is at most the smaller
  * of the two, so each rate is epochs / min(wall, CPU) — a lower bound on the true single-thread rate. Both raw
@@ -137,7 +139,9 @@ const out = {
   milestones: mainState.archived.length,
   stopped: mainState.progress.stopped,
   target: TARGET,
-  pass: eventsPerSec >= TARGET,
+  passSaveOnImprovement: eventsPerSec >= TARGET,
+  passSaveEveryEpoch: rate(every) >= TARGET,
+  pass: eventsPerSec >= TARGET && rate(every) >= TARGET,
 };
 
 if (json) {
@@ -145,14 +149,15 @@ if (json) {
 } else {
   const n = (x: number) => x.toLocaleString('en-US');
   const rows: Array<[string, string, string]> = [
-    ['eventsPerSec (save on improvement, epoch events/s)', n(out.eventsPerSec), `>= ${n(TARGET)}  ${out.pass ? 'PASS' : 'MISS'}`],
-    ['eventsPerSec, save + commit + prune every epoch', n(out.eventsPerSecSaveEveryEpoch), '(stress case, no target)'],
+    ['eventsPerSec, save on improvement (epoch events/s)', n(out.eventsPerSec), `>= ${n(TARGET)}  ${out.passSaveOnImprovement ? 'PASS' : 'MISS'}`],
+    ['eventsPerSec, save + commit + prune every epoch (epoch events/s)', n(out.eventsPerSecSaveEveryEpoch), `>= ${n(TARGET)}  ${out.passSaveEveryEpoch ? 'PASS' : 'MISS'}`],
     ['baseline: trivial fold, epoch events/s', n(out.baselineEventsPerSec), ''],
     ['ratio policy / baseline (improvement / every epoch)', `${out.ratioToBaseline} / ${out.ratioToBaselineSaveEveryEpoch}`, ''],
     ['per CPU-s only (improvement / every epoch / baseline)', `${n(out.cpuEventsPerSec)} / ${n(out.cpuEventsPerSecSaveEveryEpoch)} / ${n(out.baselineCpuEventsPerSec)}`, ''],
     ['per wall-s only (improvement / every epoch / baseline)', `${n(out.wallEventsPerSec)} / ${n(out.wallEventsPerSecSaveEveryEpoch)} / ${n(out.baselineWallEventsPerSec)}`, ''],
     ['events folded (improvement / every epoch)', `${n(out.totalEvents)} / ${n(out.totalEventsSaveEveryEpoch)}`, ''],
     ['decisions (improvement)', n(out.decisions), ''],
+    ['overall (both regimes)', out.pass ? 'PASS' : 'MISS', ''],
     ['kept checkpoints at end (of them milestones)', `${out.keptCheckpoints} (${out.milestones})`, ''],
     ['early-stopped', String(out.stopped), ''],
   ];

@@ -128,8 +128,12 @@ export function backupLatestAtEnd(state: PolicyState, config: PolicyConfig, seq:
 export function onPruned(state: PolicyState, id: string, config: PolicyConfig): PolicyState {
   const at = state.pruning.indexOf(id);
   if (at >= 0) {
-    const pruning = state.pruning.slice();
-    pruning.splice(at, 1);
+    let pruning: string[];
+    if (state.pruning.length === 1) pruning = [];
+    else {
+      pruning = state.pruning.slice();
+      pruning.splice(at, 1);
+    }
     const next = cloneState(state);
     next.pruning = pruning;
     return next;

@@ -50,5 +50,26 @@ export function formatValue(value: number | null, mode: PolicyMode = 'min'): str
   if (Number.isNaN(value)) return 'nan';
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';
+  return toFixed4(value);
+}
+
+/**
+ * Exactly `value.toFixed(4)`, about twice as fast for |value| < 1e5 (formatted on every commit). There
+ * `value * 1e4` is off by at most 6e-8 from the exact product, so rounding it agrees with toFixed's exact
+ * rounding unless the product lies within 1e-6 of a half, which falls back to toFixed (as do larger values).
+ */
+function toFixed4(value: number): string {
+  if (value > -1e5 && value < 1e5) {
+    const neg = value < 0;
+    const scaled = (neg ? -value : value) * 10000;
+    const n = Math.round(scaled);
+    const d = scaled - n;
+    if (d < 0.499999 && d > -0.499999) {
+      const whole = Math.floor(n / 10000);
+      const f = n - whole * 10000;
+      const frac = f < 10 ? '000' + f : f < 100 ? '00' + f : f < 1000 ? '0' + f : '' + f;
+      return (neg ? '-' : '') + whole + '.' + frac;
+    }
+  }
   return value.toFixed(4);
 }

@@ -38,7 +38,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   let copied = false;
   // Scratch lists reused across calls (cleared here, never kept in state or decisions): fewer allocations per event.
   const improvements = IMPROVEMENTS;
-  improvements.length = 0;
+  if (improvements.length !== 0) improvements.length = 0;
   let warned = state.warned;
   for (let i = 0; i < config.monitors.length; i++) {
     const m = config.monitors[i];
@@ -77,7 +77,7 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   progress.step = step;
   progress.monitors = monitors;
   const triggers = TRIGGERS;
-  triggers.length = 0;
+  if (triggers.length !== 0) triggers.length = 0;
   if (checkEpoch && config.everyNEpochs !== null) {
     if (!config.saveBestOnly) {
       triggers.push({ rule: 'everyNEpochs', label: 'epoch', note: config.everyNEpochs === 1 ? 'every epoch' : `every ${config.everyNEpochs} epochs` });
@@ -102,12 +102,24 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   next.progress = progress;
   next.warned = warned;
   if (triggers.length > 0) {
-    const labels = improvements.map((imp) => `best:${imp.metric}`);
-    for (const t of triggers) if (t.label && !labels.includes(t.label)) labels.push(t.label);
-    const notes = triggers.filter((t) => t.rule !== 'saveBestOnly').map((t) => t.note);
-    const reason = improvements.length > 0
-      ? `${improvements.map(improvedText).join(' and ')}, saving checkpoint${notes.length ? ` (${notes.join(', ')})` : ''}`
-      : `epoch ${epoch}: saving checkpoint (${notes.join(', ')})`;
+    // Loops rather than map/filter/join: this runs on every saved epoch.
+    const labels: string[] = [];
+    for (let i = 0; i < improvements.length; i++) labels.push(`best:${improvements[i].metric}`);
+    let notes = '';
+    let noteCount = 0;
+    for (let i = 0; i < triggers.length; i++) {
+      const t = triggers[i];
+      if (t.label && !labels.includes(t.label)) labels.push(t.label);
+      if (t.rule !== 'saveBestOnly') notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
+    }
+    let reason: string;
+    if (improvements.length > 0) {
+      let improved = improvedText(improvements[0]);
+      for (let i = 1; i < improvements.length; i++) improved += ` and ${improvedText(improvements[i])}`;
+      reason = `${improved}, saving checkpoint${noteCount > 0 ? ` (${notes})` : ''}`;
+    } else {
+      reason = `epoch ${epoch}: saving checkpoint (${notes})`;
+    }
     decisions.push({ kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels });
     next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
@@ -173,7 +185,8 @@ function stepAndTimeTriggers(progress: PolicyProgress, prev: PolicyProgress, ste
 /** Saves waiting for their commit; bounded, since saves commit in order and old ones that never did are lost. */
 const MAX_PENDING = 16;
 export function withPending(pending: readonly PolicyPendingSave[], save: PolicyPendingSave): PolicyPendingSave[] {
-  const next = pending.length >= MAX_PENDING ? pending.slice(pending.length - MAX_PENDING + 1) : pending.slice();
+  if (pending.length < MAX_PENDING) return pending.concat([save]);
+  const next = pending.slice(pending.length - MAX_PENDING + 1);
   next.push(save);
   return next;
 }

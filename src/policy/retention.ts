@@ -82,9 +82,9 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
         continue;
       }
     }
-    if (decisions.length === 0) pruning = pruning.slice();
     decisions.push(pruneDecision(c, config, TOP0, topLen, live, causeSeq, state.run));
-    pruning.push(c.id);
+    if (decisions.length === 1) pruning = pruning.concat([c.id]);
+    else pruning.push(c.id);
   }
   let next = owned ? state : cloneState(state);
   next.checkpoints = kept;
@@ -145,14 +145,40 @@ function markTop(live: readonly TrackedCheckpoint[], seed: readonly TrackedCheck
   return len;
 }
 
+/** The last "listed" top (records by identity) and its text: the top rarely changes between commits. */
+const LISTED_RECS: TrackedCheckpoint[] = [];
+let LISTED_TEXT = '';
+
+function listedTop(top: readonly TrackedCheckpoint[], topLen: number): string {
+  let same = LISTED_RECS.length === topLen;
+  for (let t = 0; same && t < topLen; t++) same = LISTED_RECS[t] === top[t];
+  if (same) return LISTED_TEXT;
+  let listed = '';
+  for (let t = 0; t < topLen; t++) listed += (listed ? ', ' : '') + top[t].shown[0];
+  LISTED_RECS.length = 0;
+  for (let t = 0; t < topLen; t++) LISTED_RECS.push(top[t]);
+  LISTED_TEXT = listed;
+  return listed;
+}
+
 function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: readonly TrackedCheckpoint[], topLen: number, live: TrackedCheckpoint[], seq: number, run: string | null): Decision {
+  const k = config.keepTopK;
+  const value = c.values[0];
+  if (k !== null && k > 0 && c.healthy && value !== null) {
+    // The common case, built field by field in decision()'s key order (no intermediate object).
+    const m = config.monitors[0];
+    const lastNote = config.keepLast !== null ? `; not among the last ${config.keepLast}` : '';
+    const reason = `${c.id} left the top ${k} by ${m.metric} (${c.shown[0]} ${m.mode === 'min' ? '>' : '<'} ${listedTop(top, topLen)})${lastNote}`;
+    const threshold = topLen ? (top[topLen - 1].values[0] as number) : null;
+    return run
+      ? { kind: 'prune', causeSeq: seq, rule: 'keepTopK', reason, run, epoch: c.epoch, step: c.step, monitor: m.metric, value, threshold, checkpoint: c.id }
+      : { kind: 'prune', causeSeq: seq, rule: 'keepTopK', reason, epoch: c.epoch, step: c.step, monitor: m.metric, value, threshold, checkpoint: c.id };
+  }
   const numbers: Partial<Decision> = { epoch: c.epoch, step: c.step, checkpoint: c.id };
   if (run) numbers.run = run;
-  const k = config.keepTopK;
   const lastNote = config.keepLast !== null ? `; not among the last ${config.keepLast}` : '';
   if (k !== null && k >= 0) {
     const m = config.monitors[0];
-    const value = c.values[0];
     numbers.monitor = m.metric;
     numbers.value = value;
     if (k === 0) return decision('prune', seq, 'keepTopK', `${c.id} is not kept: keepTopK is 0${lastNote}`, numbers);
@@ -160,9 +186,7 @@ function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: readonly
     if (value === null) return decision('prune', seq, 'keepTopK', `${c.id} has no finite ${m.metric}; not in the top ${k}${lastNote}`, numbers);
     numbers.threshold = topLen ? (top[topLen - 1].values[0] as number) : null;
     const sign = m.mode === 'min' ? '>' : '<';
-    let listed = '';
-    for (let t = 0; t < topLen; t++) listed += (listed ? ', ' : '') + top[t].shown[0];
-    return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${c.shown[0]} ${sign} ${listed})${lastNote}`, numbers);
+    return decision('prune', seq, 'keepTopK', `${c.id} left the top ${k} by ${m.metric} (${c.shown[0]} ${sign} ${listedTop(top, topLen)})${lastNote}`, numbers);
   }
   const base = numbers;
   if (config.keepLast !== null) {
