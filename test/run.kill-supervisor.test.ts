@@ -39,13 +39,22 @@ test('given the driver, when a run completes uninterrupted, then it exits 0 with
 
 test(`given ${KILL_POINTS} seeded points, when the supervisor is SIGKILLed at each, then the next start recovers to the same weights`, async () => {
   const random = seeded(77);
-  for (let i = 0; i < KILL_POINTS; i++) {
+  // A point late in the run may come after the run already finished on a fast (quiet) machine: such a point
+  // is checked as a clean finish and another seeded point is drawn, until KILL_POINTS real kills happened.
+  let kills = 0;
+  for (let i = 0; kills < KILL_POINTS; i++) {
+    assert.ok(i < KILL_POINTS * 3, `only ${kills} of ${i} seeded points landed before the run finished`);
     const killAfter = { line: 1 + Math.floor(random() * 9), delayMs: Math.floor(random() * 40) };
     const where = `kill point ${i} (after line ${killAfter.line} + ${killAfter.delayMs} ms)`;
     const t = tempDir();
     try {
       const first = await runDriver({ ...options, dir: t.dir }, killAfter);
-      assert.is(first.signal, 'SIGKILL', where);
+      if (first.signal !== 'SIGKILL') {
+        assert.is(first.code, 0, `${where}: a run that ended before the kill finished cleanly`);
+        assert.is(first.result?.weightsDigest, baseline, where);
+        continue;
+      }
+      kills++;
       assert.ok(first.trainers.length >= 1, where);
       for (const pid of first.trainers) assert.ok(await waitGone(pid, 5000), `${where}: orphaned trainer ${pid} exits`);
       const before = await ledgerFacts(t.dir);

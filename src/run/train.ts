@@ -99,8 +99,6 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
 
   let runId: string | null = null;
   let progress: RunProgress = silentProgress;
-  /** A trainer spawned ahead of its session: ended here if the run fails before a session takes it. */
-  let unclaimed: TrainerProcess | null = null;
   try {
     const runs = await runsState(ledger);
     const previous = latestRun(runs);
@@ -112,10 +110,6 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     const run = runId;
     const trainerSpec = options.trainer ?? (base?.trainerConfig.trainer as string | undefined) ?? DEFAULTS.trainer;
     const command = resolveTrainer(trainerSpec);
-    // The trainer starts now and loads its framework while the policy, the server and the checkpoint to resume
-    // from are prepared; its frames are replayed to the session that takes it over.
-    unclaimed = TrainerProcess.spawn({ command: command.command, args: command.args });
-    options.onTrainerSpawn?.(unclaimed.pid);
     // Recorded so `--resume` from another directory finds the same program: built-in name, else absolute path.
     const trainerRecorded = (BUILTIN_TRAINERS as readonly string[]).includes(trainerSpec) ? trainerSpec : resolve(trainerSpec);
     const epochs = options.epochs ?? base?.epochs ?? DEFAULTS.epochs;
@@ -139,10 +133,6 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     let started = base !== undefined;
     let resumeReason: 'resume' | 'restart' = 'resume';
     for (;;) {
-      if (!unclaimed) {
-        unclaimed = TrainerProcess.spawn({ command: command.command, args: command.args });
-        options.onTrainerSpawn?.(unclaimed.pid);
-      }
       let start: SessionStart = { config, seed };
       let fromCheckpoint: string | null = null;
       if (started) {
@@ -150,8 +140,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         if (point) { start = { config, seed, state: point.state }; fromCheckpoint = point.checkpoint; }
         attempt++;
       }
-      const trainer = unclaimed;
-      unclaimed = null;
+      const trainer = TrainerProcess.spawn({ command: command.command, args: command.args });
+      options.onTrainerSpawn?.(trainer.pid);
       const resumedAttempt = attempt;
       const reason = resumeReason;
       const session = new RunSession({
@@ -209,12 +199,6 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     progress.line(`${hasCode(error) ? error.code : 'ERROR'}: ${(error as Error).message}`);
     return failed(runId, error);
   } finally {
-    if (unclaimed) {
-      const trainer: TrainerProcess = unclaimed;
-      trainer.endInput();
-      trainer.kill('SIGKILL');
-      await trainer.waitForExit();
-    }
     progress.close();
     if (options.handleSignals !== false) { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); }
     await server?.close().catch(() => {});
