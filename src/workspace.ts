@@ -47,7 +47,7 @@ async function exists(path: string): Promise<boolean> {
 export async function openWorkspace(dir: string, options: WorkspaceOptions = {}): Promise<Workspace> {
   const root = resolve(dir);
   if (!(await exists(root))) {
-    if (!options.create) throw new CkptError('STORE_NOT_FOUND', `no ckpt directory at ${root}; pass --dir or create one with \`ckpt init\``, { details: { dir: root } });
+    if (!options.create) throw new CkptError('STORE_NOT_FOUND', `no ckpt directory at ${root}; pass --dir, or create one with \`ckpt train --dir ${root}\``, { details: { dir: root } });
     await mkdir(root, { recursive: true });
   } else if (!options.create && !(await exists(join(root, 'ledger')))) {
     throw new CkptError('STORE_NOT_FOUND', `${root} is not a ckpt directory (no ledger/); pass the right --dir`, { details: { dir: root } });

@@ -9,6 +9,7 @@ import { CkptError } from '../src/errors.js';
 import { monitorsOfPolicy } from '../src/views/mode.js';
 import type { CheckpointState } from '../src/checkpoint.js';
 import { sampleHistory } from './cli.helpers.js';
+import { catalogProjection, type CatalogState } from '../src/projections/catalog.js';
 
 async function sampleState() {
   const ledger = await openMemoryLedger({ projections: [viewProjection] });
@@ -153,6 +154,20 @@ test('given malformed events, when folded, then the read model skips them instea
   assert.is(listCheckpoints(state, { all: true })[0].status, 'corrupt');
   assert.is(state.decisions.length, 0);
   await ledger.close();
+});
+
+
+
+test('given a newer run that monitors another metric, when best is resolved, then the views and the store catalog name the same checkpoint', async () => {
+  const ledger = await openMemoryLedger({ projections: [viewProjection, catalogProjection] });
+  await ledger.append(sampleHistory());
+  const policy = { monitors: [{ metric: 'val_acc', mode: 'max' }] };
+  await ledger.append([{ stream: 'run-3', type: 'RunStarted', data: { run: 'run-3', trainer: 'mnist-mlp', trainerVersion: '0.1.0', backend: 'wasm', protocol: 1, seed: 1, epochs: 1, batchSize: 64, trainerConfig: {}, policy, pid: 1 } }]);
+  const state = await readViewState(ledger);
+  const catalog = ledger.state<CatalogState>('catalog');
+  assert.is(catalog.primaryMonitor, 'val_acc');
+  assert.is(resolveViewRef(state, 'best').id, resolveViewRef(state, 'best:val_acc').id);
+  assert.is(resolveViewRef(state, 'best').id, 'ckpt-4');
 });
 
 test.run();

@@ -27,7 +27,7 @@ async function source(dir: string): Promise<{ ws: Workspace; bundle: string; dig
   const ws = await openWorkspace(join(dir, 'src'), { create: true });
   const state = modelState(1, 2);
   await ws.store.commit(modelState(9, 1), meta('run-1', 1, { val_loss: 0.9 }));
-  await ws.store.commit(state, meta('run-1', 2, { val_loss: 0.2 }, { tags: ['good'] }));
+  await ws.store.commit(state, meta('run-1', 2, { val_loss: 0.2 }, { tags: ['good'], decisionSeq: 999 }));
   await ws.store.pin('ckpt-2', 'ship it');
   const { path } = await ws.store.exportCheckpoint('best', { format: 'bundle', out: join(dir, 'best.ckpt') });
   return { ws, bundle: path, digest: weightsDigest(state) };
@@ -55,6 +55,10 @@ test('given a bundle of the best checkpoint, when imported into another director
     const imported = [];
     for await (const e of dst.ledger.read({ types: ['CheckpointImported'] })) imported.push(e.data as any);
     assert.equal(imported[0].events.map((e: any) => e.type), ['CheckpointCommitted', 'CheckpointPinned']);
+    const commits = [];
+    for await (const e of dst.ledger.read({ types: ['CheckpointCommitted'] })) commits.push(e.data as any);
+    assert.is(commits[1].checkpoint, 'ckpt-2');
+    assert.is(commits[1].decisionSeq, undefined, 'a source-ledger seq means nothing here');
     const again = await dst.store.importBundle(bundle);
     assert.is(again.alreadyPresent, true);
     assert.is(again.checkpoint, 'ckpt-2');
@@ -75,6 +79,11 @@ const hostile: Record<string, { code: string; build: (good: Buffer, header: Buff
   'a flipped bit in a blob': { code: 'STORE_IMPORT_HASH', build: (g, h) => { const b = Buffer.from(g); b[512 + Math.ceil(h.length / 512) * 512 + 512] ^= 1; return b; } },
   'a blob missing': { code: 'STORE_IMPORT_MALFORMED', build: (_g, h) => Buffer.concat([entry('ckpt-bundle.json', h), TAR_END]) },
   'not a tar file': { code: 'STORE_IMPORT_MALFORMED', build: () => Buffer.from('{"format":"ckpt.bundle"}') },
+  'a commit record with wrong types': { code: 'STORE_IMPORT_MALFORMED', build: (g, h) => {
+    const forged = JSON.parse(h.toString('utf8'));
+    forged.commit.tags = 5;
+    return Buffer.concat([entry('ckpt-bundle.json', Buffer.from(JSON.stringify(forged))), g.subarray(512 + Math.ceil(h.length / 512) * 512)]);
+  } },
   'an unexpected file': { code: 'STORE_IMPORT_PATH', build: (_g, h) => Buffer.concat([entry('ckpt-bundle.json', h), entry('run.sh', Buffer.from('rm -rf /')), TAR_END]) },
 };
 

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CatalogEntry } from '../projections/catalog.js';
 import type { CheckpointCommitted } from '../events.js';
+import { CkptError } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { fsyncDir } from './fsync.js';
 import { BUNDLE_FORMAT, BUNDLE_HEADER_PATH, BUNDLE_VERSION, type BundleEvent, type BundleHeader, bundleBlobPath } from './bundle-format.js';
@@ -22,7 +23,7 @@ async function eventsOf(ctx: StoreContext, entry: CatalogEntry): Promise<{ commi
     if (e.type === 'CheckpointCommitted') commit = e.data as CheckpointCommitted;
     events.push({ stream: e.stream, type: e.type, v: e.v, at: e.at, data: e.data });
   }
-  if (!commit) throw new Error(`commit event of ${entry.id} not found in stream ${entry.run}`);
+  if (!commit) throw new CkptError('STORE_CORRUPT', `the commit event of ${entry.id} is not in stream ${entry.run}; run \`ckpt rebuild\` and \`ckpt verify ${entry.id}\``, { details: { checkpoint: entry.id } });
   return { commit, events };
 }
 

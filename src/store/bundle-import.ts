@@ -60,7 +60,42 @@ function parseHeader(bytes: Buffer): BundleHeader {
   if (!header || header.format !== BUNDLE_FORMAT || !isBlobHash(header.manifest) || !header.commit || !Array.isArray(header.blobs) || typeof header.checkpoint !== 'string') {
     throw refuse('STORE_IMPORT_MALFORMED', `${BUNDLE_HEADER_PATH} is not a ckpt bundle header`);
   }
+  importedFacts(header.commit); // refuse a malformed commit record before anything is written
   return header;
+}
+
+type ImportedFacts = Partial<Pick<CheckpointCommitted, 'run'>> & Pick<CheckpointCommitted, 'epoch' | 'step' | 'metrics' | 'tags' | 'labels' | 'description' | 'trainer' | 'backend'>;
+
+/**
+ * The facts an import keeps from the bundle's commit record, each checked for its type. Source-ledger seqs
+ * (decisionSeq) are dropped: they mean nothing in this ledger.
+ */
+function importedFacts(commit: unknown): ImportedFacts {
+  const c = (commit ?? {}) as Record<string, unknown>;
+  const bad = (field: string) => refuse('STORE_IMPORT_MALFORMED', `the bundle's commit record has a malformed \`${field}\`; the bundle is damaged or forged`);
+  const count = (field: string) => {
+    const value = c[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw bad(field);
+    return value;
+  };
+  const strings = (field: string) => {
+    const value = c[field] ?? [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw bad(field);
+    return value as string[];
+  };
+  const text = (field: string, fallback?: string) => {
+    const value = c[field] ?? fallback;
+    if (value !== undefined && typeof value !== 'string') throw bad(field);
+    return value as string | undefined;
+  };
+  const metrics = c.metrics ?? {};
+  if (typeof metrics !== 'object' || Array.isArray(metrics) || !Object.values(metrics).every((v) => typeof v === 'number')) throw bad('metrics');
+  const description = text('description');
+  return {
+    run: text('run'), epoch: count('epoch'), step: count('step'), metrics: { ...(metrics as Record<string, number>) },
+    tags: strings('tags'), labels: strings('labels'), ...(description === undefined ? {} : { description }),
+    trainer: text('trainer', 'unknown')!, backend: text('backend', 'unknown')!,
+  };
 }
 
 /**
@@ -111,9 +146,10 @@ export async function importBundle(ctx: StoreContext, path: string): Promise<Imp
         if (result.written) fresh += result.size;
       }
       const checkpoint = nextCheckpointId(ctx);
-      const run = `imported:${header.commit.run ?? m.run}`;
+      const facts = importedFacts(header.commit);
+      const run = `imported:${facts.run ?? m.run}`;
       const commit: CheckpointCommitted = {
-        ...header.commit,
+        ...facts,
         checkpoint,
         run,
         manifest: header.manifest,

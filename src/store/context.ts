@@ -25,7 +25,8 @@ export function catalogOf(ctx: StoreContext): CatalogState {
 
 /** Catalog entry of an id; throws STORE_NOT_FOUND. */
 export function entryOf(ctx: StoreContext, id: string): CatalogEntry {
-  const entry = catalogOf(ctx).checkpoints[id];
+  const checkpoints = catalogOf(ctx).checkpoints;
+  const entry = Object.hasOwn(checkpoints, id) ? checkpoints[id] : undefined;
   if (!entry) throw new CkptError('STORE_NOT_FOUND', `no checkpoint ${id} in ${ctx.dir}; run \`ckpt list\` to see the ids`, { details: { checkpoint: id } });
   return entry;
 }

@@ -10,7 +10,7 @@ import { autoMetricMode, monitorsOfPolicy } from './mode.js';
 import type { CheckpointView, DecisionView, EpochView, RunView, ViewState } from './types.js';
 
 /** Bump when evolve changes so stored snapshots are rebuilt. */
-export const VIEW_PROJECTION_VERSION = 5;
+export const VIEW_PROJECTION_VERSION = 6;
 
 /** A fresh, empty read model. */
 export function initialViewState(): ViewState {
@@ -53,7 +53,13 @@ export function evolveView(state: ViewState, event: LedgerEvent): ViewState {
         policy: d.policy ?? {}, pid: d.pid, status: 'running', startedAt: event.at, startedSeq: event.seq, lastAt: event.at,
         epoch: 0, step: 0, crashes: 0, resumes: 0, checkpoints: 0,
       };
-      for (const { monitor, mode } of monitorsOfPolicy(d.policy)) state.monitors[monitor] ??= mode;
+      // The newest run's monitors win (its first one is what plain `best` means), as in the store's catalog, so
+      // `ckpt why best` explains the very checkpoint `ckpt export best` exports.
+      const monitors = monitorsOfPolicy(d.policy);
+      if (monitors.length > 0) {
+        const older = Object.entries(state.monitors).filter(([metric]) => !monitors.some((m) => m.monitor === metric));
+        state.monitors = Object.fromEntries([...monitors.map((m) => [m.monitor, m.mode] as const), ...older]);
+      }
       break;
     }
     case 'RunResumed': {

@@ -64,7 +64,7 @@ export function resolveViewRef(state: ViewState, ref: string): CheckpointView {
 /** Like resolveViewRef but returns undefined instead of throwing. */
 export function tryResolveViewRef(state: ViewState, ref: string): CheckpointView | undefined {
   const trimmed = ref.trim();
-  if (state.checkpoints[trimmed]) return state.checkpoints[trimmed];
+  if (Object.hasOwn(state.checkpoints, trimmed)) return state.checkpoints[trimmed];
   let run: string | undefined;
   let rest = trimmed;
   const slash = trimmed.lastIndexOf('/');

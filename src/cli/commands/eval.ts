@@ -49,7 +49,9 @@ export function registerEval(program: Command): void {
       }
       const mode = autoMetricMode(opts.rankBy);
       const value = (m: Record<string, number>) => (typeof m[opts.rankBy] === 'number' ? m[opts.rankBy] : mode === 'min' ? Infinity : -Infinity);
-      rows.sort((a, b) => (mode === 'min' ? value(a.metrics) - value(b.metrics) : value(b.metrics) - value(a.metrics)));
+      // Compare rather than subtract: two missing values (both ±Infinity) must tie, not give NaN.
+      const order = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
+      rows.sort((a, b) => (mode === 'min' ? order(value(a.metrics), value(b.metrics)) : order(value(b.metrics), value(a.metrics))));
       const ranked = rows.map((r, i) => ({ rank: i + 1, ...r }));
       if (out.json) return out.document({ split: opts.split, rankBy: opts.rankBy, mode, results: ranked });
       const metrics = [...new Set(ranked.flatMap((r) => Object.keys(r.metrics)))].sort();

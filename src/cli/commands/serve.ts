@@ -13,7 +13,7 @@ export function registerServe(program: Command): void {
     { name: 'serve', description: 'serve the dashboard and JSON API (127.0.0.1; other hosts need --token)', examples: ['ckpt serve --port 6006', 'ckpt serve --host 0.0.0.0 --token s3cret'], json: false },
     (cmd) => cmd
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <n>', 'port (default: a free one)', nonNegativeInt('--port'))
+      .option('--port <n>', 'port (default: 6006)', nonNegativeInt('--port'))
       .option('--token <token>', 'require this bearer token (mandatory off loopback)', process.env.CKPT_TOKEN),
     async (_args, opts, out) => {
       assertCkptDir(opts.dir);
