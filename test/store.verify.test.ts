@@ -28,6 +28,24 @@ const damages = {
   'a deletion': async (path: string) => { await unlink(path); },
 } as const;
 
+test('given a blob flipped on disk, when a new checkpoint holds the same tensor, then the blob is rewritten and the new checkpoint verifies', async () => {
+  const { dir, cleanup } = await tempDir('redo');
+  try {
+    const ws = await openWorkspace(dir, { create: true });
+    await ws.store.commit(modelState(1, 1), meta('run-1', 1, { val_loss: 0.5 }));
+    const { manifest } = await ws.store.load('ckpt-1');
+    const kernel = manifest.objects.model.weights[0].blob;
+    await damages['a flipped bit'](ws.store.blobs.path(kernel));
+    await ws.store.commit(modelState(1, 1), meta('run-1', 2, { val_loss: 0.4 }));
+    const again = await ws.store.load('ckpt-2');
+    assert.is(again.manifest.objects.model.weights[0].blob, kernel, 'the same content-addressed blob');
+    assert.is((await ws.store.load('ckpt-1')).id, 'ckpt-1', 'the rewrite repaired the older checkpoint too');
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 for (const [name, damage] of Object.entries(damages)) {
   test(`given ${name} in the latest checkpoint's kernel, when latest is loaded, then it is recorded and latest falls back to the previous checkpoint`, async () => {
     const { dir, cleanup } = await tempDir('dmg');

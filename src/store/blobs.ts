@@ -4,7 +4,7 @@
  * with the right size is not written again. Reads verify the hash. Knows nothing about checkpoints.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeTempDurable } from './fsync.js';
 import { isBlobHash } from './hash.js';
@@ -96,7 +96,9 @@ export class BlobStore {
       const dest = this.path(hash);
       const present = await this.size(hash);
       const dir = join(this.objectsDir, hash.slice(0, 2));
-      if (present === bytes.byteLength) {
+      // Reuse a present blob only when its bytes still hash to its name: a blob damaged on disk is rewritten
+      // (atomically, by the rename below) instead of being built into a new checkpoint.
+      if (present === bytes.byteLength && (await sha256OfFile(dest)) === hash) {
         // Its rename may come from a process that died before fsyncing the directory: make it durable too.
         dirsToSync.add(dir);
         return { hash, size: bytes.byteLength, written: false };
@@ -230,5 +232,14 @@ export class BlobStore {
     } catch {
       return [];
     }
+  }
+}
+
+/** sha256 (hex) of a file's bytes, hashed on libuv's thread pool; null when it cannot be read. */
+async function sha256OfFile(path: string): Promise<string | null> {
+  try {
+    return Buffer.from(await webcrypto.subtle.digest('SHA-256', await readFile(path))).toString('hex');
+  } catch {
+    return null;
   }
 }
