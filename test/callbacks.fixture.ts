@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerEvent } from '../ledger/types.js';
-import { openWorkspace } from '../src/workspace.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { captureObject } from '../src/tfjs/state.js';
 
@@ -65,16 +64,7 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 }
 
 /** Every event in the ckpt directory, in seq order (opens and closes the workspace). */
-export async function readEvents(dir: string): Promise<LedgerEvent[]> {
-  const ws = await openWorkspace(dir);
-  try {
-    const events: LedgerEvent[] = [];
-    for await (const e of ws.ledger.read()) events.push(e);
-    return events;
-  } finally {
-    await ws.close();
-  }
-}
+export { readEvents } from './fixtures/run-helpers.js';
 
 export const ofType = <T = Record<string, unknown>>(events: LedgerEvent[], type: string): T[] =>
   events.filter((e) => e.type === type).map((e) => e.data as T);

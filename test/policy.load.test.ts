@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CkptError } from '../src/errors.js';
-import { loadPolicy } from '../src/policy/index.js';
+import { loadPolicy } from '../src/run/load-policy.js';
 import { Sim } from './policy.fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ckpt-policy-load-'));

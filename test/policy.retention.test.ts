@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPolicy, keptCheckpoints } from '../src/policy/index.js';
-import { HOUR, Sim } from './policy.fixtures.js';
+import { Sim } from './policy.fixtures.js';
 
 const LOSSES = [0.9, 0.5, 0.7, 0.4, 0.8, 0.6, 0.85, 0.45];
 

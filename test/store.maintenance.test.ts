@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmod, readdir, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openWorkspace, type Workspace } from '../src/workspace.js';
 import { weightsDigest } from '../src/store/digest.js';

@@ -6,6 +6,5 @@ export { resolveMode, isImprovement, formatValue } from './mode.js';
 export { createPolicy } from './policy.js';
 export { policyProjection, configVersion, stableStringify, POLICY_STATE_VERSION } from './projection.js';
 export { replay, type ReplayResult, type WouldSave } from './replay.js';
-export { loadPolicy, importPredicate } from './load.js';
 export { hasRetention } from './retention.js';
 export { keptCheckpoints, bestOverall, findKept } from './tracked.js';

@@ -16,17 +16,9 @@ export type RunStatus = 'running' | 'crashed' | 'stopped' | 'finished';
 
 export interface RunHistoryEntry { epoch: number; step: number; metrics: Metrics; ms: number; seq: number; at: number }
 
-export interface RunSummary {
-  run: string;
+/** What RunStarted said about the run, plus what later events added. */
+export interface RunSummary extends Pick<RunStarted, 'run' | 'trainer' | 'trainerVersion' | 'backend' | 'seed' | 'epochs' | 'batchSize' | 'trainerConfig' | 'policy'> {
   status: RunStatus;
-  trainer: string;
-  trainerVersion: string;
-  backend: string;
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  trainerConfig: Record<string, unknown>;
-  policy: Record<string, unknown>;
   startedAt: number;
   endedAt: number | null;
   startSeq: number;

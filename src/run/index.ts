@@ -1,5 +1,6 @@
 // Public names of src/run: the supervisor (`train`), its protocol host and building blocks.
 export { train, type TrainOptions, type TrainResult } from './train.js';
+export { loadPolicy, importPredicate } from './load-policy.js';
 export { TrainerProcess, type TrainerCommand, type TrainerOutput } from './trainer-process.js';
 export { RunSession, type SessionOutcome } from './session.js';
 export { PolicyFeed, type PureRunPolicy } from './policy-feed.js';

@@ -7,7 +7,8 @@
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import type { CheckpointCommitted } from '../events.js';
-import { loadPolicy, policyProjection } from '../policy/index.js';
+import { policyProjection } from '../policy/index.js';
+import { loadPolicy } from './load-policy.js';
 import type { CheckpointStore } from '../store/store.js';
 import { weightsDigest } from '../store/digest.js';
 import { openWorkspace } from '../workspace.js';

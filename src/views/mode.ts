@@ -1,41 +1,25 @@
 /**
- * Which direction is "better" for a metric. Follows the Keras `mode: 'auto'` rule: accuracy-like names are
- * maximised, everything else (losses, errors) minimised. An explicit 'min' / 'max' wins.
- *
+ * Which direction is "better" for a metric, and which metrics a policy monitors. The views use the catalog's
+ * rules (src/projections/catalog.ts), so `ckpt why best:m` and `ckpt export best:m` always rank alike.
+ */
+import { inferMode, isBetter, monitorsOf } from '../projections/catalog.js';
+
+/**
+ * An explicit 'min' / 'max' wins; otherwise the Keras `mode: 'auto'` rule (accuracy-like names are maximised).
  * @example autoMetricMode('val_acc') // 'max'
  * @example autoMetricMode('val_loss') // 'min'
  */
 export function autoMetricMode(metric: string, mode?: unknown): 'min' | 'max' {
-  if (mode === 'min' || mode === 'max') return mode;
-  return /(acc|accuracy|auc|f1|precision|recall|iou|map|score|r2|psnr|ssim)$/i.test(metric) ? 'max' : 'min';
+  return mode === 'min' || mode === 'max' ? mode : inferMode(metric);
 }
 
 /** True when `a` is strictly better than `b` for the given mode. */
-export function betterThan(a: number, b: number, mode: 'min' | 'max'): boolean {
-  return mode === 'min' ? a < b : a > b;
-}
+export const betterThan: (a: number, b: number, mode: 'min' | 'max') => boolean = isBetter;
 
 /**
- * Every monitored metric named in a normalized policy config, with its mode: `monitor: 'val_loss'` entries and
- * `monitors: [{ metric, mode }]` lists, at the top level or nested (early stopping, backups), first one first.
+ * Every monitored metric named in a policy config, with its mode, first one first.
  * @example monitorsOfPolicy({ monitors: [{ metric: 'val_acc', mode: 'max' }] }) // [{ monitor: 'val_acc', mode: 'max' }]
  */
 export function monitorsOfPolicy(policy: unknown): { monitor: string; mode: 'min' | 'max' }[] {
-  const found: { monitor: string; mode: 'min' | 'max' }[] = [];
-  const add = (monitor: unknown, mode: unknown) => {
-    if (typeof monitor === 'string' && monitor && !found.some((f) => f.monitor === monitor)) found.push({ monitor, mode: autoMetricMode(monitor, mode) });
-  };
-  const visit = (node: unknown, depth: number, inMonitorList: boolean) => {
-    if (!node || typeof node !== 'object' || depth > 3) return;
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, depth + 1, inMonitorList);
-      return;
-    }
-    const record = node as Record<string, unknown>;
-    add(record.monitor, record.mode);
-    if (inMonitorList) add(record.metric, record.mode);
-    for (const [key, value] of Object.entries(record)) if (value && typeof value === 'object') visit(value, depth + 1, key === 'monitors');
-  };
-  visit(policy, 0, false);
-  return found;
+  return monitorsOf(policy);
 }

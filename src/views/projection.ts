@@ -10,7 +10,7 @@ import { autoMetricMode, monitorsOfPolicy } from './mode.js';
 import type { CheckpointView, DecisionView, EpochView, RunView, ViewState } from './types.js';
 
 /** Bump when evolve changes so stored snapshots are rebuilt. */
-export const VIEW_PROJECTION_VERSION = 6;
+export const VIEW_PROJECTION_VERSION = 7;
 
 /** A fresh, empty read model. */
 export function initialViewState(): ViewState {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { importPredicate, loadPolicy, replay } from '../../policy/index.js';
+import { replay } from '../../policy/index.js';
+import { importPredicate, loadPolicy } from '../../run/load-policy.js';
 import { CkptError } from '../../errors.js';
 import { historyView } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';

@@ -6,10 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CkptError } from '../errors.js';
-import { parsePolicyConfig } from './parse.js';
-import { createPolicy } from './policy.js';
-import { isPresetName } from './presets.js';
-import type { Policy, SavePredicate } from './types.js';
+import { parsePolicyConfig } from '../policy/parse.js';
+import { createPolicy } from '../policy/policy.js';
+import { isPresetName } from '../policy/presets.js';
+import type { Policy, SavePredicate } from '../policy/types.js';
 
 /**
  * Load a policy from a preset name, a path to a JSON file, or a config object. A configured `predicate` is
