@@ -156,20 +156,48 @@ test('given a locked ledger with no advertised owner, when write and read comman
   }
 });
 
-test('given no owner, when log --follow runs, then it prints the trail as JSON lines, serves readers, and stops cleanly on Ctrl-C', async () => {
+test('given no owner, when log --follow runs, then it prints the trail, leaves the directory to writers, follows the next owner and ends with it', async () => {
   const expected = json(['log']).map((e: any) => e.seq);
   const follow = ckptAsync(['log', '--follow', '--json', '--dir', dir]);
-  const deadline = Date.now() + 20_000;
-  while (!existsSync(join(dir, 'owner.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(existsSync(join(dir, 'owner.json')), 'a local follower advertises itself');
-  const through = await ckptAsync(['summary', '--json', '--dir', dir]).done;
-  assert.is(through.code, 0, through.stderr);
-  assert.is(JSON.parse(through.stdout).lastSeq, expected[expected.length - 1]);
+  const printed = () => follow.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).seq as number);
+  await until('the stored trail is printed', () => printed().length === expected.length && /waiting/.test(follow.stderr));
+  assert.equal(printed(), expected);
+  assert.not.ok(existsSync(join(dir, 'owner.json')), 'a follower does not own the directory');
+
+  // The directory is free: a write command works while the follower waits.
+  const tag = await ckptAsync(['tag', 'latest', 'followed', '--dir', dir]).done;
+  assert.is(tag.code, 0, tag.stderr);
+  const tagSeq = json(['log']).map((e: any) => e.seq).at(-1);
+  assert.ok(tagSeq > expected.at(-1));
+
+  // An owner appears: the follower catches up through it, and stops when it exits.
+  const serve = ckptAsync(['serve', '--port', '0', '--dir', dir]);
+  await until('the follower prints the tag through the owner', () => printed().includes(tagSeq));
+  serve.child.kill('SIGINT');
+  assert.is((await serve.done).code, 0);
+  const done = await Promise.race([follow.done, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+  if (!done) follow.child.kill('SIGKILL');
+  assert.ok(done, 'log --follow ends when the owner it follows exits');
+  assert.is(done!.code, 0, done!.stderr);
+  assert.equal(printed(), [...expected, tagSeq]);
+  assert.match(done!.stderr, /released .*; stopped following/);
+});
+
+test('given a waiting follower, when Ctrl-C arrives, then it stops cleanly', async () => {
+  const follow = ckptAsync(['log', '--follow', '--dir', dir]);
+  await until('the follower waits', () => /waiting/.test(follow.stderr));
   follow.child.kill('SIGINT');
   const done = await follow.done;
   assert.is(done.code, 0, done.stderr);
-  assert.equal(done.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), expected);
-  assert.not.ok(existsSync(join(dir, 'owner.json')));
+  assert.match(done.stdout, /save/);
 });
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 test.run();

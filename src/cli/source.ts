@@ -174,5 +174,5 @@ export async function assertNotOwned(dir: string, what: string): Promise<void> {
 /** LEDGER_LOCKED for a write command, naming the owner's pid. */
 export function lockedError(dir: string, what: string, pid: unknown, cause?: unknown): CkptError {
   const who = typeof pid === 'number' ? `process ${pid}` : 'another process';
-  return new CkptError('LEDGER_LOCKED', `${what} needs to write to ${dir}, which ${who} owns (another ckpt process: train, serve or log --follow); wait for it to finish or stop it, then retry`, { cause, details: { dir, pid } });
+  return new CkptError('LEDGER_LOCKED', `${what} needs to write to ${dir}, which ${who} owns (another ckpt process: train or serve); wait for it to finish or stop it, then retry`, { cause, details: { dir, pid } });
 }

@@ -4,17 +4,16 @@ import { defineCommand, type CommonOptions } from '../command.js';
 import { formatTime } from '../format.js';
 import type { Output } from '../output.js';
 import { openForRead, readView } from '../source.js';
-import { startOwnerServer } from '../../server/owner-server.js';
 import { readOwner } from '../../server/owner-file.js';
 import { hasCode } from '../../errors.js';
-import { openOwnerEvents } from '../remote.js';
+import { openOwnerEvents, type EventStream } from '../remote.js';
 
 type LogOptions = CommonOptions & { run?: string; follow?: boolean; kind?: string };
 
 /**
  * `ckpt log [--run R] [--kind k,...] [--follow]`: the audit trail — every decision in order with its reason and
  * numbers, plus commits, prunes, crashes and resumes. `--follow` keeps printing live entries (one JSON object per
- * line with --json) until Ctrl-C, or until the owning run exits when reading through it.
+ * line with --json), read through the run that owns the directory, until that run exits or Ctrl-C.
  */
 export function registerLog(program: Command): void {
   defineCommand<LogOptions>(
@@ -38,55 +37,69 @@ export function registerLog(program: Command): void {
         );
         return;
       }
-      const source = await openForRead(opts.dir);
-      try {
-        const entries = logView(source.state, filter);
-        for (const entry of entries) printFollowed(out, entry);
-        // Following locally means holding the directory: advertise it so other readers can read through us.
-        const server = source.ledger ? await startOwnerServer({ dir: source.dir, ledger: source.ledger }).catch(() => undefined) : undefined;
-        let lastSeq = source.state.lastSeq;
-        let stream = source.follow(lastSeq + 1);
-        let stopped = false;
-        const stop = () => {
-          stopped = true;
-          stream.close();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          for (;;) {
-            try {
-              for await (const item of stream) {
-                if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
-                lastSeq = item.event.seq;
-                const entry = toLogEntry(item.event);
-                if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
-              }
-            } catch (error) {
-              // An owner that is shutting down refuses the reconnect: same as its stream ending.
-              if (!hasCode(error) || error.code !== 'CLI_OWNER_UNREACHABLE' || source.via.kind !== 'owner') throw error;
-            }
-            if (stopped || source.via.kind !== 'owner') break;
-            await new Promise((r) => setTimeout(r, 200));
-            // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
-            const next = await readOwner(source.dir);
-            if (!next) {
-              out.note(`process ${source.via.pid} released ${opts.dir}; stopped following`);
-              break;
-            }
-            stream = openOwnerEvents(next, lastSeq + 1);
-          }
-        } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          await server?.close();
-        }
-      } finally {
-        await source.close();
-      }
+      await followLog(opts.dir, filter, out);
     },
   );
 }
+
+/**
+ * `log --follow`: the trail so far, then live entries read through the directory's owner (the `ckpt train` or
+ * `ckpt serve` holding it). With no owner it prints what is stored, releases the directory (so a `ckpt train`
+ * started next can own it) and waits for an owner; it ends when the owner it follows exits, or on Ctrl-C.
+ */
+async function followLog(dir: string, filter: LogFilter, out: Output): Promise<void> {
+  const source = await openForRead(dir);
+  let lastSeq = source.state.lastSeq;
+  try {
+    for (const entry of logView(source.state, filter)) printFollowed(out, entry);
+  } finally {
+    await source.close();
+  }
+  let stopped = false;
+  let stream: EventStream | undefined;
+  const stop = () => {
+    stopped = true;
+    stream?.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    let owner = await readOwner(source.dir);
+    if (!owner) {
+      out.note(`no run owns ${dir} yet; waiting for one (ckpt train or ckpt serve) to follow, Ctrl-C to stop`);
+      while (!owner && !stopped) {
+        await sleep(OWNER_POLL_MS);
+        owner = await readOwner(source.dir);
+      }
+    }
+    while (owner && !stopped) {
+      stream = openOwnerEvents(owner, lastSeq + 1);
+      try {
+        for await (const item of stream) {
+          if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
+          lastSeq = item.event.seq;
+          const entry = toLogEntry(item.event);
+          if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+        }
+      } catch (error) {
+        // An owner that is shutting down refuses the reconnect: same as its stream ending.
+        if (!hasCode(error) || error.code !== 'CLI_OWNER_UNREACHABLE') throw error;
+      }
+      if (stopped) break;
+      await sleep(OWNER_POLL_MS);
+      // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
+      const next = await readOwner(source.dir);
+      if (!next) out.note(`process ${owner.pid} released ${dir}; stopped following`);
+      owner = next;
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+const OWNER_POLL_MS = 200;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function printFollowed(out: Output, e: LogEntry): void {
   if (out.json) return out.jsonLine(e);
