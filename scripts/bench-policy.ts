@@ -18,7 +18,7 @@
  */
 import type { LedgerEvent } from '../ledger/types.js';
 import type { Decision } from '../src/events.js';
-import { createPolicy, keptCheckpoints, type PolicyState } from '../src/policy/index.js';
+import { archivedCheckpoints, createPolicy, keptCheckpoints, type PolicyState } from '../src/policy/index.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -136,7 +136,7 @@ const out = {
   totalEventsSaveEveryEpoch: every.events,
   decisions: main.decisions,
   keptCheckpoints: keptCheckpoints(mainState).length,
-  milestones: mainState.archived.length,
+  milestones: archivedCheckpoints(mainState).length,
   stopped: mainState.progress.stopped,
   target: TARGET,
   passSaveOnImprovement: eventsPerSec >= TARGET,

@@ -4,7 +4,7 @@ import { Packr } from 'msgpackr';
 import type { LedgerEvent } from '../ledger/types.js';
 import type { Decision, Metrics } from '../src/events.js';
 import { DECISION_EVENT } from '../src/events.js';
-import { createPolicy, type Policy, type PolicyState } from '../src/policy/index.js';
+import { createPolicy, keptCheckpoints, type Policy, type PolicyState } from '../src/policy/index.js';
 import { EventLog, HOUR, rng } from './policy.fixtures.js';
 
 const CONFIGS: unknown[] = [
@@ -167,6 +167,26 @@ CONFIGS.forEach((config, ci) => {
       assert.equal(tail.state, whole.state, `cut ${cut}`);
       assert.equal([...head.decisions, ...tail.decisions], whole.decisions, `cut ${cut}`);
     }
+  });
+});
+
+test('given random runs, when another policy folds every event in between (so nothing the reducers cache between events survives), then decisions and kept checkpoints are the same as folded alone', () => {
+  CONFIGS.forEach((config, ci) => {
+    const run = randomRun(createPolicy(config), 3000 + ci, 400);
+    const alone = fold(createPolicy(config), run.events);
+    const policy = createPolicy(config);
+    const other = createPolicy({ monitors: ['val_acc'], keepTopK: 2, keepLast: 1, keepEveryNHours: 1 });
+    let state = policy.init();
+    let otherState = other.init();
+    const decisions: Decision[] = [];
+    for (const e of run.events) {
+      const r = policy.decide(state, e);
+      state = r.state;
+      decisions.push(...r.decisions);
+      otherState = other.decide(otherState, e).state;
+    }
+    assert.equal(decisions, alone.decisions, `config #${ci}`);
+    assert.equal(keptCheckpoints(state).map((c) => c.id), keptCheckpoints(alone.state).map((c) => c.id), `config #${ci}`);
   });
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPolicy, keptCheckpoints } from '../src/policy/index.js';
+import { archivedCheckpoints, createPolicy, keptCheckpoints } from '../src/policy/index.js';
 import { Sim } from './policy.fixtures.js';
 
 const LOSSES = [0.9, 0.5, 0.7, 0.4, 0.8, 0.6, 0.85, 0.45];
@@ -59,8 +59,26 @@ test('given keep_checkpoint_every_n_hours 1 + max_to_keep 2 and saves every 20 m
   for (let i = 1; i <= 8; i++) sim.epoch(i, { loss: 1 }, { at: t0 + i * 20 * 60_000 });
   const minutes = keptCheckpoints(sim.state).map((c) => (c.at - t0) / 60_000);
   assert.equal(minutes, [60, 120, 140, 160]);
-  assert.equal(sim.state.archived.map((c) => c.epoch), [3, 6]);
-  assert.ok(sim.state.archived.every((c) => c.milestone));
+  assert.equal(archivedCheckpoints(sim.state).map((c) => c.epoch), [3, 6]);
+  assert.ok(archivedCheckpoints(sim.state).every((c) => c.milestone));
+});
+
+test('given more milestones than one archive chunk holds, when one in the middle is corrupted, verified and pruned by hand, then the archive keeps commit order and the rest', () => {
+  const sim = new Sim(createPolicy({ keepLast: 1, keep_period: 1 }));
+  for (let e = 1; e <= 300; e++) sim.epoch(e, { loss: 1 / e, val_loss: 1 / e });
+  assert.equal(archivedCheckpoints(sim.state).map((c) => c.epoch), Array.from({ length: 300 }, (_, i) => i + 1));
+  const id = archivedCheckpoints(sim.state)[200].id;
+  sim.feed(sim.log.push('CheckpointCorrupted', { checkpoint: id, blob: 'b', expected: 'x', actual: 'y', detail: 'd' }));
+  assert.is(archivedCheckpoints(sim.state)[200].healthy, false);
+  sim.feed(sim.log.push('CheckpointVerified', { checkpoint: id, blobs: 1, bytes: 1 }));
+  assert.is(archivedCheckpoints(sim.state)[200].healthy, true);
+  sim.feed(sim.log.push('CheckpointPruned', { checkpoint: id, intentSeq: 0, blobsDeleted: 1, bytesFreed: 1 }));
+  const epochs = archivedCheckpoints(sim.state).map((c) => c.epoch);
+  assert.is(epochs.length, 299);
+  assert.ok(!epochs.includes(201));
+  assert.equal(epochs, [...epochs].sort((a, b) => a - b));
+  sim.epoch(301, { loss: 0.001, val_loss: 0.001 });
+  assert.is(archivedCheckpoints(sim.state).at(-1)!.epoch, 301);
 });
 
 test('given hour milestones, when the clock jumps backwards in event time, then milestones resume one hour after the jump', () => {
@@ -70,7 +88,7 @@ test('given hour milestones, when the clock jumps backwards in event time, then 
   [30, 60, 90].forEach((m, i) => sim.epoch(i + 1, { loss: 1 }, { at: at(m) }));
   // Clock set back by 5 hours; without the reset nothing would be preserved for 5+ hours of real time.
   [-240, -210, -180, -170, -150].forEach((m, i) => sim.epoch(i + 4, { loss: 1 }, { at: at(m) }));
-  const milestones = sim.state.archived.map((c) => (c.at - t0) / 60_000);
+  const milestones = archivedCheckpoints(sim.state).map((c) => (c.at - t0) / 60_000);
   assert.equal(milestones, [60, -180]);
   assert.is(sim.state.preservedAt, at(-180));
 });

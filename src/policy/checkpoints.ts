@@ -6,12 +6,16 @@ import type { CheckpointCommitted, Decision } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { restoreDecision } from './early-stopping.js';
 import { sweep } from './retention.js';
-import { cloneState, decision } from './state.js';
+import { appendToTops } from './tops.js';
+import { append, cloneState, decision, sameId } from './state.js';
 import { formatValue } from './mode.js';
 import { archive, bestOverall, findKept, updateKept } from './tracked.js';
 import type { TrackedCheckpoint, PolicyConfig, PolicyPendingSave, PolicyState } from './types.js';
 
 type Result = { state: PolicyState; decisions: Decision[] };
+
+/** Scratch for onCommitted (reused, never escapes a call). */
+const VALUES: (number | null)[] = [];
 
 /**
  * A checkpoint became visible: track it, finish a waiting restore, back it up if configured, prune what left
@@ -24,21 +28,21 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   if (state.latest === data.checkpoint) return { state, decisions: [] };
   // Plain loops, no closures: this runs on every commit (and tsx wraps named closures in defineProperty).
   const live = state.checkpoints;
-  for (let j = 0; j < live.length; j++) if (live[j].id === data.checkpoint) return { state, decisions: [] };
+  for (let j = 0; j < live.length; j++) if (sameId(live[j].id, data.checkpoint)) return { state, decisions: [] };
   let matched: PolicyPendingSave | undefined;
   for (let j = 0; j < state.pending.length; j++) {
     const p = state.pending[j];
     if (p.epoch === data.epoch && p.step === data.step) { matched = p; break; }
   }
   const metrics = data.metrics;
-  const values: (number | null)[] = [];
-  const shown: string[] = [];
-  for (let i = 0; i < config.monitors.length; i++) {
+  // Written by index into a scratch list and copied: an exact-size array (one grown by push has room for 17).
+  const scratch = VALUES;
+  const m = config.monitors.length;
+  for (let i = 0; i < m; i++) {
     const v = metrics?.[config.monitors[i].metric];
-    const value = v !== undefined && Number.isFinite(v) ? v : null;
-    values.push(value);
-    shown.push(formatValue(value));
+    scratch[i] = v !== undefined && Number.isFinite(v) ? v : null;
   }
+  const values = scratch.slice(0, m);
   const record: TrackedCheckpoint = {
     id: data.checkpoint,
     epoch: data.epoch,
@@ -46,7 +50,7 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
     at: event.at,
     seq: event.seq,
     values,
-    shown,
+    shown: formatValue(values.length > 0 ? values[0] : null),
     labels: data.labels ?? matched?.labels ?? [],
     healthy: true,
     milestone: false,
@@ -67,8 +71,15 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   next.commits = state.commits + 1;
   next.preservedAt = preservedAt;
   next.latest = record.id;
-  if (!milestone) next.checkpoints = live.concat([record]);
   if (milestone) next = archive(next, record, config);
+  // The common path: sweep adds the checkpoint to the working set while building it (one new array). A restore
+  // waiting for this epoch and the backup rules must see it there first.
+  const restoreWaits = next.pendingRestore !== null && next.pendingRestore.epoch === data.epoch;
+  if (!milestone && !restoreWaits && config.backup === null) return sweep(next, config, event.seq, event.at, true, record);
+  if (!milestone) {
+    next.checkpoints = append(live, record);
+    appendToTops(live, next.checkpoints, record, state.archivedTop, config);
+  }
   const decisions: Decision[] = [];
 
   if (next.pendingRestore && next.pendingRestore.epoch === data.epoch) {

@@ -7,4 +7,4 @@ export { createPolicy } from './policy.js';
 export { policyProjection, configVersion, stableStringify, POLICY_STATE_VERSION } from './projection.js';
 export { replay, type ReplayResult, type WouldSave } from './replay.js';
 export { hasRetention } from './retention.js';
-export { keptCheckpoints, bestOverall, findKept } from './tracked.js';
+export { keptCheckpoints, archivedCheckpoints, bestOverall, findKept } from './tracked.js';

@@ -6,14 +6,20 @@ import type { BatchEnded, Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { formatValue, isImprovement } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
-import { cloneProgress, cloneState, decision, plural } from './state.js';
+import { append, cloneProgress, cloneState, decision, plural } from './state.js';
 import { findKept } from './tracked.js';
 import type { MonitorProgress, PolicyConfig, PolicyPendingSave, PolicyState, PolicyProgress, SavePredicate } from './types.js';
 
 type Trigger = { rule: string; label: string; note: string };
 type Improvement = { metric: string; value: number; previous: number | null; from: string; to: string };
+// Scratch lists reused across calls (emptied before use, never kept in state or decisions; what escapes is an
+// exact-size copy): fewer and smaller allocations per event. A list grown by push from `[]` gets room for 17.
+// They are emptied by popping at each site (inlined by V8; `length = 0` is a runtime call).
 const IMPROVEMENTS: Improvement[] = [];
 const TRIGGERS: Trigger[] = [];
+const LABELS: string[] = [];
+/** The trigger of a plain every-epoch save (shared: it is only read). */
+const EVERY_EPOCH: Trigger = { rule: 'everyNEpochs', label: 'epoch', note: 'every epoch' };
 
 /**
  * Decide on an EpochEnded event.
@@ -36,9 +42,8 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   // closure in a defineProperty call, which halves throughput on this path.)
   let monitors: MonitorProgress[] = prev.monitors;
   let copied = false;
-  // Scratch lists reused across calls (cleared here, never kept in state or decisions): fewer allocations per event.
   const improvements = IMPROVEMENTS;
-  if (improvements.length !== 0) improvements.length = 0;
+  while (improvements.length !== 0) improvements.pop();
   let warned = state.warned;
   for (let i = 0; i < config.monitors.length; i++) {
     const m = config.monitors[i];
@@ -77,10 +82,10 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   progress.step = step;
   progress.monitors = monitors;
   const triggers = TRIGGERS;
-  if (triggers.length !== 0) triggers.length = 0;
+  while (triggers.length !== 0) triggers.pop();
   if (checkEpoch && config.everyNEpochs !== null) {
     if (!config.saveBestOnly) {
-      triggers.push({ rule: 'everyNEpochs', label: 'epoch', note: config.everyNEpochs === 1 ? 'every epoch' : `every ${config.everyNEpochs} epochs` });
+      triggers.push(config.everyNEpochs === 1 ? EVERY_EPOCH : { rule: 'everyNEpochs', label: 'epoch', note: `every ${config.everyNEpochs} epochs` });
     } else if (improvements.length > 0) {
       triggers.push({ rule: 'saveBestOnly', label: '', note: 'improved' });
     }
@@ -101,15 +106,17 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   const next = cloneState(state);
   next.progress = progress;
   next.warned = warned;
+  let decided: Decision;
   if (triggers.length > 0) {
     // Loops rather than map/filter/join: this runs on every saved epoch.
-    const labels: string[] = [];
-    for (let i = 0; i < improvements.length; i++) labels.push(`best:${improvements[i].metric}`);
+    const scratch = LABELS;
+    while (scratch.length !== 0) scratch.pop();
+    for (let i = 0; i < improvements.length; i++) scratch.push(`best:${improvements[i].metric}`);
     let notes = '';
     let noteCount = 0;
     for (let i = 0; i < triggers.length; i++) {
       const t = triggers[i];
-      if (t.label && !labels.includes(t.label)) labels.push(t.label);
+      if (t.label && !scratch.includes(t.label)) scratch.push(t.label);
       if (t.rule !== 'saveBestOnly') notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
     }
     let reason: string;
@@ -118,14 +125,18 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
       for (let i = 1; i < improvements.length; i++) improved += ` and ${improvedText(improvements[i])}`;
       reason = `${improved}, saving checkpoint${noteCount > 0 ? ` (${notes})` : ''}`;
     } else {
-      reason = `epoch ${epoch}: saving checkpoint (${notes})`;
+      reason = `epoch ${epoch}${saveSuffix(notes)}`;
     }
-    decisions.push({ kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels });
+    const labels = scratch.slice();
+    decided = { kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels };
     next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
     const reason = skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
-    decisions.push({ kind: 'skip', causeSeq: seq, rule: skipRule(config, checkEpoch), reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta });
+    decided = { kind: 'skip', causeSeq: seq, rule: skipRule(config, checkEpoch), reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta };
   }
+  // Usually the save or skip alone: an exact one-element list.
+  if (decisions.length === 0 && es.decisions.length === 0) return { state: next, decisions: [decided] };
+  decisions.push(decided);
   for (const d of es.decisions) decisions.push(d);
   if (es.decisions.length > 0) return { state: es.apply(next), decisions };
   return { state: next, decisions };
@@ -185,7 +196,7 @@ function stepAndTimeTriggers(progress: PolicyProgress, prev: PolicyProgress, ste
 /** Saves waiting for their commit; bounded, since saves commit in order and old ones that never did are lost. */
 const MAX_PENDING = 16;
 export function withPending(pending: readonly PolicyPendingSave[], save: PolicyPendingSave): PolicyPendingSave[] {
-  if (pending.length < MAX_PENDING) return pending.concat([save]);
+  if (pending.length < MAX_PENDING) return append(pending, save);
   const next = pending.slice(pending.length - MAX_PENDING + 1);
   next.push(save);
   return next;
@@ -211,6 +222,17 @@ function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchE
   }
   if (answer) triggers.push({ rule: 'predicate', label: 'predicate', note: typeof answer === 'string' ? answer : 'custom predicate' });
   return null;
+}
+
+/** `: saving checkpoint (<notes>)`, remembered for the last notes (the same on every epoch of a run). */
+let SUFFIX_NOTES = '';
+let SUFFIX = ': saving checkpoint ()';
+function saveSuffix(notes: string): string {
+  if (notes !== SUFFIX_NOTES) {
+    SUFFIX_NOTES = notes;
+    SUFFIX = `: saving checkpoint (${notes})`;
+  }
+  return SUFFIX;
 }
 
 function improvedText(imp: Improvement): string {

@@ -117,8 +117,8 @@ export type TrackedCheckpoint = {
   seq: number;
   /** Value per configured monitor (index-aligned with config.monitors); null when absent or not finite. */
   values: (number | null)[];
-  /** `values` formatted for reasons (4 decimals), computed once. */
-  shown: string[];
+  /** The first monitor's value formatted for prune reasons (4 decimals), computed once. */
+  shown: string;
   labels: string[];
   healthy: boolean;
   /** Kept forever by a milestone rule (keepEveryNEpochs / keepEveryNHours); lives in `archived`. */
@@ -140,8 +140,11 @@ export type PolicyState = {
    * decision removes a checkpoint at once; the store's CheckpointPruned that follows is then a no-op.
    */
   checkpoints: TrackedCheckpoint[];
-  /** Milestones, kept forever, in commit order (apart so that retention work stays O(K), not O(run length)). */
-  archived: TrackedCheckpoint[];
+  /**
+   * Milestones, kept forever, in commit order (apart so that retention work stays O(K), not O(run length)), in
+   * chunks so that an append does not copy them all (see archive.ts; read them with `archiveList`).
+   */
+  archived: TrackedCheckpoint[][];
   /** Per monitor: the best archived checkpoints, best first (at most max(keepTopK, 1)). */
   archivedTop: TrackedCheckpoint[][];
   /** Id of the newest committed checkpoint still kept. */
