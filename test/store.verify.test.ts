@@ -193,4 +193,37 @@ test('given a watched workspace, when someone else deletes a referenced blob, th
   }
 });
 
+test('given a watched workspace, when checkpoints committed after it opened lose blobs, then that is recorded too, and a blob the store deleted and wrote again is watched again', async () => {
+  const { dir, cleanup } = await tempDir('watch-live');
+  try {
+    const ws = await openWorkspace(dir, { create: true, watch: true });
+    await ws.watcher!.ready;
+    await ws.store.commit(modelState(1, 1), meta('run-1', 1, { val_loss: 0.5 }));
+    await ws.store.commit(modelState(2, 2), meta('run-1', 2, { val_loss: 0.4 }));
+    const status = (id: string) => ws.ledger.state<CatalogState>('catalog').checkpoints[id].status;
+    const waitFor = async (id: string, what: string) => {
+      const t0 = Date.now();
+      while (status(id) !== what && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+      assert.is(status(id), what);
+      assert.ok(Date.now() - t0 < 1500, `recorded after ${Date.now() - t0} ms`);
+    };
+    await writeFile(ws.store.blobs.path((await ws.store.load('ckpt-2')).manifest.objects.model.weights[1].blob), Buffer.from('not the bias'));
+    await waitFor('ckpt-2', 'corrupt');
+    // The store's own prune deletes ckpt-1's blobs: not a loss. Committing the same tensors again rewrites them.
+    const kernel = (await ws.store.load('ckpt-1')).manifest.objects.model.weights[0].blob;
+    // (At once: chokidar reports the deletion after the new commit, which must not end the watch of the new file.)
+    await ws.store.prune('ckpt-1');
+    await ws.store.commit(modelState(1, 3), meta('run-1', 3, { val_loss: 0.3 }));
+    assert.is((await ws.store.load('ckpt-3')).manifest.objects.model.weights[0].blob, kernel);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(await events(ws, 'CheckpointMissing'), []);
+    await unlink(ws.store.blobs.path(kernel));
+    await waitFor('ckpt-3', 'missing');
+    assert.equal((await events(ws, 'CheckpointMissing')).map((e) => e.data), [{ checkpoint: 'ckpt-3', blob: kernel }]);
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test.run();

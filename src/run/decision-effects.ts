@@ -28,6 +28,9 @@ export interface EffectsHost {
 }
 
 export class DecisionEffects {
+  /** `restore` commands sent to the trainer: its weights are no longer those its loop ended with. */
+  restoresSent = 0;
+
   constructor(
     private readonly ctx: SessionContext,
     private readonly trainer: TrainerProcess,
@@ -78,7 +81,10 @@ export class DecisionEffects {
         if (decision.checkpoint) {
           await this.ctx.saves.drain();
           const state = await this.ctx.store.load(decision.checkpoint).catch((error) => this.warn(stored.seq, 'restore', error));
-          if (state) this.trainer.send({ type: 'restore', state });
+          if (state) {
+            this.restoresSent++;
+            this.trainer.send({ type: 'restore', state });
+          }
         }
         break;
       default:

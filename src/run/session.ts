@@ -13,6 +13,7 @@ import { concatMap, filter, from, lastValueFrom, tap } from 'rxjs';
 import type { EventInput, Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
+import { isBlobHash } from '../store/hash.js';
 import type { Decision, Metrics } from '../events.js';
 import type { Hello, TrainConfig, TrainerMessage } from '../protocol/messages.js';
 import type { RunPolicy, RunStore } from './ports.js';
@@ -56,6 +57,8 @@ export class RunSession {
   private lastMetrics: Metrics = {};
   private stopDecided = false;
   private doneSeen = false;
+  /** The trainer's `done.weightsDigest`, when it sent a well-formed one. */
+  private doneDigest: string | null = null;
   private ending = false;
   private faultCode: string | undefined;
   private faultMessage: string | undefined;
@@ -170,11 +173,15 @@ export class RunSession {
       const batches = (message as unknown as { batchesPerEpoch?: unknown }).batchesPerEpoch;
       if (typeof batches === 'number') this.ctx.progress.setBatchesPerEpoch(batches);
       const started = this.ctx.onHello(message);
-      const stored = await this.append(started.events, true);
-      this.ctx.progress.line(started.line);
+      // The trainer sets up (data, model) while RunStarted/RunResumed is made durable: the ledger applies appends
+      // in call order, so nothing it reports can be recorded before that event, and a start that a crash leaves
+      // unrecorded trained nothing that could be committed.
+      const stored = this.append(started.events, true);
       if (start.state) this.position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
       this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(start.state ? { state: start.state } : {}) });
-      for (const event of stored) await this.effects.decide(event);
+      const events = await stored;
+      this.ctx.progress.line(started.line);
+      for (const event of events) await this.effects.decide(event);
       return;
     }
     if (!this.hello) return this.protocolFault('PROTOCOL_NO_HELLO', `trainer sent "${message.type}" before hello; hello must be the first frame`);
@@ -204,15 +211,16 @@ export class RunSession {
         await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'log', level: 'error', line: `${message.code ?? 'ERROR'}: ${message.message}` } }]);
         return;
       case 'done':
-        return this.onDone(message.epoch, message.step, message.reason);
+        return this.onDone(message.epoch, message.step, message.reason, message.weightsDigest);
       default:
         return this.protocolFault('PROTOCOL_UNEXPECTED', `trainer sent "${message.type}" that nobody asked for`);
     }
   }
 
-  private async onDone(epoch: number, step: number, reason: 'done' | 'stopped'): Promise<void> {
+  private async onDone(epoch: number, step: number, reason: 'done' | 'stopped', weightsDigest: unknown): Promise<void> {
     if (this.doneSeen) return;
     this.doneSeen = true;
+    this.doneDigest = isBlobHash(weightsDigest) ? weightsDigest : null;
     this.position = { epoch, step };
     const run = this.ctx.run;
     const endReason = reason === 'stopped' ? (this.stopDecided ? 'early-stop' : 'stopped') : 'done';
@@ -230,21 +238,29 @@ export class RunSession {
       return;
     }
     const run = this.ctx.run;
-    let digest: string | null = null;
-    try {
-      const state = (await this.requests.request({ at: 'now' })).state;
-      digest = this.ctx.store.weightsDigest(state);
-    } catch (error) {
-      // The trainer died before handing over its final weights: its exit is next in line and records a crash,
-      // and the restart resumes from the newest checkpoint.
-      if (!this.trainer.running || hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED') return;
-      this.ctx.progress.line(`could not read the final weights: ${(error as Error).message}`);
+    // A trainer that died may have taken decided saves with it (their requests failed): its exit is next in line
+    // and records a crash, and the restart resumes from the newest checkpoint.
+    if (!this.trainer.running) return;
+    // done's digest is of the weights the loop ended with; a restore sent since (restore-best) replaced them.
+    let digest: string | null = this.effects.restoresSent === 0 ? this.doneDigest : null;
+    if (digest === null) {
+      try {
+        const state = (await this.requests.request({ at: 'now' })).state;
+        digest = this.ctx.store.weightsDigest(state);
+      } catch (error) {
+        // The trainer died before handing over its final weights: its exit is next in line and records a crash,
+        // and the restart resumes from the newest checkpoint.
+        if (!this.trainer.running || hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED') return;
+        this.ctx.progress.line(`could not read the final weights: ${(error as Error).message}`);
+      }
     }
     if (this.settled || this.ending) return;
     this.ending = true;
+    // Nothing more is asked of the trainer: it exits while RunFinished is made durable.
+    const exited = this.endTrainer();
     await this.append([{ stream: run, type: 'RunFinished', data: { run, epoch: this.position.epoch, step: this.position.step, ...(digest ? { weightsDigest: digest } : {}) } }], true);
     this.ctx.progress.line(`${run} finished at epoch ${this.position.epoch}, step ${this.position.step}${digest ? `, weights ${digest.slice(0, 12)}` : ''}`);
-    await this.endTrainer();
+    await exited;
     this.finish({ kind: 'finished', ...this.position, weightsDigest: digest });
   }
 

@@ -35,6 +35,17 @@ export class BlobFault extends Error {
 
 export interface BlobInfo { hash: string; size: number }
 
+/** Bytes to store under their (already computed) sha256. */
+export interface HashedBytes { bytes: Uint8Array; hash: string }
+
+/**
+ * Hex sha256 of some bytes, computed on libuv's thread pool (WebCrypto), so the event loop stays free.
+ * @example const hash = await hashBlob(bytes) // the name `put(bytes)` would store it under
+ */
+export async function hashBlob(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
+
 /** Run `task` over `items` with at most `limit` in flight; results keep input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -91,39 +102,53 @@ export class BlobStore {
    */
   async putMany(items: readonly Uint8Array[], concurrency = 4): Promise<PutResult[]> {
     const dirsToSync = new Set<string>();
-    const results = await mapLimit(items, concurrency, async (bytes) => {
-      const hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
-      const dest = this.path(hash);
-      const present = await this.size(hash);
-      const dir = join(this.objectsDir, hash.slice(0, 2));
-      // Reuse a present blob only when its bytes still hash to its name: a blob damaged on disk is rewritten
-      // (atomically, by the rename below) instead of being built into a new checkpoint.
-      if (present === bytes.byteLength && (await sha256OfFile(dest)) === hash) {
-        // Its rename may come from a process that died before fsyncing the directory: make it durable too.
-        dirsToSync.add(dir);
-        return { hash, size: bytes.byteLength, written: false };
-      }
-      if (!this.knownDirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        this.knownDirs.add(dir);
-        dirsToSync.add(this.objectsDir);
-      }
-      const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
-      try {
-        await rename(tmp, dest);
-      } catch (error) {
-        // Someone removed objects/ab/ behind our back: recreate it and retry once.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        await mkdir(dir, { recursive: true });
-        dirsToSync.add(this.objectsDir);
-        await rename(tmp, dest);
-      }
-      this.ownDeletes.delete(hash);
-      dirsToSync.add(dir);
-      return { hash, size: bytes.byteLength, written: true };
-    });
+    const results = await mapLimit(items, concurrency, async (bytes) => this.store({ bytes, hash: await hashBlob(bytes) }, dirsToSync));
     await mapLimit([...dirsToSync], concurrency, fsyncDir);
     return results;
+  }
+
+  /**
+   * `putMany` for bytes whose sha256 the caller already computed (with `hashBlob`): e.g. a checkpoint's tensors
+   * and the manifest that names them, made durable in one round of writes and fsyncs instead of two.
+   * @example await blobs.putHashed([{ bytes, hash: await hashBlob(bytes) }])
+   */
+  async putHashed(items: readonly HashedBytes[], concurrency = 4): Promise<PutResult[]> {
+    const dirsToSync = new Set<string>();
+    const results = await mapLimit(items, concurrency, (item) => this.store(item, dirsToSync));
+    await mapLimit([...dirsToSync], concurrency, fsyncDir);
+    return results;
+  }
+
+  /** Write one blob (temp → fsync → rename) unless a verified copy is present; adds the directories to fsync. */
+  private async store({ bytes, hash }: HashedBytes, dirsToSync: Set<string>): Promise<PutResult> {
+    const dest = this.path(hash);
+    const present = await this.size(hash);
+    const dir = join(this.objectsDir, hash.slice(0, 2));
+    // Reuse a present blob only when its bytes still hash to its name: a blob damaged on disk is rewritten
+    // (atomically, by the rename below) instead of being built into a new checkpoint.
+    if (present === bytes.byteLength && (await sha256OfFile(dest)) === hash) {
+      // Its rename may come from a process that died before fsyncing the directory: make it durable too.
+      dirsToSync.add(dir);
+      return { hash, size: bytes.byteLength, written: false };
+    }
+    if (!this.knownDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.knownDirs.add(dir);
+      dirsToSync.add(this.objectsDir);
+    }
+    const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
+    try {
+      await rename(tmp, dest);
+    } catch (error) {
+      // Someone removed objects/ab/ behind our back: recreate it and retry once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(dir, { recursive: true });
+      dirsToSync.add(this.objectsDir);
+      await rename(tmp, dest);
+    }
+    this.ownDeletes.delete(hash);
+    dirsToSync.add(dir);
+    return { hash, size: bytes.byteLength, written: true };
   }
 
   /** Store one blob durably. @example const { hash } = await blobs.put(Buffer.from('{}')) */
@@ -238,7 +263,7 @@ export class BlobStore {
 /** sha256 (hex) of a file's bytes, hashed on libuv's thread pool; null when it cannot be read. */
 async function sha256OfFile(path: string): Promise<string | null> {
   try {
-    return Buffer.from(await webcrypto.subtle.digest('SHA-256', await readFile(path))).toString('hex');
+    return await hashBlob(await readFile(path));
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 /**
- * The commit protocol: blobs durable → manifest durable → CheckpointCommitted appended durably. A crash
+ * The commit protocol: blobs and manifest durable → CheckpointCommitted appended durably. A crash
  * before the event leaves only unreferenced files (gc removes them); nothing can reference a partial checkpoint.
  */
 import type { CheckpointState } from '../checkpoint.js';

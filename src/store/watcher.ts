@@ -1,36 +1,61 @@
 /**
- * While a run or server is live, chokidar watches `objects/`: a blob deleted or changed by someone else is
- * recorded (CheckpointMissing / CheckpointCorrupted for every live checkpoint that references it) within
- * about a second, so best/latest fall back accordingly. Deletions this process made itself are ignored.
+ * While a run or server is live, chokidar watches the blobs that live checkpoints reference: one deleted or
+ * changed by someone else is recorded (CheckpointMissing / CheckpointCorrupted for every live checkpoint that
+ * references it) within about a second, so best/latest fall back accordingly. Deletions this process made
+ * itself are ignored.
+ *
+ * Only referenced blobs are watched — those of the catalog at open, then those each CheckpointCommitted adds
+ * (followed through the ledger's tail). A blob being written, a temp file or an unreferenced leftover is
+ * nobody's concern, and watching files instead of the `objects/ab/` directories spares chokidar a re-listing
+ * (with a stat of every entry) of a directory each time the store adds a blob to it: work that ran on the
+ * event loop and the I/O thread pool of the very commit that caused it. A whole prefix directory removed
+ * still reaches every watched file in it.
  */
 import { watch, type FSWatcher } from 'chokidar';
-import { relative, sep } from 'node:path';
+import { basename, dirname } from 'node:path';
+import type { Subscription } from 'rxjs';
+import type { CheckpointCommitted } from '../events.js';
 import { BlobFault } from './blobs.js';
 import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { isBlobHash } from './hash.js';
 
 export interface BlobWatcher {
-  /** Resolves once the initial scan is done and changes are being reported. */
+  /** Resolves once every referenced blob is watched and changes are being reported. */
   ready: Promise<void>;
   close(): Promise<void>;
 }
 
-function hashOfPath(ctx: StoreContext, path: string): string | null {
-  const rel = relative(ctx.blobs.objectsDir, path).split(sep).join('');
-  return isBlobHash(rel) ? rel : null;
+function hashOfPath(path: string): string | null {
+  const hash = basename(dirname(path)) + basename(path);
+  return isBlobHash(hash) ? hash : null;
 }
 
 /**
- * Start watching a store's objects directory.
+ * Start watching the blobs a store's live checkpoints reference.
  * @example const watcher = watchBlobs(ctx); await watcher.ready; ...; await watcher.close()
  */
 export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void = () => undefined): BlobWatcher {
-  const watcher: FSWatcher = watch(ctx.blobs.objectsDir, { ignoreInitial: true, persistent: true, depth: 1, awaitWriteFinish: false });
+  /** Hashes handed to chokidar and not reported gone since. */
+  const watched = new Set<string>(Object.keys(catalogOf(ctx).blobRefs));
+  const watcher: FSWatcher = watch([...watched].map((hash) => ctx.blobs.path(hash)), {
+    ignoreInitial: true, persistent: true, awaitWriteFinish: false, followSymlinks: false,
+  });
+  const follow = (hashes: readonly string[]): void => {
+    const refs = catalogOf(ctx).blobRefs;
+    const fresh = hashes.filter((hash) => refs[hash] > 0 && !watched.has(hash));
+    for (const hash of fresh) watched.add(hash);
+    if (fresh.length > 0) watcher.add(fresh.map((hash) => ctx.blobs.path(hash)));
+  };
   let queue: Promise<unknown> = Promise.resolve();
   const check = (kind: 'unlink' | 'change', path: string) => {
-    const hash = hashOfPath(ctx, path);
+    const hash = hashOfPath(path);
     if (!hash) return;
-    if (kind === 'unlink' && ctx.blobs.ownDeletes.delete(hash)) return;
+    // chokidar stops watching a file once it is gone; one written again since (the store deleted it, then a new
+    // commit brought the same bytes back) is watched again below, when it is still referenced.
+    if (kind === 'unlink') {
+      watched.delete(hash);
+      if (ctx.blobs.ownDeletes.delete(hash)) return;
+    }
     queue = queue.then(async () => {
       if (ctx.ledger.closed) return;
       const catalog = catalogOf(ctx);
@@ -42,7 +67,10 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
         if (error instanceof BlobFault) fault = error;
         else throw error;
       }
-      if (!fault) return;
+      if (!fault) {
+        if (kind === 'unlink') follow([hash]);
+        return;
+      }
       for (const id of catalog.order) {
         const entry = catalog.checkpoints[id];
         if (entry.status !== 'kept' || !entry.blobs.includes(hash)) continue;
@@ -52,18 +80,18 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
     }).catch(onError);
   };
   watcher.on('unlink', (path) => check('unlink', path));
-  // A whole `objects/ab/` removed may arrive as one unlinkDir: check every referenced blob under it.
-  watcher.on('unlinkDir', (path) => {
-    const prefix = relative(ctx.blobs.objectsDir, path);
-    if (!/^[0-9a-f]{2}$/.test(prefix)) return;
-    for (const hash of Object.keys(catalogOf(ctx).blobRefs)) if (hash.startsWith(prefix)) check('unlink', ctx.blobs.path(hash));
-  });
   watcher.on('change', (path) => check('change', path));
   watcher.on('error', onError);
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // Appends are applied to the catalog before the tail sees them, so a committed blob is watched from then on.
+  const commits: Subscription = ctx.ledger.tail(ctx.ledger.lastSeq + 1).subscribe({
+    next: (item) => { if (item.kind === 'event' && item.event.type === 'CheckpointCommitted') follow((item.event.data as CheckpointCommitted).blobs ?? []); },
+    error: onError,
+  });
+  const ready = watched.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
     ready,
     async close() {
+      commits.unsubscribe();
       await watcher.close();
       await queue;
     },

@@ -1,12 +1,12 @@
 /**
- * Writing a checkpoint's content: every tensor and topology becomes a blob (deduplicated by hash), then the
- * manifest that names them becomes a blob. When `writeCheckpointContent` resolves, all of it is durable but
- * nothing references it yet: the commit event (store.ts) is what makes it a checkpoint.
+ * Writing a checkpoint's content: every tensor and topology becomes a blob (deduplicated by hash), and so does
+ * the manifest that names them. When `writeCheckpointContent` resolves, all of it is durable but nothing
+ * references it yet: the commit event (store.ts) is what makes it a checkpoint.
  */
 import type { CheckpointState, TensorData } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
-import type { BlobStore } from './blobs.js';
+import { type BlobStore, hashBlob, mapLimit } from './blobs.js';
 import { type BlobEncoding, encodeBlob } from './compression.js';
 import { weightsDigestInterleaved } from './digest.js';
 import { assertTensorShape } from './dtypes.js';
@@ -81,16 +81,17 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     layout[name] = plan;
   }
 
-  // The digest is a second pass over the weights: run it in the gaps of the blob writes, not after them.
-  const [results, digest] = await Promise.all([store.putMany(pieces.map((p) => p.bytes)), weightsDigestInterleaved(state)]);
-  const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
+  // Hash first (on the thread pool, while the weights digest runs here): the manifest can then be written in the
+  // same round of writes and fsyncs as the blobs it names. Nothing references it before the commit event anyway.
+  const [hashes, digest] = await Promise.all([mapLimit(pieces, 4, (p) => hashBlob(p.bytes)), weightsDigestInterleaved(state)]);
+  const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: hashes[p.piece], stored: pieces[p.piece].bytes.byteLength });
   const objects: Record<string, ObjectEntry> = {};
   for (const [name, plan] of Object.entries(layout)) {
     const source = state.objects[name];
     const entry: ObjectEntry = { weights: plan.weights.map(blobOf) };
     if (plan.topology) {
-      const r = results[plan.topology.piece];
-      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].rawSize, stored: r.size, encoding };
+      const piece = pieces[plan.topology.piece];
+      entry.topology = { kind: plan.topology.kind, blob: hashes[plan.topology.piece], bytes: piece.rawSize, stored: piece.bytes.byteLength, encoding };
     }
     if (source.optimizer) {
       entry.optimizer = {
@@ -122,7 +123,11 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     trainerState: state.trainer ?? { epoch: meta.epoch, step: meta.step },
     history: state.history ?? [],
   };
-  const manifestResult = await store.put(encodeManifest(manifest));
+  const manifestBytes = encodeManifest(manifest);
+  const items = pieces.map((p, i) => ({ bytes: p.bytes, hash: hashes[i] }));
+  items.push({ bytes: manifestBytes, hash: await hashBlob(manifestBytes) });
+  const results = await store.putHashed(items);
+  const manifestResult = results.pop()!;
 
   const unique = new Map<string, number>();
   unique.set(manifestResult.hash, manifestResult.size);

@@ -1,0 +1,53 @@
+// RunFinished.weightsDigest names the weights the run ended with. A trainer on the SDK sends them in
+// `done.weightsDigest`, which the supervisor records as is — unless it restored other weights after the loop
+// (restore-best at the end), when it asks the trainer for its state again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fileURLToPath } from 'node:url';
+import { train, type TrainOptions } from '../src/run/train.js';
+import { ledgerFacts, tempDir } from './fixtures/run-helpers.js';
+
+// Its one weight climbs towards 2 batch after batch and its loss is that weight: epoch 1 is the best.
+const TINY = fileURLToPath(new URL('./trainer.tiny-trainer.ts', import.meta.url));
+const base: TrainOptions = { trainer: TINY, epochs: 4, seed: 0, batchEvery: 0, out: null, handleSignals: false, maxRestarts: 0 };
+
+type Committed = { checkpoint: string; epoch: number; weightsDigest: string };
+
+test('given an SDK trainer and no restore, when the run finishes, then RunFinished has the final weights (those of the last save)', async () => {
+  const t = tempDir();
+  try {
+    const result = await train({ ...base, dir: t.dir, policy: { monitor: 'loss', everyNEpochs: 1, keepLast: 10 } });
+    assert.is(result.exitCode, 0);
+    const facts = await ledgerFacts(t.dir);
+    const commits = facts.events.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as Committed);
+    const last = commits.find((c) => c.epoch === 4)!;
+    assert.ok(last, 'epoch 4 was saved');
+    const finished = facts.events.find((e) => e.type === 'RunFinished')!.data as { weightsDigest: string };
+    assert.is(finished.weightsDigest, last.weightsDigest);
+    assert.is(result.weightsDigest, last.weightsDigest);
+    assert.is(new Set(commits.map((c) => c.weightsDigest)).size, commits.length, 'every epoch has other weights');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('given restoreBestAtEnd, when the run finishes, then RunFinished has the restored best weights, not those the loop ended with', async () => {
+  const t = tempDir();
+  try {
+    const result = await train({ ...base, dir: t.dir, policy: { monitor: 'loss', everyNEpochs: 1, keepLast: 10, restoreBestAtEnd: true } });
+    assert.is(result.exitCode, 0);
+    const facts = await ledgerFacts(t.dir);
+    const restore = facts.events.find((e) => e.type === 'RestoreDecided');
+    assert.ok(restore, 'a restore of the best checkpoint was decided');
+    const commits = facts.events.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as Committed);
+    const best = commits.find((c) => c.checkpoint === (restore!.data as { checkpoint: string }).checkpoint)!;
+    assert.is(best.epoch, 1);
+    const finished = facts.events.find((e) => e.type === 'RunFinished')!.data as { weightsDigest: string };
+    assert.is(finished.weightsDigest, best.weightsDigest);
+    assert.is.not(finished.weightsDigest, commits.find((c) => c.epoch === 4)!.weightsDigest);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
