@@ -78,10 +78,15 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const dir = resolve(options.dir ?? './checkpoints');
   const ports = options.ports ?? defaultPorts;
   const out = options.out === undefined ? process.stdout : options.out;
+  // A trainer named up front is the one this run uses, resumed or not: it starts now and loads its framework
+  // (about a second) while the workspace is opened and the run prepared; the session that takes it over gets
+  // its frames replayed. Any other trainer is known only from the ledger and starts once that is read.
+  let unclaimed = options.trainer !== undefined ? spawnEarly(options.trainer, options.onTrainerSpawn) : null;
   let workspace: Awaited<ReturnType<TrainPorts['openWorkspace']>>;
   try {
     workspace = await ports.openWorkspace(dir);
   } catch (error) {
+    if (unclaimed) await endUnclaimed(unclaimed);
     return failed(null, error);
   }
   const { ledger, store } = workspace;
@@ -140,8 +145,12 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         if (point) { start = { config, seed, state: point.state }; fromCheckpoint = point.checkpoint; }
         attempt++;
       }
-      const trainer = TrainerProcess.spawn({ command: command.command, args: command.args });
-      options.onTrainerSpawn?.(trainer.pid);
+      let trainer = unclaimed;
+      unclaimed = null;
+      if (!trainer) {
+        trainer = TrainerProcess.spawn({ command: command.command, args: command.args });
+        options.onTrainerSpawn?.(trainer.pid);
+      }
       const resumedAttempt = attempt;
       const reason = resumeReason;
       const session = new RunSession({
@@ -199,11 +208,32 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     progress.line(`${hasCode(error) ? error.code : 'ERROR'}: ${(error as Error).message}`);
     return failed(runId, error);
   } finally {
+    if (unclaimed) await endUnclaimed(unclaimed);
     progress.close();
     if (options.handleSignals !== false) { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); }
     await server?.close().catch(() => {});
     await workspace.close().catch(() => {});
   }
+}
+
+/** Spawn the trainer `spec` names, or null when it does not resolve (the run then reports that the usual way). */
+function spawnEarly(spec: string, onSpawn: ((pid: number) => void) | undefined): TrainerProcess | null {
+  let command: ReturnType<typeof resolveTrainer>;
+  try {
+    command = resolveTrainer(spec);
+  } catch {
+    return null;
+  }
+  const trainer = TrainerProcess.spawn({ command: command.command, args: command.args });
+  onSpawn?.(trainer.pid);
+  return trainer;
+}
+
+/** A trainer spawned ahead that no session took over (the run failed before it started). */
+async function endUnclaimed(trainer: TrainerProcess): Promise<void> {
+  trainer.endInput();
+  trainer.kill('SIGKILL');
+  await trainer.waitForExit();
 }
 
 function failed(run: string | null, error: unknown): TrainResult {
