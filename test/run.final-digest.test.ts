@@ -1,10 +1,13 @@
 // RunFinished.weightsDigest names the weights the run ended with. A trainer on the SDK sends them in
 // `done.weightsDigest`, which the supervisor records as is — unless it restored other weights after the loop
-// (restore-best at the end), when it asks the trainer for its state again.
+// (restore-best at the end), when it asks the trainer for its state again. When no restore can follow, the
+// trainer is let go at `done`, while the last checkpoint commits; otherwise it stays until the run finishes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { train, type TrainOptions } from '../src/run/train.js';
+import { defaultPorts } from '../src/run/index.js';
+import type { RunStore, TrainPorts } from '../src/run/ports.js';
 import { ledgerFacts, tempDir } from './fixtures/run-helpers.js';
 
 // Its one weight climbs towards 2 batch after batch and its loss is that weight: epoch 1 is the best.
@@ -49,5 +52,67 @@ test('given restoreBestAtEnd, when the run finishes, then RunFinished has the re
     t.cleanup();
   }
 });
+
+/** The real ports, with the last epoch's commit held back `ms` (then noting whether the trainer is alive). */
+function slowLastCommit(lastEpoch: number, ms: number, trainerPid: () => number, seen: { aliveAtLastCommit?: boolean }): TrainPorts {
+  return {
+    ...defaultPorts,
+    async openWorkspace(dir) {
+      const ws = await defaultPorts.openWorkspace(dir);
+      const real = ws.store;
+      const store: RunStore = {
+        commit: async (state, meta) => {
+          const committed = await real.commit(state, meta);
+          if (meta.epoch === lastEpoch) {
+            await new Promise((r) => setTimeout(r, ms));
+            seen.aliveAtLastCommit = alive(trainerPid());
+          }
+          return committed;
+        },
+        load: (checkpoint) => real.load(checkpoint),
+        loadNewestVerified: (run) => real.loadNewestVerified(run),
+        prune: (checkpoint, seq) => real.prune(checkpoint, seq),
+        backup: (checkpoint, target, seq) => real.backup(checkpoint, target, seq),
+        weightsDigest: (state) => real.weightsDigest(state),
+      };
+      return { ...ws, store, close: () => ws.close() };
+    },
+  };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+for (const restoreBestAtEnd of [false, true]) {
+  test(`given restoreBestAtEnd ${restoreBestAtEnd}, when the last commit is slow, then the trainer ${restoreBestAtEnd ? 'stays until the run finishes' : 'has exited before it completes'} and the run finishes with it`, async () => {
+    const t = tempDir();
+    let pid = 0;
+    const seen: { aliveAtLastCommit?: boolean } = {};
+    try {
+      const result = await train({
+        ...base, dir: t.dir, policy: { monitor: 'loss', everyNEpochs: 1, keepLast: 10, restoreBestAtEnd },
+        ports: slowLastCommit(4, 1500, () => pid, seen), onTrainerSpawn: (p) => (pid = p),
+      });
+      assert.is(result.exitCode, 0, result.error?.message);
+      assert.is(result.status, 'finished');
+      assert.is(seen.aliveAtLastCommit, restoreBestAtEnd, 'trainer alive when the last commit completed');
+      const facts = await ledgerFacts(t.dir);
+      assert.ok(facts.kept.some((k) => k.ok), 'checkpoints verify');
+      const commits = facts.events.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as Committed);
+      assert.ok(commits.some((c) => c.epoch === 4), 'the last epoch was committed');
+      assert.is(facts.count('ProtocolFault'), 0);
+      assert.is(facts.count('RunCrashed'), 0);
+      assert.is(facts.count('RunFinished'), 1);
+    } finally {
+      t.cleanup();
+    }
+  });
+}
 
 test.run();

@@ -60,6 +60,8 @@ export class RunSession {
   /** The trainer's `done.weightsDigest`, when it sent a well-formed one. */
   private doneDigest: string | null = null;
   private ending = false;
+  /** Set once the trainer was asked to exit: its exit is expected, not a crash. */
+  private trainerExit: Promise<void> | null = null;
   private faultCode: string | undefined;
   private faultMessage: string | undefined;
   private settle!: (outcome: SessionOutcome) => void;
@@ -226,6 +228,11 @@ export class RunSession {
     const endReason = reason === 'stopped' ? (this.stopDecided ? 'early-stop' : 'stopped') : 'done';
     const [event] = await this.append([{ stream: run, type: 'TrainingEnded', data: { run, epoch, step, reason: endReason } }], true);
     await this.effects.decide(event);
+    // Every decided save has its state by now (a save waits for the trainer's reply; a trainer still running lost
+    // none of them). When the final weights are known (done's digest) and the policy cannot decide a restore any
+    // more, nothing else will be asked of the trainer: it exits now, while the last saves commit, not after them.
+    const finalWeightsKnown = this.doneDigest !== null && this.effects.restoresSent === 0;
+    if (this.trainer.running && finalWeightsKnown && !mayRestoreAfterTraining(this.ctx.policy.config)) void this.endTrainer();
     // Finishing waits for every background save and the decisions they cause; those run on the serial queue,
     // so finish from outside the current job.
     this.background(this.ctx.saves.drain().then(() => this.serial.run(() => this.finishRun())));
@@ -240,7 +247,7 @@ export class RunSession {
     const run = this.ctx.run;
     // A trainer that died may have taken decided saves with it (their requests failed): its exit is next in line
     // and records a crash, and the restart resumes from the newest checkpoint.
-    if (!this.trainer.running) return;
+    if (!this.trainer.running && this.trainerExit === null) return;
     // done's digest is of the weights the loop ended with; a restore sent since (restore-best) replaced them.
     let digest: string | null = this.effects.restoresSent === 0 ? this.doneDigest : null;
     if (digest === null) {
@@ -266,7 +273,7 @@ export class RunSession {
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.requests.rejectAll(new CkptError('PROTOCOL_TRAINER_EXITED', `trainer exited (${signal ?? `code ${code}`}) before replying`));
-    if (this.settled || this.ending) return;
+    if (this.settled || this.ending || this.trainerExit !== null) return;
     const reason = this.faultCode
       ? `protocol fault ${this.faultCode}: ${this.faultMessage}`
       : this.doneSeen ? `trainer exited (${signal ?? `code ${code}`}) before the run finished` : `trainer exited (${signal ?? `code ${code}`}) without done`;
@@ -294,7 +301,13 @@ export class RunSession {
     work.catch((error) => this.fail(error));
   }
 
-  private async endTrainer(): Promise<void> {
+  /** Ask the trainer to exit and wait for it (once; later calls wait for the same exit). */
+  private endTrainer(): Promise<void> {
+    this.trainerExit ??= this.exitTrainer();
+    return this.trainerExit;
+  }
+
+  private async exitTrainer(): Promise<void> {
     this.trainer.send({ type: 'exit' });
     this.trainer.endInput();
     const timer = setTimeout(() => this.trainer.kill('SIGKILL'), this.ctx.timeouts.exitMs);
@@ -321,4 +334,14 @@ export class RunSession {
 
   /** An error of the supervisor itself (ledger or bug), as opposed to a trainer fault. */
   fatal: unknown = undefined;
+}
+
+/**
+ * Whether a policy may still decide a restore after training ended (early stopping's restoreBestWeights, or
+ * restoreBestAtEnd, each waiting for the best checkpoint's commit). Only a config that says neither can is
+ * trusted: any other policy may.
+ */
+function mayRestoreAfterTraining(config: Record<string, unknown>): boolean {
+  const es = config.earlyStopping as { restoreBestWeights?: unknown } | null | undefined;
+  return config.restoreBestAtEnd !== false || (es !== null && (typeof es !== 'object' || es.restoreBestWeights !== false));
 }

@@ -36,13 +36,21 @@ export class BlobFault extends Error {
 export interface BlobInfo { hash: string; size: number }
 
 /** Bytes to store under their (already computed) sha256. */
-export interface HashedBytes { bytes: Uint8Array; hash: string }
+interface HashedBytes { bytes: Uint8Array; hash: string }
+
+/** Writes whose directories are fsynced together (see BlobStore.round). */
+export interface BlobRound {
+  /** Hash and write one blob (not yet durable: its directory entry needs `durable()`). */
+  put(bytes: Uint8Array): Promise<PutResult>;
+  /** Fsync every directory this round's blobs went into. */
+  durable(): Promise<void>;
+}
 
 /**
  * Hex sha256 of some bytes, computed on libuv's thread pool (WebCrypto), so the event loop stays free.
  * @example const hash = await hashBlob(bytes) // the name `put(bytes)` would store it under
  */
-export async function hashBlob(bytes: Uint8Array): Promise<string> {
+async function hashBlob(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
@@ -101,22 +109,24 @@ export class BlobStore {
    * @example const [{ hash, written }] = await blobs.putMany([bytes])
    */
   async putMany(items: readonly Uint8Array[], concurrency = 4): Promise<PutResult[]> {
-    const dirsToSync = new Set<string>();
-    const results = await mapLimit(items, concurrency, async (bytes) => this.store({ bytes, hash: await hashBlob(bytes) }, dirsToSync));
-    await mapLimit([...dirsToSync], concurrency, fsyncDir);
+    const round = this.round();
+    const results = await mapLimit(items, concurrency, (bytes) => round.put(bytes));
+    await round.durable();
     return results;
   }
 
   /**
-   * `putMany` for bytes whose sha256 the caller already computed (with `hashBlob`): e.g. a checkpoint's tensors
-   * and the manifest that names them, made durable in one round of writes and fsyncs instead of two.
-   * @example await blobs.putHashed([{ bytes, hash: await hashBlob(bytes) }])
+   * A round of writes made durable together: each `put` writes its blob (temp → fsync → rename) and `durable()`
+   * then fsyncs every directory they went into, once. A checkpoint's tensors and the manifest naming them share
+   * one round, so the manifest costs no extra directory fsyncs.
+   * @example const round = blobs.round(); const { hash } = await round.put(bytes); await round.durable()
    */
-  async putHashed(items: readonly HashedBytes[], concurrency = 4): Promise<PutResult[]> {
+  round(): BlobRound {
     const dirsToSync = new Set<string>();
-    const results = await mapLimit(items, concurrency, (item) => this.store(item, dirsToSync));
-    await mapLimit([...dirsToSync], concurrency, fsyncDir);
-    return results;
+    return {
+      put: async (bytes) => this.store({ bytes, hash: await hashBlob(bytes) }, dirsToSync),
+      durable: () => mapLimit([...dirsToSync], 4, fsyncDir).then(() => undefined),
+    };
   }
 
   /** Write one blob (temp → fsync → rename) unless a verified copy is present; adds the directories to fsync. */

@@ -6,7 +6,7 @@
 import type { CheckpointState, TensorData } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
-import { type BlobStore, hashBlob, mapLimit } from './blobs.js';
+import { type BlobStore, mapLimit } from './blobs.js';
 import { type BlobEncoding, encodeBlob } from './compression.js';
 import { weightsDigestInterleaved } from './digest.js';
 import { assertTensorShape } from './dtypes.js';
@@ -81,17 +81,18 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     layout[name] = plan;
   }
 
-  // Hash first (on the thread pool, while the weights digest runs here): the manifest can then be written in the
-  // same round of writes and fsyncs as the blobs it names. Nothing references it before the commit event anyway.
-  const [hashes, digest] = await Promise.all([mapLimit(pieces, 4, (p) => hashBlob(p.bytes)), weightsDigestInterleaved(state)]);
-  const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: hashes[p.piece], stored: pieces[p.piece].bytes.byteLength });
+  // Each piece is hashed (on the thread pool) and written as soon as it is hashed, while the weights digest runs
+  // here; the manifest naming them joins the same round, whose directories are then fsynced once.
+  const round = store.round();
+  const [results, digest] = await Promise.all([mapLimit(pieces, 4, (p) => round.put(p.bytes)), weightsDigestInterleaved(state)]);
+  const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
   const objects: Record<string, ObjectEntry> = {};
   for (const [name, plan] of Object.entries(layout)) {
     const source = state.objects[name];
     const entry: ObjectEntry = { weights: plan.weights.map(blobOf) };
     if (plan.topology) {
-      const piece = pieces[plan.topology.piece];
-      entry.topology = { kind: plan.topology.kind, blob: hashes[plan.topology.piece], bytes: piece.rawSize, stored: piece.bytes.byteLength, encoding };
+      const r = results[plan.topology.piece];
+      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].rawSize, stored: r.size, encoding };
     }
     if (source.optimizer) {
       entry.optimizer = {
@@ -123,11 +124,8 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     trainerState: state.trainer ?? { epoch: meta.epoch, step: meta.step },
     history: state.history ?? [],
   };
-  const manifestBytes = encodeManifest(manifest);
-  const items = pieces.map((p, i) => ({ bytes: p.bytes, hash: hashes[i] }));
-  items.push({ bytes: manifestBytes, hash: await hashBlob(manifestBytes) });
-  const results = await store.putHashed(items);
-  const manifestResult = results.pop()!;
+  const manifestResult = await round.put(encodeManifest(manifest));
+  await round.durable();
 
   const unique = new Map<string, number>();
   unique.set(manifestResult.hash, manifestResult.size);
