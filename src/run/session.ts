@@ -124,7 +124,8 @@ export class RunSession {
    */
   interrupt(signal: NodeJS.Signals): Promise<void> {
     return this.serial.run(async () => {
-      if (this.settled || this.ending) return;
+      // Once the trainer was let go at done, training is complete and its saves are committing: the run finishes.
+      if (this.settled || this.ending || this.trainerExit !== null) return;
       this.ending = true;
       const run = this.ctx.run;
       if (this.hello && this.trainer.running) {
@@ -250,7 +251,8 @@ export class RunSession {
     if (!this.trainer.running && this.trainerExit === null) return;
     // done's digest is of the weights the loop ended with; a restore sent since (restore-best) replaced them.
     let digest: string | null = this.effects.restoresSent === 0 ? this.doneDigest : null;
-    if (digest === null) {
+    // (A trainer already let go is not asked: a run it left without a known digest finishes without one.)
+    if (digest === null && this.trainerExit === null) {
       try {
         const state = (await this.requests.request({ at: 'now' })).state;
         digest = this.ctx.store.weightsDigest(state);

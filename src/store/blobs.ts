@@ -142,9 +142,11 @@ export class BlobStore {
       return { hash, size: bytes.byteLength, written: false };
     }
     if (!this.knownDirs.has(dir)) {
+      // The new directory's own entry is made durable at once (at most 256 times per store): a later round that
+      // finds it known must not depend on a round that failed before its fsyncs.
       await mkdir(dir, { recursive: true });
+      await fsyncDir(this.objectsDir);
       this.knownDirs.add(dir);
-      dirsToSync.add(this.objectsDir);
     }
     const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
     try {
@@ -153,7 +155,7 @@ export class BlobStore {
       // Someone removed objects/ab/ behind our back: recreate it and retry once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await mkdir(dir, { recursive: true });
-      dirsToSync.add(this.objectsDir);
+      await fsyncDir(this.objectsDir);
       await rename(tmp, dest);
     }
     this.ownDeletes.delete(hash);

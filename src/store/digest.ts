@@ -24,7 +24,7 @@ const DIGEST_SLICE = 1024 * 1024;
 /**
  * The same value as `weightsDigest`, computed in 1 MiB slices that yield to the event loop in between, so that
  * it runs in the gaps of concurrent work instead of after it (commit starts it beside hashing the blobs).
- * @example const [digest] = await Promise.all([weightsDigestInterleaved(state), blobs.putMany(pieces)])
+ * @example const [digest] = await Promise.all([weightsDigestInterleaved(state), mapLimit(pieces, 4, (p) => round.put(p))])
  */
 export async function weightsDigestInterleaved(state: Pick<CheckpointState, 'objects'>): Promise<string> {
   const hash = createHash('sha256');

@@ -10,9 +10,13 @@
  * (with a stat of every entry) of a directory each time the store adds a blob to it: work that ran on the
  * event loop and the I/O thread pool of the very commit that caused it. A whole prefix directory removed
  * still reaches every watched file in it.
+ *
+ * Each watched file costs one OS watch (inotify's default limit is 8192 on older kernels), so beyond
+ * FILE_WATCH_LIMIT referenced blobs — or when the OS refuses more watches — it watches the `objects/ab/`
+ * directories instead (257 watches, whatever the store's size).
  */
 import { watch, type FSWatcher } from 'chokidar';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { CheckpointCommitted } from '../events.js';
 import { BlobFault } from './blobs.js';
@@ -25,6 +29,9 @@ export interface BlobWatcher {
   close(): Promise<void>;
 }
 
+/** Referenced blobs watched one by one at most; above this the prefix directories are watched. */
+export const FILE_WATCH_LIMIT = 4096;
+
 function hashOfPath(path: string): string | null {
   const hash = basename(dirname(path)) + basename(path);
   return isBlobHash(hash) ? hash : null;
@@ -34,17 +41,27 @@ function hashOfPath(path: string): string | null {
  * Start watching the blobs a store's live checkpoints reference.
  * @example const watcher = watchBlobs(ctx); await watcher.ready; ...; await watcher.close()
  */
-export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void = () => undefined): BlobWatcher {
-  /** Hashes handed to chokidar and not reported gone since. */
+export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void = () => undefined, fileWatchLimit = FILE_WATCH_LIMIT): BlobWatcher {
+  /** Hashes handed to chokidar one by one and not reported gone since (unused once watching directories). */
   const watched = new Set<string>(Object.keys(catalogOf(ctx).blobRefs));
-  const watcher: FSWatcher = watch([...watched].map((hash) => ctx.blobs.path(hash)), {
-    ignoreInitial: true, persistent: true, awaitWriteFinish: false, followSymlinks: false,
+  let byDirectory = watched.size > fileWatchLimit;
+  const watcher: FSWatcher = watch(byDirectory ? ctx.blobs.objectsDir : [...watched].map((hash) => ctx.blobs.path(hash)), {
+    ignoreInitial: true, persistent: true, awaitWriteFinish: false, followSymlinks: false, depth: 1,
   });
+  // Files already watched stay watched (chokidar would ignore them for good if unwatched); no new ones are added.
+  const watchDirectories = (): void => {
+    if (byDirectory) return;
+    byDirectory = true;
+    watcher.add(ctx.blobs.objectsDir);
+  };
   const follow = (hashes: readonly string[]): void => {
+    if (byDirectory) return;
     const refs = catalogOf(ctx).blobRefs;
     const fresh = hashes.filter((hash) => refs[hash] > 0 && !watched.has(hash));
+    if (fresh.length === 0) return;
+    if (watched.size + fresh.length > fileWatchLimit) return watchDirectories();
     for (const hash of fresh) watched.add(hash);
-    if (fresh.length > 0) watcher.add(fresh.map((hash) => ctx.blobs.path(hash)));
+    watcher.add(fresh.map((hash) => ctx.blobs.path(hash)));
   };
   let queue: Promise<unknown> = Promise.resolve();
   const check = (kind: 'unlink' | 'change', path: string) => {
@@ -81,10 +98,26 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
   };
   watcher.on('unlink', (path) => check('unlink', path));
   watcher.on('change', (path) => check('change', path));
-  watcher.on('error', onError);
-  // Appends are applied to the catalog before the tail sees them, so a committed blob is watched from then on.
+  // Watching directories, a whole `objects/ab/` removed may arrive as one unlinkDir: check every referenced blob in it.
+  watcher.on('unlinkDir', (path) => {
+    const prefix = relative(ctx.blobs.objectsDir, path);
+    if (!/^[0-9a-f]{2}$/.test(prefix)) return;
+    for (const hash of Object.keys(catalogOf(ctx).blobRefs)) if (hash.startsWith(prefix)) check('unlink', ctx.blobs.path(hash));
+  });
+  watcher.on('error', (error) => {
+    // Out of OS watches (ENOSPC: inotify's limit; EMFILE: open files): fall back to the directories.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EMFILE') watchDirectories();
+    onError(error);
+  });
+  // Appends are applied to the catalog before the tail sees them, so a committed (or repaired and verified
+  // again) checkpoint's blobs are watched from then on.
   const commits: Subscription = ctx.ledger.tail(ctx.ledger.lastSeq + 1).subscribe({
-    next: (item) => { if (item.kind === 'event' && item.event.type === 'CheckpointCommitted') follow((item.event.data as CheckpointCommitted).blobs ?? []); },
+    next: (item) => {
+      if (item.kind !== 'event') return;
+      if (item.event.type === 'CheckpointCommitted') follow((item.event.data as CheckpointCommitted).blobs ?? []);
+      else if (item.event.type === 'CheckpointVerified') follow(catalogOf(ctx).checkpoints[(item.event.data as { checkpoint: string }).checkpoint]?.blobs ?? []);
+    },
     error: onError,
   });
   const ready = watched.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
