@@ -125,7 +125,12 @@ export class BlobStore {
     const dirsToSync = new Set<string>();
     return {
       put: async (bytes) => this.store({ bytes, hash: await hashBlob(bytes) }, dirsToSync),
-      durable: () => mapLimit([...dirsToSync], 4, fsyncDir).then(() => undefined),
+      durable: async () => {
+        await mapLimit([...dirsToSync], 4, fsyncDir);
+        // Prefix directories this round created are durable entries of objects/ only now: until then another
+        // round still treats them as new (and fsyncs objects/ itself), so none depends on a round that failed.
+        if (dirsToSync.has(this.objectsDir)) for (const dir of dirsToSync) this.knownDirs.add(dir);
+      },
     };
   }
 
@@ -142,11 +147,8 @@ export class BlobStore {
       return { hash, size: bytes.byteLength, written: false };
     }
     if (!this.knownDirs.has(dir)) {
-      // The new directory's own entry is made durable at once (at most 256 times per store): a later round that
-      // finds it known must not depend on a round that failed before its fsyncs.
       await mkdir(dir, { recursive: true });
-      await fsyncDir(this.objectsDir);
-      this.knownDirs.add(dir);
+      dirsToSync.add(this.objectsDir);
     }
     const tmp = await writeTempDurable(this.tmpDir, bytes, hash.slice(0, 16));
     try {
@@ -155,7 +157,7 @@ export class BlobStore {
       // Someone removed objects/ab/ behind our back: recreate it and retry once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await mkdir(dir, { recursive: true });
-      await fsyncDir(this.objectsDir);
+      dirsToSync.add(this.objectsDir);
       await rename(tmp, dest);
     }
     this.ownDeletes.delete(hash);
