@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { train, type TrainOptions } from '../src/run/train.js';
 import { defaultPorts } from '../src/run/index.js';
 import type { RunStore, TrainPorts } from '../src/run/ports.js';
-import { ledgerFacts, tempDir } from './fixtures/run-helpers.js';
+import { FAKE_TRAINER, ledgerFacts, tempDir } from './fixtures/run-helpers.js';
 
 // Its one weight climbs towards 2 batch after batch and its loss is that weight: epoch 1 is the best.
 const TINY = fileURLToPath(new URL('./trainer.tiny-trainer.ts', import.meta.url));
@@ -88,6 +88,27 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+test('given a trainer whose done digest is wrong, when its last checkpoint holds the final position, then RunFinished records the checkpoint digest', async () => {
+  const t = tempDir();
+  process.env.FAKE_DONE_DIGEST = '0'.repeat(64);
+  try {
+    const result = await train({
+      dir: t.dir, trainer: FAKE_TRAINER, epochs: 3, seed: 5, batchEvery: 0, out: null, handleSignals: false, maxRestarts: 0,
+      policy: { monitor: 'loss', everyNEpochs: 1, keepLast: 5 }, trainerConfig: { batchesPerEpoch: 4, batchMs: 2 },
+    });
+    assert.is(result.exitCode, 0, result.error?.message);
+    const facts = await ledgerFacts(t.dir);
+    const last = facts.events.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as Committed).find((c) => c.epoch === 3);
+    assert.ok(last, 'epoch 3 was saved');
+    const finished = facts.events.find((e) => e.type === 'RunFinished')!.data as { weightsDigest: string };
+    assert.is(finished.weightsDigest, last!.weightsDigest);
+    assert.is.not(finished.weightsDigest, '0'.repeat(64));
+  } finally {
+    delete process.env.FAKE_DONE_DIGEST;
+    t.cleanup();
+  }
+});
 
 for (const restoreBestAtEnd of [false, true]) {
   test(`given restoreBestAtEnd ${restoreBestAtEnd}, when the last commit is slow, then the trainer ${restoreBestAtEnd ? 'stays until the run finishes' : 'has exited before it completes'} and the run finishes with it`, async () => {

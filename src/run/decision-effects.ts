@@ -8,7 +8,7 @@
  */
 import type { LedgerEvent } from '../../ledger/types.js';
 import { hasCode } from '../errors.js';
-import { DECISION_EVENT, type Decision, type Metrics } from '../events.js';
+import { DECISION_EVENT, type CheckpointCommitted, type Decision, type Metrics } from '../events.js';
 import type { StateReply } from '../protocol/messages.js';
 import { appendAndRead } from './append-events.js';
 import type { SerialQueue } from './serial-queue.js';
@@ -30,6 +30,8 @@ export interface EffectsHost {
 export class DecisionEffects {
   /** `restore` commands sent to the trainer: its weights are no longer those its loop ended with. */
   restoresSent = 0;
+  /** The newest checkpoint this run committed (its position and the weights digest the store computed). */
+  lastCommitted: { epoch: number; step: number; weightsDigest: string } | null = null;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -41,6 +43,10 @@ export class DecisionEffects {
   /** Feed one stored event to the policy and carry out its decisions (recorded durably first). */
   async decide(event: LedgerEvent): Promise<void> {
     if (this.host.settled()) return;
+    if (event.type === 'CheckpointCommitted') {
+      const { epoch, step, weightsDigest } = event.data as CheckpointCommitted;
+      this.lastCommitted = { epoch, step, weightsDigest };
+    }
     const decisions = await this.ctx.policy.decide(event);
     if (decisions.length === 0) return;
     const stored = await this.appendDecisions(decisions);

@@ -250,7 +250,7 @@ export class RunSession {
     // and records a crash, and the restart resumes from the newest checkpoint.
     if (!this.trainer.running && this.trainerExit === null) return;
     // done's digest is of the weights the loop ended with; a restore sent since (restore-best) replaced them.
-    let digest: string | null = this.effects.restoresSent === 0 ? this.doneDigest : null;
+    let digest: string | null = this.effects.restoresSent === 0 ? this.endDigest() : null;
     // (A trainer already let go is not asked: a run it left without a known digest finishes without one.)
     if (digest === null && this.trainerExit === null) {
       try {
@@ -271,6 +271,19 @@ export class RunSession {
     this.ctx.progress.line(`${run} finished at epoch ${this.position.epoch}, step ${this.position.step}${digest ? `, weights ${digest.slice(0, 12)}` : ''}`);
     await exited;
     this.finish({ kind: 'finished', ...this.position, weightsDigest: digest });
+  }
+
+  /**
+   * The digest of the weights the loop ended with: the store's own, computed from the bytes, when the newest
+   * checkpoint holds exactly done's position; else the trainer's word (done.weightsDigest).
+   */
+  private endDigest(): string | null {
+    const last = this.effects.lastCommitted;
+    if (last === null || last.epoch !== this.position.epoch || last.step !== this.position.step) return this.doneDigest;
+    if (this.doneDigest !== null && this.doneDigest !== last.weightsDigest) {
+      this.ctx.progress.line(`the trainer's done digest ${this.doneDigest.slice(0, 12)} differs from its checkpoint's ${last.weightsDigest.slice(0, 12)} at step ${last.step}; recording the checkpoint's`);
+    }
+    return last.weightsDigest;
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
