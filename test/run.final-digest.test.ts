@@ -9,6 +9,7 @@ import { train, type TrainOptions } from '../src/run/train.js';
 import { defaultPorts } from '../src/run/index.js';
 import type { RunStore, TrainPorts } from '../src/run/ports.js';
 import { FAKE_TRAINER, ledgerFacts, tempDir } from './fixtures/run-helpers.js';
+import { isPidAlive } from '../src/server/owner-file.js';
 
 // Its one weight climbs towards 2 batch after batch and its loss is that weight: epoch 1 is the best.
 const TINY = fileURLToPath(new URL('./trainer.tiny-trainer.ts', import.meta.url));
@@ -65,7 +66,7 @@ function slowLastCommit(lastEpoch: number, ms: number, trainerPid: () => number,
           const committed = await real.commit(state, meta);
           if (meta.epoch === lastEpoch) {
             await new Promise((r) => setTimeout(r, ms));
-            seen.aliveAtLastCommit = alive(trainerPid());
+            seen.aliveAtLastCommit = isPidAlive(trainerPid());
           }
           return committed;
         },
@@ -79,15 +80,6 @@ function slowLastCommit(lastEpoch: number, ms: number, trainerPid: () => number,
     },
   };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('given a trainer whose done digest is wrong, when its last checkpoint holds the final position, then RunFinished records the checkpoint digest', async () => {
   const t = tempDir();

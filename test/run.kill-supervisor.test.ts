@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { train } from '../src/run/train.js';
 import { FAKE_TRAINER, ledgerFacts, seeded, tempDir } from './fixtures/run-helpers.js';
 import { bundleDriver, runDriver } from './fixtures/run-driver-process.js';
+import { isPidAlive } from '../src/server/owner-file.js';
 
 const KILL_POINTS = 20;
 const options = {
@@ -14,12 +15,10 @@ const options = {
 };
 test.before(bundleDriver);
 
-const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (Date.now() < until) { if (!alive(pid)) return true; await new Promise((r) => setTimeout(r, 25)); }
-  return !alive(pid);
+  while (Date.now() < until) { if (!isPidAlive(pid)) return true; await new Promise((r) => setTimeout(r, 25)); }
+  return !isPidAlive(pid);
 }
 
 let baseline = '';

@@ -6,19 +6,11 @@ import * as assert from 'uvu/assert';
 import { train, type TrainOptions } from '../src/run/train.js';
 import { openWorkspace } from '../src/workspace.js';
 import { FAKE_TRAINER, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
+import { isPidAlive } from '../src/server/owner-file.js';
 
 const base: TrainOptions = {
   trainer: FAKE_TRAINER, epochs: 2, seed: 3, batchEvery: 0, out: null, handleSignals: false, maxRestarts: 0,
   trainerConfig: { batchesPerEpoch: 4, batchMs: 2 },
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 test('given a directory another owner holds, when train starts, then it fails and the trainer it spawned ahead is gone', async () => {
@@ -30,9 +22,9 @@ test('given a directory another owner holds, when train starts, then it fails an
     assert.is(result.exitCode, 1);
     assert.is(result.error?.code, 'LEDGER_LOCKED');
     assert.is(spawned.length, 1, 'the named trainer was spawned ahead');
-    assert.not.ok(alive(spawned[0]), `trainer ${spawned[0]} was left running`);
+    assert.not.ok(isPidAlive(spawned[0]), `trainer ${spawned[0]} was left running`);
   } finally {
-    for (const pid of spawned) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of spawned) if (isPidAlive(pid)) process.kill(pid, 'SIGKILL');
     await owner.close();
     t.cleanup();
   }
@@ -46,9 +38,9 @@ test('given a policy file that does not exist, when train starts, then it fails 
     assert.is(result.exitCode, 1);
     assert.ok(result.error?.code, 'a coded error');
     assert.is(spawned.length, 1);
-    assert.not.ok(alive(spawned[0]), `trainer ${spawned[0]} was left running`);
+    assert.not.ok(isPidAlive(spawned[0]), `trainer ${spawned[0]} was left running`);
   } finally {
-    for (const pid of spawned) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of spawned) if (isPidAlive(pid)) process.kill(pid, 'SIGKILL');
     t.cleanup();
   }
 });

@@ -8,6 +8,14 @@ import type { CatalogState } from '../src/projections/catalog.js';
 import type { LedgerEvent } from '../ledger/types.js';
 import { meta, modelState, tempDir } from './store.fixtures.js';
 
+/** Wait (up to 5 s) until the catalog marks checkpoint `id` with `status`. */
+async function waitForStatus(ws: Workspace, id: string, status: string): Promise<void> {
+  const now = () => ws.ledger.state<CatalogState>('catalog').checkpoints[id].status;
+  const t0 = Date.now();
+  while (now() !== status && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  assert.is(now(), status, `${id} is ${now()}`);
+}
+
 async function events(ws: Workspace, type: string): Promise<LedgerEvent<any>[]> {
   const found: LedgerEvent<any>[] = [];
   for await (const e of ws.ledger.read({ types: [type] })) found.push(e);
@@ -201,14 +209,8 @@ test('given a watched workspace, when checkpoints committed after it opened lose
     await ws.watcher!.ready;
     await ws.store.commit(modelState(1, 1), meta('run-1', 1, { val_loss: 0.5 }));
     await ws.store.commit(modelState(2, 2), meta('run-1', 2, { val_loss: 0.4 }));
-    const status = (id: string) => ws.ledger.state<CatalogState>('catalog').checkpoints[id].status;
-    const waitFor = async (id: string, what: string) => {
-      const t0 = Date.now();
-      while (status(id) !== what && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-      assert.is(status(id), what);
-    };
     await writeFile(ws.store.blobs.path((await ws.store.load('ckpt-2')).manifest.objects.model.weights[1].blob), Buffer.from('not the bias'));
-    await waitFor('ckpt-2', 'corrupt');
+    await waitForStatus(ws, 'ckpt-2', 'corrupt');
     // The store's own prune deletes ckpt-1's blobs: not a loss. Committing the same tensors again rewrites them.
     const kernel = (await ws.store.load('ckpt-1')).manifest.objects.model.weights[0].blob;
     // (At once: chokidar reports the deletion after the new commit, which must not end the watch of the new file.)
@@ -218,7 +220,7 @@ test('given a watched workspace, when checkpoints committed after it opened lose
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(await events(ws, 'CheckpointMissing'), []);
     await unlink(ws.store.blobs.path(kernel));
-    await waitFor('ckpt-3', 'missing');
+    await waitForStatus(ws, 'ckpt-3', 'missing');
     assert.equal((await events(ws, 'CheckpointMissing')).map((e) => e.data), [{ checkpoint: 'ckpt-3', blob: kernel }]);
     await ws.close();
   } finally {
@@ -237,20 +239,14 @@ test('given more referenced blobs than the file-watch limit, when blobs are lost
     const watcher = watchBlobs(ws.store.ctx, (error) => { throw error; }, referenced);
     await watcher.ready;
     await ws.store.commit(modelState(3, 3), meta('run-1', 3, { val_loss: 0.3 }));
-    const status = (id: string) => ws.ledger.state<CatalogState>('catalog').checkpoints[id].status;
-    const waitFor = async (id: string, what: string) => {
-      const t0 = Date.now();
-      while (status(id) !== what && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-      assert.is(status(id), what, `${id} is ${status(id)}`);
-    };
     // A blob only the new commit references (not watched as a file) is seen through its directory.
     const kernel3 = (await ws.store.load('ckpt-3')).manifest.objects.model.weights[0].blob;
     await unlink(ws.store.blobs.path(kernel3));
-    await waitFor('ckpt-3', 'missing');
+    await waitForStatus(ws, 'ckpt-3', 'missing');
     // A whole prefix directory removed.
     const kernel1 = (await ws.store.load('ckpt-1')).manifest.objects.model.weights[0].blob;
     await rm(join(ws.store.blobs.objectsDir, kernel1.slice(0, 2)), { recursive: true });
-    await waitFor('ckpt-1', 'missing');
+    await waitForStatus(ws, 'ckpt-1', 'missing');
     await watcher.close();
     await ws.close();
   } finally {

@@ -35,9 +35,6 @@ export class BlobFault extends Error {
 
 export interface BlobInfo { hash: string; size: number }
 
-/** Bytes to store under their (already computed) sha256. */
-interface HashedBytes { bytes: Uint8Array; hash: string }
-
 /** Writes whose directories are fsynced together (see BlobStore.round). */
 export interface BlobRound {
   /** Hash and write one blob (not yet durable: its directory entry needs `durable()`). */
@@ -124,7 +121,7 @@ export class BlobStore {
   round(): BlobRound {
     const dirsToSync = new Set<string>();
     return {
-      put: async (bytes) => this.store({ bytes, hash: await hashBlob(bytes) }, dirsToSync),
+      put: async (bytes) => this.store(bytes, await hashBlob(bytes), dirsToSync),
       durable: async () => {
         await mapLimit([...dirsToSync], 4, fsyncDir);
         // Prefix directories this round created are durable entries of objects/ only now: until then another
@@ -135,7 +132,7 @@ export class BlobStore {
   }
 
   /** Write one blob (temp → fsync → rename) unless a verified copy is present; adds the directories to fsync. */
-  private async store({ bytes, hash }: HashedBytes, dirsToSync: Set<string>): Promise<PutResult> {
+  private async store(bytes: Uint8Array, hash: string, dirsToSync: Set<string>): Promise<PutResult> {
     const dest = this.path(hash);
     const present = await this.size(hash);
     const dir = join(this.objectsDir, hash.slice(0, 2));
