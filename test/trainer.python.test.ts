@@ -109,7 +109,8 @@ test('given a Python run stopped mid-epoch and saved "now", when a new process r
 test('given the Python trainer mid-run, when sent stop, restore and eval, then it stops with reason stopped, restores the weights and evaluates them', async () => {
   const t = startTrainer(script);
   await t.next('hello');
-  t.send({ type: 'start', config: { ...config, epochs: 100000, batchEvery: 1 }, seed: 5 });
+  // Epochs take milliseconds: on a busy machine several pass before `save {epoch: 1}` arrives, so keep them all.
+  t.send({ type: 'start', config: { ...config, epochs: 100000, batchEvery: 1, keepEpochStates: 100000 }, seed: 5 });
   await t.next('epoch_end', (m) => m.epoch === 1);
   t.send({ type: 'save', requestId: 's1', epoch: 1 });
   const { state: e1 } = await t.next('state', (m) => m.requestId === 's1');
