@@ -1,6 +1,6 @@
 /** `parsePolicyConfig`: validate any accepted input (preset name, aliases, partial object) into a PolicyConfig. */
 import { CkptError } from '../errors.js';
-import { ALIASES, ALL_KEYS, CANONICAL_KEYS, type CanonicalKey } from './aliases.js';
+import { ALIASES, ALL_KEYS, anchorRules, CANONICAL_KEYS, type CanonicalKey } from './aliases.js';
 import { resolveMode } from './mode.js';
 import { isPresetName, PRESET_NAMES, presets } from './presets.js';
 import type { BackupConfig, EarlyStoppingConfig, MonitorConfig, PolicyConfig, PresetName } from './types.js';
@@ -59,6 +59,7 @@ function canonicalize(obj: Record<string, unknown>): Raw {
       from[k] = key;
     }
   }
+  anchorRules(obj, out);
   return out;
 }
 
@@ -76,7 +77,8 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     everyNSeconds: asOptPositive('everyNSeconds', raw.everyNSeconds),
     atEpochs: asIntList('atEpochs', raw.atEpochs),
     atSteps: asIntList('atSteps', raw.atSteps),
-    saveLast: raw.saveLast === undefined ? false : asBool('saveLast', raw.saveLast),
+    saveLast: raw.saveLast === undefined ? false : raw.saveLast === 'link' ? 'link' : asBool('saveLast', raw.saveLast),
+    minStepsBetweenSaves: asOptInt('minStepsBetweenSaves', raw.minStepsBetweenSaves, 1),
     predicate: raw.predicate === undefined || raw.predicate === null ? null : asString('predicate', raw.predicate),
     keepTopK,
     keepLast: asOptInt('keepLast', raw.keepLast, 0),
@@ -87,8 +89,9 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     restoreBestAtEnd: raw.restoreBestAtEnd === undefined ? false : asBool('restoreBestAtEnd', raw.restoreBestAtEnd),
     backup: buildBackup(raw.backup),
   };
-  if (config.saveBestOnly && config.everyNEpochs === null) {
-    invalid('everyNEpochs', 'an integer >= 1 when saveBestOnly is true (how often improvement is checked)', null);
+  // Keras 3 checks save_best_only on epoch ends (save_freq "epoch") or every N batches (an integer save_freq).
+  if (config.saveBestOnly && config.everyNEpochs === null && config.everyNSteps === null) {
+    invalid('everyNEpochs', 'an integer >= 1 when saveBestOnly is true (how often improvement is checked), or set everyNSteps', null);
   }
   return config;
 }

@@ -90,7 +90,7 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
   const { epoch, step, reason, run } = event.data;
   let next: PolicyState = { ...state, ended: { reason, epoch, step } };
   const decisions: Decision[] = [];
-  if (config.saveLast) {
+  if (config.saveLast === true) {
     const saved = keptCheckpoints(state).find((c) => c.step === step && c.epoch === epoch);
     const pending = state.pending.some((p) => p.step === step && p.epoch === epoch);
     if (saved || pending) {
@@ -101,21 +101,34 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
       next = { ...next, pending: withPending(next.pending, { epoch, step, causeSeq: event.seq, labels, progress: next.progress }) };
     }
   }
-  const esRestored = reason === 'early-stop' && config.earlyStopping?.restoreBestWeights === true;
-  if (config.restoreBestAtEnd && !state.pendingRestore && !esRestored) {
-    const restored = restoreAtEnd(next, config, event.seq, run);
-    decisions.push(...restored.decisions);
-    next = restored.state;
+  // Keras 3 EarlyStopping restores the best weights in on_train_end however training ended; ckpt's own early
+  // stop already decided that restore with its stop.
+  const es = config.earlyStopping;
+  const esProgress = state.progress.es;
+  const esStopped = reason === 'early-stop' && es !== null && esProgress !== null && state.progress.stopped && esProgress.wait >= es.patience;
+  const restoreBest = es !== null && es.restoreBestWeights && esProgress !== null && esProgress.bestEpoch !== null;
+  if (!state.pendingRestore && !(restoreBest && esStopped)) {
+    const restored = restoreBest
+      ? restoreAtEnd(next, config, event.seq, run, esProgress!.bestEpoch!, esProgress!.best, 'restoreBestWeights')
+      : config.restoreBestAtEnd
+        ? restoreAtEnd(next, config, event.seq, run, next.progress.monitors[0].bestEpoch, next.progress.monitors[0].best, 'restoreBestAtEnd')
+        : null;
+    if (restored) {
+      decisions.push(...restored.decisions);
+      next = restored.state;
+    }
   }
   const backup = backupLatestAtEnd(next, config, event.seq);
   return { state: backup.state, decisions: [...decisions, ...backup.decisions] };
 }
 
-/** HF `load_best_model_at_end`: restore the best epoch by the first monitor. */
-function restoreAtEnd(state: PolicyState, config: PolicyConfig, seq: number, run: string): { state: PolicyState; decisions: Decision[] } {
-  const best = state.progress.monitors[0];
-  if (best.bestEpoch === null) return { state, decisions: [] };
-  const r = restoreDecision(state, config, seq, run, best.bestEpoch, best.best, 'restoreBestAtEnd');
+/**
+ * Restore `epoch` (the best) at the end of training: Keras `restore_best_weights` (early-stopping monitor) or HF
+ * `load_best_model_at_end` (first monitor). Waits for the checkpoint when its save is still in flight.
+ */
+function restoreAtEnd(state: PolicyState, config: PolicyConfig, seq: number, run: string, epoch: number | null, best: number | null, rule: string): { state: PolicyState; decisions: Decision[] } {
+  if (epoch === null) return { state, decisions: [] };
+  const r = restoreDecision(state, config, seq, run, epoch, best, rule);
   if (r.decision) return { state, decisions: [r.decision] };
-  return { state: { ...state, pendingRestore: { epoch: best.bestEpoch, causeSeq: seq, rule: 'restoreBestAtEnd' } }, decisions: [] };
+  return { state: { ...state, pendingRestore: { epoch, causeSeq: seq, rule } }, decisions: [] };
 }

@@ -4,7 +4,7 @@
  */
 import type { BatchEnded, Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
-import { formatValue, isImprovement } from './mode.js';
+import { formatValue, isImprovement, showChange } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
 import { append, cloneProgress, cloneState, decision, plural } from './state.js';
 import { findKept } from './tracked.js';
@@ -20,6 +20,8 @@ const TRIGGERS: Trigger[] = [];
 const LABELS: string[] = [];
 /** The trigger of a plain every-epoch save (shared: it is only read). */
 const EVERY_EPOCH: Trigger = { rule: 'everyNEpochs', label: 'epoch', note: 'every epoch' };
+/** The trigger of a save-best-only improvement (its note is not shown: the reason names the improvement). */
+const IMPROVED: Trigger = { rule: 'saveBestOnly', label: '', note: 'improved' };
 
 /**
  * Decide on an EpochEnded event.
@@ -36,8 +38,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     if (stop) return { state: { ...state, progress: { ...prev, epoch, step, stopped: true } }, decisions: [stop] };
   }
 
-  // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq).
-  const checkEpoch = config.everyNEpochs === null || epoch % config.everyNEpochs === 0;
+  // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq; with
+  // save_best_only and an integer save_freq Keras checks on batches only).
+  const checkEpoch = config.everyNEpochs === null ? !config.saveBestOnly : epoch % config.everyNEpochs === 0;
   // Copied on the first change only. (No local arrow helper here: tsx/esbuild's keepNames wraps every named
   // closure in a defineProperty call, which halves throughput on this path.)
   let monitors: MonitorProgress[] = prev.monitors;
@@ -45,10 +48,12 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   const improvements = IMPROVEMENTS;
   while (improvements.length !== 0) improvements.pop();
   let warned = state.warned;
+  let missing: string | null = null;
   for (let i = 0; i < config.monitors.length; i++) {
     const m = config.monitors[i];
     const value = metrics[m.metric];
     if (value === undefined) {
+      if (missing === null) missing = m.metric;
       if (!warned.includes(m.metric)) {
         warned = [...warned, m.metric];
         const present = Object.keys(metrics);
@@ -71,7 +76,11 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     const reference = mp.best ?? m.initialValueThreshold;
     if (isImprovement(value, reference, m.mode, m.minDelta)) {
       const shown = formatValue(value);
-      improvements.push({ metric: m.metric, value, previous: reference, from: mp.shown, to: shown });
+      if (shown === mp.shown) {
+        // Four decimals hide the change (0.31204 → 0.31201): widen both for the reason.
+        const [from, to] = showChange(reference, value, mp.shown, shown);
+        improvements.push({ metric: m.metric, value, previous: reference, from, to });
+      } else improvements.push({ metric: m.metric, value, previous: reference, from: mp.shown, to: shown });
       if (!copied) { monitors = prev.monitors.slice(); copied = true; }
       monitors[i] = { best: value, bestEpoch: epoch, shown, nonFinite: mp.nonFinite };
     }
@@ -87,13 +96,17 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     if (!config.saveBestOnly) {
       triggers.push(config.everyNEpochs === 1 ? EVERY_EPOCH : { rule: 'everyNEpochs', label: 'epoch', note: `every ${config.everyNEpochs} epochs` });
     } else if (improvements.length > 0) {
-      triggers.push({ rule: 'saveBestOnly', label: '', note: 'improved' });
+      triggers.push(IMPROVED);
+    } else if (missing !== null) {
+      // Keras 3 ModelCheckpoint._should_save_model: save_best_only without the monitor warns and saves.
+      triggers.push({ rule: 'saveBestOnly', label: 'epoch', note: `${missing} is missing: saving, as Keras 3 does when it cannot judge` });
     }
   }
   if (config.atEpochs.length > 0 && config.atEpochs.includes(epoch)) triggers.push({ rule: 'atEpochs', label: 'epoch', note: `epoch ${epoch} is listed` });
   progress = stepAndTimeTriggers(progress, prev, step, event.at, config, triggers);
   const predicateError = predicate ? predicateTrigger(predicate, 'EpochEnded', epoch, step, metrics, state, progress, triggers, config) : null;
   if (predicateError) decisions.push(decision('warn', seq, 'predicate', predicateError, { run, epoch, step }));
+  const gated = config.minStepsBetweenSaves !== null && triggers.length > 0 ? gate(state, step, config.minStepsBetweenSaves, triggers) : null;
 
   // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
   const es = evaluateEarlyStopping(state, progress, event, config);
@@ -117,8 +130,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     for (let i = 0; i < triggers.length; i++) {
       const t = triggers[i];
       if (t.label && !scratch.includes(t.label)) scratch.push(t.label);
-      if (t.rule !== 'saveBestOnly') notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
+      if (t !== IMPROVED) notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
     }
+    if (config.saveLast === 'link') scratch.push('last');
     let reason: string;
     if (improvements.length > 0) {
       let improved = improvedText(improvements[0]);
@@ -131,8 +145,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     decided = { kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels };
     next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
-    const reason = skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
-    decided = { kind: 'skip', causeSeq: seq, rule: skipRule(config, checkEpoch), reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta };
+    const reason = gated ?? skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
+    const rule = gated ? 'minStepsBetweenSaves' : skipRule(config, checkEpoch);
+    decided = { kind: 'skip', causeSeq: seq, rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta };
   }
   // Usually the save or skip alone: an exact one-element list.
   if (decisions.length === 0 && es.decisions.length === 0) return { state: next, decisions: [decided] };
@@ -159,16 +174,92 @@ export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>,
   const triggers: Trigger[] = [];
   const stepped = cloneProgress(prev);
   stepped.step = step;
-  const progress = stepAndTimeTriggers(stepped, prev, step, event.at, config, triggers);
-  const predicateError = predicate ? predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config) : null;
-  const warned = predicateError ? [decision('warn', event.seq, 'predicate', predicateError, { run, epoch, step })] : [];
+  let progress = stepAndTimeTriggers(stepped, prev, step, event.at, config, triggers);
+  const warned: Decision[] = [];
+  let improved = '';
   const next = cloneState(state);
+  if (config.saveBestOnly && config.everyNEpochs === null && triggers.length > 0 && triggers[0].rule === 'everyNSteps') {
+    // Keras 3 ModelCheckpoint with save_best_only and an integer save_freq: every N batches, judge the monitor in
+    // the batch logs; save on an improvement or when the monitor is missing (with a warning), else do not save.
+    const judged = batchBestOnly(state, progress, config, metrics, event.seq, run, epoch, step, warned);
+    progress = judged.progress;
+    next.warned = judged.warnedMonitors;
+    improved = judged.improved;
+    if (judged.save) {
+      for (const label of judged.labels) triggers.push({ rule: 'everyNSteps', label, note: '' });
+    } else triggers.shift();
+  }
+  const predicateError = predicate ? predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config) : null;
+  if (predicateError) warned.push(decision('warn', event.seq, 'predicate', predicateError, { run, epoch, step }));
+  if (config.minStepsBetweenSaves !== null && triggers.length > 0) gate(state, step, config.minStepsBetweenSaves, triggers);
   next.progress = progress;
   if (triggers.length === 0) return { state: next, decisions: warned };
-  const labels = [...new Set(triggers.map((t) => t.label))];
-  const d = decision('save', event.seq, triggers[0].rule, `step ${step}: saving checkpoint (${triggers.map((t) => t.note).join(', ')})`, { run, epoch, step, labels });
+  const labels = [...new Set(triggers.map((t) => t.label).filter((l) => l !== ''))];
+  if (config.saveLast === 'link') labels.push('last');
+  const notes = triggers.map((t) => t.note).filter((n) => n !== '').join(', ');
+  const reason = improved ? `${improved}, saving checkpoint (${notes})` : `step ${step}: saving checkpoint (${notes})`;
+  const d = decision('save', event.seq, triggers[0].rule, reason, { run, epoch, step, labels });
   next.pending = withPending(state.pending, { epoch, step, causeSeq: event.seq, labels, progress });
-  return { state: next, decisions: [...warned, d] };
+  warned.push(d);
+  return { state: next, decisions: warned };
+}
+
+/**
+ * Keras' save_best_only on a batch: improvements update the monitors' bests (the caller's `progress` copy is
+ * replaced, never changed). `save` when some monitor improved or one is missing.
+ */
+function batchBestOnly(state: PolicyState, progress: PolicyProgress, config: PolicyConfig, metrics: Metrics, seq: number, run: string, epoch: number, step: number, warnings: Decision[]): { progress: PolicyProgress; save: boolean; labels: string[]; improved: string; warnedMonitors: string[] } {
+  let monitors = progress.monitors;
+  let warnedMonitors = state.warned;
+  const labels: string[] = [];
+  const texts: string[] = [];
+  let save = false;
+  for (let i = 0; i < config.monitors.length; i++) {
+    const m = config.monitors[i];
+    const value = metrics[m.metric];
+    const mp = monitors[i];
+    if (value === undefined) {
+      save = true;
+      if (!warnedMonitors.includes(m.metric)) {
+        warnedMonitors = [...warnedMonitors, m.metric];
+        const present = Object.keys(metrics);
+        warnings.push(decision('warn', seq, 'missingMonitor',
+          `${m.metric} is not among the batch metrics (${present.length ? present.join(', ') : 'none'}); saving, as Keras 3 does when save_best_only cannot judge`,
+          { run, epoch, step, monitor: m.metric, value: null }));
+      }
+      continue;
+    }
+    const reference = mp.best ?? m.initialValueThreshold;
+    if (!isImprovement(value, reference, m.mode, m.minDelta)) continue;
+    const shown = formatValue(value);
+    const [from, to] = showChange(reference, value, mp.shown, shown);
+    texts.push(`${m.metric} improved from ${from} to ${to}`);
+    labels.push(`best:${m.metric}`);
+    if (monitors === progress.monitors) monitors = monitors.slice();
+    monitors[i] = { best: value, bestEpoch: epoch, shown, nonFinite: mp.nonFinite };
+    save = true;
+  }
+  const next = monitors === progress.monitors ? progress : { ...cloneProgress(progress), monitors };
+  return { progress: next, save, labels, improved: texts.join(' and '), warnedMonitors };
+}
+
+/**
+ * tf.train.CheckpointManager `checkpoint_interval`: no save at the step of the last save, nor before N steps
+ * after it (the first save always passes). Empties `triggers` (all but a save kept for restoreBestWeights,
+ * which comes later) and returns the skip reason, or null when the save may go ahead.
+ */
+function gate(state: PolicyState, step: number, interval: number, triggers: Trigger[]): string | null {
+  const last = lastSaveStep(state);
+  if (last === null || (step !== last && step >= last + interval)) return null;
+  while (triggers.length !== 0) triggers.pop();
+  return `step ${step}: ${step - last} of the ${plural(interval, 'step')} required since the last save at step ${last} (checkpoint_interval)`;
+}
+
+/** Step of the newest decided save (pending or committed), or null before the first. */
+function lastSaveStep(state: PolicyState): number | null {
+  if (state.pending.length > 0) return state.pending[state.pending.length - 1].step;
+  const latest = state.latest === null ? undefined : findKept(state, state.latest);
+  return latest ? latest.step : null;
 }
 
 /** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */
@@ -215,7 +306,7 @@ function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchE
   const last = latest ? latest.epoch : null;
   let answer: ReturnType<SavePredicate>;
   try {
-    answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last });
+    answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last, lastSavedStep: latest ? latest.step : null });
   } catch (error) {
     // A throwing predicate must not take the run down: record it and decide as if it said no.
     return `save predicate threw at step ${step}: ${(error as Error)?.message ?? String(error)}; not saving for it`;

@@ -69,11 +69,12 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
     if (keep[j] === 1) { scratch[keptCount++] = c; continue; }
     if (hours !== null) {
       // tf.train.CheckpointManager: keep it forever if it is N hours newer than the last one preserved. A
-      // checkpoint stamped after `now` (the clock went backwards since) counts as made now, like tf's min().
-      const at = Math.min(c.at, now);
+      // checkpoint stamped after `now` (the clock went backwards since) is kept forever too: tf "errs on the side
+      // of keeping" (checkpoint_management_test.py testClockReset).
+      const at = c.at;
       if (preservedAt === null) preservedAt = at;
-      if (at - hours * 3_600_000 >= preservedAt) {
-        preservedAt = at;
+      if (at > now || at - hours * 3_600_000 >= preservedAt) {
+        if (at <= now) preservedAt = at;
         if (milestones === null) milestones = [];
         milestones.push(c);
         continue;
