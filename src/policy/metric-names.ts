@@ -16,7 +16,7 @@ export const DOWN_NAMES: readonly string[] = [
   'hinge', 'squared_hinge', 'categorical_hinge', 'kl_divergence', 'poisson',
   'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy',
   'binary_focal_crossentropy', 'categorical_focal_crossentropy', 'categorical_generalized_cross_entropy',
-  'ctc', 'dice', 'tversky', 'circle', 'mse', 'mae', 'mape', 'msle', 'rmse', 'bce', 'perplexity',
+  'ctc', 'dice', 'tversky', 'circle', 'mse', 'mae', 'mape', 'msle', 'bce',
 ];
 
 export const UP_NAMES: readonly string[] = [
