@@ -79,6 +79,8 @@ function onResumed(state: PolicyState, event: LedgerEvent<EventMap['RunResumed']
     ...state,
     run: state.run ?? event.data.run,
     resumedFrom: from,
+    // tf.train.CheckpointManager.__init__: a clock behind the last preserved time restarts the milestones from now.
+    preservedAt: state.preservedAt !== null && event.at < state.preservedAt ? event.at : state.preservedAt,
     progress: { ...base, epoch: event.data.epoch, step: event.data.step, timedSaveAt: event.at, stopped: false },
     pending: [],
     pendingRestore: null,

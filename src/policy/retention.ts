@@ -12,10 +12,14 @@ import { addToTops, computeTops, rememberedTops, rememberTops } from './tops.js'
 import { archive } from './tracked.js';
 import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
 
-/** True when any retention rule is configured (otherwise every checkpoint is kept). */
+/**
+ * True when a rule can let a checkpoint go: top-K or last-N. The milestone rules only keep what those let go, so
+ * alone they keep everything (tf.train.CheckpointManager._sweep deletes nothing without max_to_keep; Orbax's
+ * keep_period / keep_time_interval are unioned with LatestN(max_to_keep=None), which keeps all).
+ */
 export function hasRetention(config: PolicyConfig): boolean {
   if (config.keepTopK === -1) return false;
-  return config.keepTopK !== null || config.keepLast !== null || config.keepEveryNEpochs !== null || config.keepEveryNHours !== null;
+  return config.keepTopK !== null || config.keepLast !== null;
 }
 
 /**
