@@ -50,7 +50,8 @@ export const ALIASES: Readonly<Record<string, AliasFn>> = {
   // tf.train.CheckpointManager / MonitoredTrainingSession (max_to_keep is Orbax's too: see anchorRules)
   max_to_keep: to('keepLast'),
   keep_checkpoint_every_n_hours: to('keepEveryNHours'),
-  checkpoint_interval: to('minStepsBetweenSaves'),
+  // 0 still refuses a second save at the same step (CheckpointManager.save): the same as 1 here.
+  checkpoint_interval: (v) => ({ minStepsBetweenSaves: v === 0 ? 1 : v }),
   save_checkpoint_secs: to('everyNSeconds'),
   save_checkpoint_steps: to('everyNSteps'),
   // Orbax CheckpointManagerOptions
