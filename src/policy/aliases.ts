@@ -8,7 +8,7 @@ import { asBool, asInt, asPositive, invalid } from './validate.js';
 export const CANONICAL_KEYS = [
   'preset', 'monitor', 'monitors', 'mode', 'minDelta', 'initialValueThreshold',
   'saveBestOnly', 'everyNEpochs', 'everyNSteps', 'everyNSeconds', 'atEpochs', 'atSteps', 'saveLast', 'predicate',
-  'keepTopK', 'keepLast', 'keepEveryNEpochs', 'keepEveryNHours',
+  'keepTopK', 'keepLast', 'keepEveryNEpochs', 'keepEveryNSteps', 'keepEveryNHours',
   'earlyStopping', 'patience', 'baseline', 'startFromEpoch', 'restoreBestWeights',
   'terminateOnNaN', 'restoreBestAtEnd', 'backup', 'minStepsBetweenSaves',
 ] as const;
@@ -129,6 +129,11 @@ export function anchorRules(obj: Record<string, unknown>, out: Partial<Record<Ca
     if ('keepTopK' in obj || 'save_top_k' in obj) invalid('max_to_keep', 'given once: with best_mode it is the top-K count, and keepTopK is set too', obj.max_to_keep);
     out.keepTopK = out.keepLast;
     delete out.keepLast;
+  }
+  // Orbax counts keep_period on the step passed to save(): the step when the config saves by step, else the epoch.
+  if (given(obj, 'keep_period') && (given(obj, 'save_interval_steps') || given(obj, 'save_on_steps')) && 'keepEveryNEpochs' in out) {
+    out.keepEveryNSteps = out.keepEveryNEpochs;
+    delete out.keepEveryNEpochs;
   }
   if (obj.max_to_keep === 0 && !orbax) {
     invalid('max_to_keep', 'a positive integer or null (tf.train.CheckpointManager raises ValueError for 0; null keeps all)', 0);

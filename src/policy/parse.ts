@@ -50,7 +50,8 @@ function canonicalize(obj: Record<string, unknown>): Raw {
   for (const [key, value] of Object.entries(obj)) {
     const writes: Raw = (CANONICAL_KEYS as readonly string[]).includes(key) ? { [key]: value } : ALIASES[key](value, key);
     for (const [k, v] of Object.entries(writes)) {
-      if (k in out) {
+      // Two keys agreeing that a trigger is off (save_interval_steps and save_on_steps both imply no epoch saves) agree.
+      if (k in out && !(v === null && out[k as CanonicalKey] === null)) {
         throw new CkptError('POLICY_INVALID', `policy.${key} and policy.${from[k]} both set ${k}; give only one`, {
           details: { field: key, conflictsWith: from[k] },
         });
@@ -83,6 +84,7 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     keepTopK,
     keepLast: asOptInt('keepLast', raw.keepLast, 0),
     keepEveryNEpochs: asOptInt('keepEveryNEpochs', raw.keepEveryNEpochs, 1),
+    keepEveryNSteps: asOptInt('keepEveryNSteps', raw.keepEveryNSteps, 1),
     keepEveryNHours: asOptPositive('keepEveryNHours', raw.keepEveryNHours),
     earlyStopping,
     terminateOnNaN: raw.terminateOnNaN === undefined ? false : asBool('terminateOnNaN', raw.terminateOnNaN),

@@ -67,6 +67,8 @@ export type PolicyConfig = {
   keepLast: number | null;
   /** Keep every checkpoint whose epoch is a multiple of N (Orbax `keep_period`). */
   keepEveryNEpochs: number | null;
+  /** Keep every checkpoint whose step is a multiple of N (Orbax `keep_period` when saves are by step). */
+  keepEveryNSteps: number | null;
   /** Keep one checkpoint every N hours of run time (tf.train.CheckpointManager). */
   keepEveryNHours: number | null;
   earlyStopping: EarlyStoppingConfig | null;
