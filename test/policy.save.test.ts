@@ -184,4 +184,20 @@ test('given the same events, when decided twice by fresh policies, then decision
   assert.equal(run(), a);
 });
 
+test('given losses too small for four decimals, when they improve, then the reason shows enough digits to see the change', () => {
+  const sim = new Sim(createPolicy({ save_best_only: true }));
+  sim.epoch(1, { val_loss: 0.000012 });
+  const tiny = sim.epoch(2, { val_loss: 0.000009 });
+  assert.is(tiny[0].reason, 'val_loss improved from 0.000012 to 0.000009, saving checkpoint');
+  sim.epoch(3, { val_loss: 0.31204 });
+  const sim2 = new Sim(createPolicy({ save_best_only: true }));
+  sim2.epoch(1, { val_loss: 0.31204 });
+  const close = sim2.epoch(2, { val_loss: 0.31201 });
+  assert.is(close[0].reason, 'val_loss improved from 0.31204 to 0.31201, saving checkpoint');
+  const stall = sim2.epoch(3, { val_loss: 0.4 });
+  assert.is(stall[0].reason, 'val_loss did not improve from 0.3120');
+  const usual = sim2.epoch(4, { val_loss: 0.29812 });
+  assert.is(usual[0].reason, 'val_loss improved from 0.3120 to 0.2981, saving checkpoint');
+});
+
 test.run();

@@ -99,9 +99,11 @@ export function nearestKey(key: string, allowed: readonly string[]): string | un
   const target = norm(key);
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(target.length / 5)) + 1;
+  const snake = key.includes('_');
   for (const candidate of allowed) {
     const d = editDistance(target, norm(candidate));
-    if (d < bestDistance) {
+    // On a tie, the key's own style wins: every_n_epoch → every_n_epochs rather than everyNEpochs.
+    if (d < bestDistance || (d === bestDistance && best !== undefined && candidate.includes('_') === snake && best.includes('_') !== snake)) {
       bestDistance = d;
       best = candidate;
     }
