@@ -171,6 +171,15 @@ const cases: Case[] = [
       assert.equal(out.saves, ['2', '4']);
     },
   },
+  {
+    title: `given the EarlyStopping arguments nested under early_stopping, when val_loss is 0.2, 0.15, 0.1, 0.11, 0.12, then the same stop at epoch 5 and restore of epoch 3 (${K}/early_stopping_test.py test_early_stopping_final_weights_when_restoring_model_weights)`,
+    callbacks: true,
+    run(driver) {
+      const out = driver.run({ early_stopping: { monitor: 'val_loss', patience: 2, restore_best_weights: true } }, new Recording().epochs([0.2, 0.15, 0.1, 0.11, 0.12]));
+      assert.is(out.stopEpoch, 5);
+      assert.equal(out.restores, [3]);
+    },
+  },
 ];
 
 suite(cases);

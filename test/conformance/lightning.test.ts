@@ -177,6 +177,14 @@ const cases: Case[] = [
       assert.is(parsePolicyConfig({ save_top_k: 1, monitor: 'score', mode: 'max' }).monitors[0].mode, 'max');
     },
   },
+  {
+    title: 'given EarlyStopping(min_delta=0.1, patience=2), when val_loss falls by 0.05 per epoch, then no epoch after the first improves and it stops at epoch 3 (Lightning-AI/pytorch-lightning src/lightning/pytorch/callbacks/early_stopping.py _evaluate_stopping_criteria: monitor_op(current - min_delta, best_score))',
+    callbacks: true,
+    run(driver) {
+      const out = driver.run({ monitor: 'val_loss', mode: 'min', patience: 2, min_delta: 0.1 }, new Recording().epochs([1.0, 0.95, 0.9, 0.85]));
+      assert.is(out.stopEpoch, 3);
+    },
+  },
 ];
 
 suite(cases);
