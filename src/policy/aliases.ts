@@ -121,7 +121,7 @@ export function anchorRules(obj: Record<string, unknown>, out: Partial<Record<Ca
       { every_n_epochs: obj.every_n_epochs, every_n_train_steps: obj.every_n_train_steps, train_time_interval: obj.train_time_interval });
   }
   if ((steps || time) && obj.every_n_epochs === undefined && !('everyNEpochs' in out)) out.everyNEpochs = null;
-  const orbax = ['keep_period', 'save_interval_steps', 'save_on_steps', 'should_save_fn', 'best_mode'].some((k) => given(obj, k));
+  const orbax = Object.keys(obj).some((k) => ANCHOR_OF[k] === 'orbax' && given(obj, k));
   if (given(obj, 'should_save_fn') && (given(obj, 'save_interval_steps') || given(obj, 'save_on_steps'))) {
     invalid('should_save_fn', 'used without save_interval_steps and save_on_steps (Orbax ignores them when should_save_fn is set; give one)', obj.should_save_fn);
   }
