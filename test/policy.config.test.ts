@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CkptError } from '../src/errors.js';
-import { configVersion, knownMode, parsePolicyConfig, presets, resolveMode } from '../src/policy/index.js';
+import { configVersion, createPolicy, knownMode, parsePolicyConfig, presets, resolveMode } from '../src/policy/index.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string } {
   try {
@@ -176,6 +176,15 @@ test('given metric names, when knownMode is asked, then explicit modes win, Kera
   assert.is(knownMode('throughput', 'max'), 'max');
   assert.is(knownMode('val_loss', 'auto'), 'min');
   assert.is(knownMode('val_loss', 'sideways'), 'min');
+});
+
+
+test('given a normalized config recorded by an older version (no minStepsBetweenSaves, keepEveryNSteps), when a policy is built from it, then it is parsed again and complete', () => {
+  const current = parsePolicyConfig('normal');
+  const old: Record<string, unknown> = { ...current };
+  delete old.minStepsBetweenSaves;
+  delete old.keepEveryNSteps;
+  assert.equal(createPolicy(old).config, current);
 });
 
 test.run();

@@ -31,10 +31,12 @@ export function createPolicy(config: PolicyConfig | unknown, options: { predicat
   };
 }
 
+/** A config as parsePolicyConfig returns it today; one recorded by an older version (fewer keys) is parsed again. */
 function isNormalized(config: unknown): config is PolicyConfig {
   const c = config as PolicyConfig | null;
   return typeof c === 'object' && c !== null && Array.isArray(c.monitors) && typeof c.saveBestOnly === 'boolean' &&
-    'keepEveryNHours' in c && 'restoreBestAtEnd' in c && c.monitors.every((m) => m.mode === 'min' || m.mode === 'max');
+    'keepEveryNHours' in c && 'restoreBestAtEnd' in c && 'minStepsBetweenSaves' in c && 'keepEveryNSteps' in c &&
+    c.monitors.every((m) => m.mode === 'min' || m.mode === 'max');
 }
 
 function decide(state: PolicyState, event: LedgerEvent, config: PolicyConfig, predicate: SavePredicate | undefined): PolicyResult {

@@ -109,7 +109,8 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
 
   // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
   const es = evaluateEarlyStopping(state, progress, event, config);
-  if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
+  // The reference epoch of a monitor that never improved (Keras 3) is no best: labelled as an epoch save.
+  if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: progress.es!.best === null ? 'epoch' : `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
 
   const primary = config.monitors[0];
   const pv = metrics[primary.metric];
