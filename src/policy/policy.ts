@@ -111,7 +111,8 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
   // stop already decided that restore with its stop.
   const es = config.earlyStopping;
   const esProgress = state.progress.es;
-  const esStopped = reason === 'early-stop' && es !== null && esProgress !== null && state.progress.stopped && esProgress.wait >= es.patience;
+  // Early stopping stopped the run (whatever reason the trainer then reports): its restore went with the stop.
+  const esStopped = es !== null && esProgress !== null && state.progress.stopped && esProgress.wait >= Math.max(es.patience, 1);
   const restoreBest = es !== null && es.restoreBestWeights && esProgress !== null && esProgress.bestEpoch !== null;
   if (!state.pendingRestore && !(restoreBest && esStopped)) {
     const restored = restoreBest
