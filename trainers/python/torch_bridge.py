@@ -13,6 +13,7 @@ the protocol thread keeps serving `save`, `eval`, `restore` until `exit`; the sc
     ...                                    # the loop
     bridge.finish(epoch, step)             # the SDK sends done
 """
+import os
 import queue
 import threading
 
@@ -39,15 +40,23 @@ class Bridge:
     # ── main thread ─────────────────────────────────────────────────────────────────────────────────────
     def serve(self):
         """Start the SDK in its thread; return (config, seed, state) once `start` arrived."""
-        trainer = _Trainer(self)
-        threading.Thread(target=self._sdk.run_trainer, args=(trainer,), name='ckpt-protocol', daemon=True).start()
-        return self._to_main.get()
+        self._thread = threading.Thread(target=self._sdk.run_trainer, args=(_Trainer(self),), name='ckpt-protocol', daemon=True)
+        self._thread.start()
+        return self._from_sdk()
 
     def attach(self, run):
         """Let the SDK capture and restore through `run`; return the SDK's Context once training begins."""
         self._run = run
         self._to_sdk.put(('ready',))
-        return self._to_main.get()
+        return self._from_sdk()
+
+    def _from_sdk(self):
+        while True:
+            try:
+                return self._to_main.get(timeout=0.5)
+            except queue.Empty:
+                if not self._thread.is_alive():  # the SDK failed without exiting (e.g. its stdout is gone)
+                    os._exit(1)
 
     def finish(self, epoch, step):
         if not self._ended:
@@ -65,7 +74,10 @@ class Bridge:
             self.fail(RuntimeError('the script ended before it built a ckpt_torch.Run'))
         else:
             self.finish(self._run.epoch, self._run.step)
-        threading.Event().wait()  # the SDK exits the process (os._exit) on `exit` or end of stdin
+        # The SDK exits the process (os._exit) on `exit` or at the end of stdin. Its thread ending otherwise means it
+        # failed (e.g. stdout closed: the supervisor is gone); then nothing is left to serve.
+        self._thread.join()
+        os._exit(1)
 
     # ── protocol thread ─────────────────────────────────────────────────────────────────────────────────
     def wait_for_main(self):
