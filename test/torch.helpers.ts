@@ -13,7 +13,7 @@ export const TORCH_CONFIG = { batchSize: 50, trainSize: 1000, validationSize: 20
 
 /** Run a Python snippet with the SDK folder importable; returns stdout, throws with stderr on failure. */
 export function python(code: string, env: Record<string, string> = {}): string {
-  const out = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: TORCH_SDK, ...env }, timeout: 180_000 });
+  const out = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: TORCH_SDK, CKPT_NODE: process.execPath, ...env }, timeout: 180_000 });
   if (out.status !== 0) throw new Error(`python exited ${out.status}: ${out.stderr.slice(-3000)}`);
   return out.stdout;
 }
