@@ -40,7 +40,8 @@ class Bridge:
     # ── main thread ─────────────────────────────────────────────────────────────────────────────────────
     def serve(self):
         """Start the SDK in its thread; return (config, seed, state) once `start` arrived."""
-        self._thread = threading.Thread(target=self._sdk.run_trainer, args=(_Trainer(self),), name='ckpt-protocol', daemon=True)
+        trainer = _trainer_class(self._sdk.Trainer)(self)
+        self._thread = threading.Thread(target=self._sdk.run_trainer, args=(trainer,), name='ckpt-protocol', daemon=True)
         self._thread.start()
         return self._from_sdk()
 
@@ -87,25 +88,29 @@ class Bridge:
         return message
 
 
-class _Trainer:
-    """What the SDK sees (the ckpt_trainer.Trainer interface), called from the protocol thread."""
+def _trainer_class(base):
+    """What the SDK sees: a ckpt_trainer.Trainer (so it inherits whatever defaults the SDK gives trainers), whose
+    methods the protocol thread calls."""
 
-    def __init__(self, bridge):
-        self.bridge = bridge
-        self.name, self.version, self.backend = bridge.name, bridge.version, bridge.backend
-        self.evaluate = bridge.evaluate
+    class BridgedTrainer(base):
+        def __init__(self, bridge):
+            self.bridge = bridge
+            self.name, self.version, self.backend = bridge.name, bridge.version, bridge.backend
+            self.evaluate = bridge.evaluate
 
-    def setup(self, config, seed, state):
-        self.bridge._to_main.put((config, seed, state))
-        self.bridge.wait_for_main()  # until the Run exists (and has restored `state`)
+        def setup(self, config, seed, state):
+            self.bridge._to_main.put((config, seed, state))
+            self.bridge.wait_for_main()  # until the Run exists (and has restored `state`)
 
-    def train(self, ctx):
-        self.bridge._to_main.put(ctx)
-        _, epoch, step = self.bridge.wait_for_main()
-        return epoch, step
+        def train(self, ctx):
+            self.bridge._to_main.put(ctx)
+            _, epoch, step = self.bridge.wait_for_main()
+            return epoch, step
 
-    def capture(self):
-        return self.bridge._run.capture()
+        def capture(self):
+            return self.bridge._run.capture()
 
-    def restore(self, state):
-        self.bridge._run.restore(state)
+        def restore(self, state):
+            self.bridge._run.restore(state)
+
+    return BridgedTrainer
