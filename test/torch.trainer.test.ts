@@ -5,7 +5,6 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { CheckpointState } from '../src/checkpoint.js';
 import type { TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
