@@ -10,7 +10,7 @@ import type { TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { loadMnist } from '../trainers/lib/mnist-data.js';
 import { killAllTrainers, startTrainer, stopMidEpochAndSave } from './trainer.client.js';
-import { PYTHON, TORCH_MNIST, TORCH_SDK, TORCH_CONFIG } from './torch.helpers.js';
+import { python, PYTHON, TORCH_MNIST, TORCH_SDK, TORCH_CONFIG } from './torch.helpers.js';
 
 const config: TrainConfig = { ...TORCH_CONFIG, epochs: 3, batchEvery: 5 };
 
@@ -60,6 +60,21 @@ test('given the torch SDK sources, when searched, then nothing in them can unpic
     const text = readFileSync(`${TORCH_SDK}/${file}`, 'utf8');
     assert.not.match(text, /\bimport pickle|\bfrom pickle|torch\.load\(|torch\.save\(|\bdill\b|(?<![.\w])eval\(|(?<![.\w])exec\(/, file);
   }
+});
+
+test('given a ReduceLROnPlateau (inf inside) and integral-float hyperparameters, when captured and sent through strict JSON (as the store\'s manifest), then they restore with the same values and types', () => {
+  const out = JSON.parse(python([
+    'import json, torch, torch_state as ts',
+    'model = torch.nn.Linear(3, 2); opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.5, 0.75))',
+    "sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode='min', factor=0.5)",
+    'sched.step(3.0); model(torch.ones(1, 3)).sum().backward(); opt.step()',
+    "wire = json.loads(json.dumps({'s': ts.capture_stateful(sched, 'scheduler'), 'o': ts.plain(opt.state_dict()['param_groups'])}, allow_nan=False))",
+    'opt2 = torch.optim.Adam(torch.nn.Linear(3, 2).parameters(), lr=0.1)',
+    'sched2 = torch.optim.lr_scheduler.ReduceLROnPlateau(opt2); ts.restore_stateful(sched2, wire["s"])',
+    "a, b = sched.state_dict(), sched2.state_dict()",
+    "print(json.dumps({'same': repr(a) == repr(b), 'worse': repr(b['mode_worse']), 'lr': repr(ts.unplain(wire['o'])[0]['lr']), 'wire_lr': wire['o'][0]['lr']}))",
+  ].join('\n')));
+  assert.equal(out, { same: true, worse: 'inf', lr: '1.0', wire_lr: { $float: '1.0' } });
 });
 
 let reference: Awaited<ReturnType<typeof trainToEnd>>;
