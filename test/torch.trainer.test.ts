@@ -178,6 +178,22 @@ test('given a fresh torch trainer (no start), when asked to eval a saved state, 
   assert.is((await t.exited).code, 0);
 });
 
+test('given the CNN option, when its epoch-1 state resumes in a new process, then it ends with the uninterrupted CNN\'s weightsDigest', async () => {
+  const cnn = { ...TORCH_CONFIG, trainSize: 500, epochs: 2, model: 'cnn' };
+  const a = startTrainer(TORCH_MNIST);
+  await a.next('hello');
+  a.send({ type: 'start', config: cnn, seed: 7 });
+  await a.next('epoch_end', (m) => m.epoch === 1);
+  a.send({ type: 'save', requestId: 'e1', epoch: 1 });
+  const { state } = await a.next('state', (m) => m.requestId === 'e1');
+  const whole = await a.next('done');
+  a.send({ type: 'exit' });
+  await a.exited;
+  assert.equal(state.objects.model.weights.map((w) => w.name), ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc.weight', 'fc.bias']);
+  const resumed = await trainToEnd(cnn, 7, state);
+  assert.is(resumed.done.weightsDigest, whole.weightsDigest);
+});
+
 test('given a state of another model, when torch_mnist starts from it, then it fails with PROTOCOL_BAD_STATE naming the mismatch and exits 1', async () => {
   const t = startTrainer(TORCH_MNIST);
   await t.next('hello');
