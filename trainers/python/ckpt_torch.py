@@ -59,9 +59,6 @@ def start(defaults=None, name=None, version='1.0.0', evaluate=None, deterministi
     if sys.stdin.isatty():  # started by hand: nobody will send `start`
         sys.stderr.write('PROTOCOL_NO_SUPERVISOR: this script trains under ckpt; run it with `ckpt train --trainer %s`\n' % sys.argv[0])
         sys.exit(2)
-    import signal
-    # Ctrl-C reaches the whole terminal group; the supervisor handles it (final checkpoint, then stop).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     bridge = Bridge(name or os.path.splitext(os.path.basename(sys.argv[0] or 'torch-trainer'))[0].replace('_', '-'), version, evaluate)
     setup = bridge.serve()
     _install_failure_hooks(bridge)
