@@ -3,7 +3,7 @@
 // ckpt_torch.Run under `ckpt train`, then inspected and loaded from a separate script (seed 002's calls).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { train } from '../src/run/train.js';
 import { ledgerFacts, tempDir } from './fixtures/run-helpers.js';
@@ -148,7 +148,8 @@ test('given that run, when a separate script lists, compares, tags and loads che
     'except ckpt_torch.CkptError as e:',
     '    missing = e.code',
     'print(json.dumps({"rows": rows, "table": table, "info": info, "digest": h.hexdigest(), "lr": optimizer.param_groups[0]["lr"],',
-    '  "momentum": optimizer.param_groups[0]["momentum"], "buffers": len(optimizer.state), "shown": ckpt_torch.show("best", dir=d), "missing": missing}))',
+    '  "momentum": optimizer.param_groups[0]["momentum"], "buffers": len(optimizer.state), "shown": ckpt_torch.show("best", dir=d), "missing": missing,',
+    '  "verified": ckpt_torch.verify(dir=d), "summary": ckpt_torch.summary(dir=d)}))',
   ].join('\n')));
   const best = (out.rows as Array<{ id: string; marks: string[]; weightsDigest: string; epoch: number; metrics: Record<string, number> }>).find((r) => r.marks.includes('best:val_loss'))!;
   assert.ok(best, 'ls marks a best checkpoint');
@@ -165,6 +166,23 @@ test('given that run, when a separate script lists, compares, tags and loads che
   assert.equal(out.shown.tags, ['demo', 'experiment']);
   assert.is(out.shown.description, 'First successful training run');
   assert.is(out.missing, 'CLI_REF_UNKNOWN');
+  assert.equal([out.verified.ok, out.verified.checked, out.verified.failed], [true, out.rows.length, []]);
+  assert.is(out.summary.best.checkpoint.id, best.id);
+  assert.is(out.summary.checkpoints.kept, out.rows.length);
+});
+
+test('given a damaged blob of one checkpoint, when a script calls ckpt_torch.verify (seed 002\'s validate_checkpoint), then it answers ok false naming that checkpoint', () => {
+  const dir = join(user.dir, 'ckpts');
+  const rows = JSON.parse(ckpt(['ls', '--dir', dir, '--json']).stdout) as Array<{ id: string; marks: string[] }>;
+  const victim = rows.find((r) => r.marks.length === 0)!;
+  const manifest = (JSON.parse(ckpt(['show', victim.id, '--dir', dir, '--json']).stdout) as { manifest: string }).manifest;
+  const file = join(dir, 'objects', manifest.slice(0, 2), manifest.slice(2));
+  const bytes = readFileSync(file);
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(file, bytes);
+  const out = JSON.parse(python(`import json, ckpt_torch\nprint(json.dumps(ckpt_torch.verify(dir=${JSON.stringify(dir)})))`));
+  assert.is(out.ok, false);
+  assert.equal(out.failed, [victim.id]);
 });
 
 test.run();

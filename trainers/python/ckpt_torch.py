@@ -17,8 +17,9 @@ and optimizer's state_dicts, the LR scheduler, a GradScaler, torch's / numpy's /
         scheduler.step()
         run.epoch_end({**run.means(), 'val_loss': ..., 'val_acc': ...})
 
-Outside training, `load('best', model, optimizer)`, `checkpoints()`, `compare([...])` and `tag(...)` read the ledger
-through the ckpt CLI (torch_cli.py). Importing this module leaves stdout alone; start() hands it to the protocol.
+Outside training, `load('best', model, optimizer)`, `checkpoints()`, `compare([...])`, `tag(...)`, `verify()` and
+`summary()` use the ledger through the ckpt CLI (torch_cli.py). Importing this module leaves stdout alone; start()
+hands stdout to the protocol.
 """
 import atexit
 import os
@@ -31,9 +32,9 @@ import torch  # noqa: E402
 
 import torch_state as ts  # noqa: E402
 from torch_bridge import Bridge  # noqa: E402
-from torch_cli import CkptError, checkpoints, compare, load, show, tag  # noqa: E402,F401
+from torch_cli import CkptError, checkpoints, compare, load, show, summary, tag, verify  # noqa: E402,F401
 
-__all__ = ['start', 'Run', 'load', 'checkpoints', 'compare', 'show', 'tag', 'load_state', 'CkptError']
+__all__ = ['start', 'Run', 'load', 'checkpoints', 'compare', 'show', 'tag', 'verify', 'summary', 'load_state', 'CkptError']
 
 _started = None  # the Start of this process, once start() returned
 

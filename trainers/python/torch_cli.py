@@ -5,6 +5,7 @@
     rows = checkpoints(dir='./checkpoints')                        # ckpt ls --json
     table = compare(['ckpt-2', 'ckpt-4'])['metrics_comparison']    # {'val_loss': {'ckpt-2': 0.31, 'ckpt-4': 0.27}, ...}
     tag('best', ['shipped'], description='release 1.2')
+    verify('best')['ok']; summary()['best']
 
 The CLI is found as $CKPT_BIN (a command line), else bin/ckpt.js of the package this file belongs to (run with
 $CKPT_NODE or `node`), else `npx ckpt`. A CLI error becomes CkptError with its stable code (e.g. LEDGER_LOCKED
@@ -40,18 +41,22 @@ def _command():
     return ['npx', 'ckpt']
 
 
-def ckpt_json(args, dir='./checkpoints'):
-    """Run `ckpt <args> --dir DIR --json` and return its JSON document. ckpt_json(['ls', '--all'])"""
+def ckpt_json(args, dir='./checkpoints', verdict=False):
+    """Run `ckpt <args> --dir DIR --json` and return its JSON document. ckpt_json(['ls', '--all'])
+    With `verdict`, a non-zero exit that still printed the command's document (ckpt verify: corrupt) returns it."""
     try:
         done = subprocess.run(_command() + list(args) + ['--dir', dir, '--json'], capture_output=True, text=True, timeout=300)
     except FileNotFoundError as error:
         raise CkptError('CLI_NOT_FOUND', 'cannot run the ckpt CLI (%s); set CKPT_BIN, e.g. CKPT_BIN="npx ckpt"' % error)
     if done.returncode != 0:
         try:
-            error = json.loads(done.stdout)['error']
-            raise CkptError(error['code'], error['message'])
-        except (ValueError, KeyError, TypeError):
-            pass
+            document = json.loads(done.stdout)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get('error'), dict):
+            raise CkptError(document['error'].get('code', 'CLI_FAILED'), document['error'].get('message', ''))
+        if verdict and document is not None:
+            return document
         line = next((l for l in done.stderr.splitlines() if re.match(r'^[A-Z]+_[A-Z_]+: ', l)), None)
         if line:
             code, _, message = line.partition(': ')
@@ -99,6 +104,17 @@ def compare(refs, dir='./checkpoints'):
         for metric, value in (s.get('metrics') or {}).items():
             table.setdefault(metric, {})[s['id']] = value
     return {'checkpoints': shown, 'metrics_comparison': table}
+
+
+def verify(ref=None, dir='./checkpoints'):
+    """Seed 002's validate_checkpoint: SHA-256 of every blob of `ref` (default: every kept checkpoint).
+    -> {'ok': bool, 'checked': n, 'failed': [ids], 'results': [...]}; a corrupt one is recorded in the ledger."""
+    return ckpt_json(['verify'] + ([ref] if ref else []), dir, verdict=True)
+
+
+def summary(dir='./checkpoints'):
+    """Seed 002's get_checkpoint_summary: counts, bytes, best, latest, runs (`ckpt summary --json`)."""
+    return ckpt_json(['summary'], dir)
 
 
 def tag(ref, tags, description=None, dir='./checkpoints'):
