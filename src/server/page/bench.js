@@ -32,7 +32,7 @@ export function createBench(ui, { api, scheduleRender, openWhy }) {
     $('compare').disabled = true;
     try {
       bench.diffs = await Promise.all(others.map((b) => api(`/api/diff?a=${encodeURIComponent(base)}&b=${encodeURIComponent(b)}`)));
-      renderComparison($('compare-view'), bench.diffs);
+      renderComparison($('compare-view'), bench.diffs, null, ui.model.monitors);
       $('compare-view').scrollIntoView({ block: 'nearest' });
     } catch (error) {
       renderComparison($('compare-view'), null, error);

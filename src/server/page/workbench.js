@@ -2,10 +2,12 @@
 // clicking rows or timeline markers, and `ckpt diff` data (GET /api/diff, one request per checkpoint against
 // the first selected) drawn as metrics side by side and per-tensor distance.
 import { escapeHtml as h } from './charts.js';
-import { monitorsOf } from './model.js';
+import { metricMode, monitorsOf } from './model.js';
 import { fmtBytes } from './panels.js';
 
 const num = (v, digits = 4) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : '—');
+/** A delta is better when it moves the metric its monitor's way (min: down, max: up). */
+const verdict = (delta, mode) => (typeof delta !== 'number' || delta === 0 ? '' : (delta < 0) === (mode === 'min') ? 'better' : 'worse');
 const signed = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${v > 0 ? '+' : ''}${num(v)}` : '—');
 
 /** Metric columns: the monitored ones first, then the usual, at most four (as `ckpt ls`). */
@@ -33,22 +35,21 @@ function marks(c, bests, latestId) {
 export function renderCheckpointTable(head, body, model, run, view) {
   const rows = [...model.checkpoints.values()].filter((c) => !run || c.run === run.id).reverse();
   const columns = metricColumns(rows, model, run);
-  head.innerHTML = `<tr><th></th><th>checkpoint</th><th>epoch</th>${columns.map((m) => `<th class="num">${h(m)}</th>`).join('')}<th class="num">size</th><th>status</th><th>marks</th><th></th></tr>`;
+  head.innerHTML = `<tr><th></th><th>checkpoint</th><th>epoch</th>${columns.map((m) => `<th class="num">${h(m)}</th>`).join('')}<th class="num">size</th><th>status</th><th>marks</th></tr>`;
   if (rows.length === 0) {
-    body.innerHTML = `<tr><td colspan="${columns.length + 7}" class="empty">No checkpoints yet.</td></tr>`;
+    body.innerHTML = `<tr><td colspan="${columns.length + 6}" class="empty">No checkpoints yet.</td></tr>`;
     return;
   }
   body.innerHTML = rows.map((c) => {
     const picked = view.selection.indexOf(c.id);
     const classes = ['ckpt-row', c.status, picked >= 0 ? 'picked' : '', c.id === view.focused ? 'focused' : ''].filter(Boolean).join(' ');
-    return `<tr class="${classes}" data-checkpoint="${h(c.id)}" data-status="${c.status}" data-pinned="${c.pinned}" tabindex="0" title="click to add to the comparison">
+    return `<tr class="${classes}" data-checkpoint="${h(c.id)}" data-status="${c.status}" data-pinned="${c.pinned}" tabindex="0" title="click to add to the comparison; click the id for why and actions">
       <td class="pick">${picked >= 0 ? `<b class="pick-n">${picked + 1}</b>` : '<i class="pick-box"></i>'}</td>
-      <td class="mono">${h(c.id)}</td><td class="num">${c.epoch}</td>
+      <td class="id"><button class="link" data-open="${h(c.id)}">${h(c.id)}</button></td><td class="num">${c.epoch}</td>
       ${columns.map((m) => `<td class="num">${num(c.metrics[m])}</td>`).join('')}
       <td class="num" title="${c.bytes.logical} bytes (new in the store: ${c.bytes.new} bytes)">${fmtBytes(c.bytes.logical)}</td>
       <td><span class="status ${c.status === 'kept' ? 'finished' : c.status === 'pruned' ? 'pruned' : 'crashed'}">${c.status}</span></td>
       <td class="marks">${marks(c, view.bests, view.latestId)}${c.description ? ` <span class="dim" title="description">${h(c.description)}</span>` : ''}</td>
-      <td><button class="link open-actions" data-open="${h(c.id)}">details ›</button></td>
     </tr>`;
   }).join('');
 }
@@ -57,7 +58,7 @@ export function renderCheckpointTable(head, body, model, run, view) {
  * The comparison of `diffs` (each `ckpt diff <base> <other> --json`): metrics side by side with deltas, then
  * per-tensor L2 distance and max |Δ| against the base.
  */
-export function renderComparison(el, diffs, error) {
+export function renderComparison(el, diffs, error, monitors = new Map()) {
   if (error) {
     el.hidden = false;
     el.innerHTML = `<p class="bad" data-code="${h(error.code ?? '')}">${h(error.message)}</p>`;
@@ -83,7 +84,7 @@ export function renderComparison(el, diffs, error) {
     <table class="compare metrics"><thead><tr><th>metric</th><th class="num">${h(base.id)}</th>${others.map((o) => `<th class="num">${h(o.id)}</th><th class="num">Δ</th>`).join('')}</tr></thead><tbody>
     ${metrics.map((m) => `<tr><td>${h(m)}</td><td class="num">${num(value(diffs[0], m)?.a)}</td>${diffs.map((d) => {
       const row = value(d, m);
-      return `<td class="num" data-metric="${h(m)}" data-checkpoint="${h(d.b.id)}" data-value="${row?.b ?? ''}">${num(row?.b)}</td><td class="num delta ${row?.delta < 0 ? 'down' : row?.delta > 0 ? 'up' : ''}">${signed(row?.delta)}</td>`;
+      return `<td class="num" data-metric="${h(m)}" data-checkpoint="${h(d.b.id)}" data-value="${row?.b ?? ''}">${num(row?.b)}</td><td class="num delta ${verdict(row?.delta, monitors.get(m) ?? metricMode(m))}">${signed(row?.delta)}</td>`;
     }).join('')}</tr>`).join('')}
     </tbody></table>
     <table class="compare tensors"><thead><tr><th>tensor</th><th>shape</th>${others.map((o) => `<th class="num">L2 ${h(o.id)}</th><th class="num">max |Δ|</th>`).join('')}</tr></thead><tbody>
