@@ -73,7 +73,7 @@ function render() {
   }
   $('charts-empty').hidden = true;
   renderMetricCharts(charts, ui.charts, run, { model: ui.model, logScale: ui.logScale, smoothing: ui.smoothing });
-  renderTimeline($('timeline'), ui.charts, run, { model: ui.model, selected: ui.selectedCheckpoint, onSelect: pickFromTimeline });
+  renderTimeline($('timeline'), ui.charts, run, { model: ui.model, selected: ui.selectedCheckpoint, picked: bench.selection, onSelect: pickFromTimeline });
 }
 
 /** Chips with the newest epoch's metrics. */
