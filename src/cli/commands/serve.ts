@@ -20,7 +20,8 @@ export function registerServe(program: Command): void {
     async (_args, opts, out) => {
       assertCkptDir(opts.dir);
       const handle = await serve({ dir: opts.dir, host: opts.host, port: opts.port, token: opts.token, readOnly: opts.readOnly });
-      out.line(`serving ${opts.dir} at ${handle.pageUrl} (${handle.mode() === 'owner' ? 'owner' : 'reading through the running owner'}${opts.readOnly ? ', read-only' : ''}); Ctrl-C to stop`);
+      const acting = handle.pageUrl === `${handle.url}/` ? ', read-only' : `; to act on checkpoints open ${handle.pageUrl}`;
+      out.line(`serving ${opts.dir} at ${handle.url}/ (${handle.mode() === 'owner' ? 'owner' : 'reading through the running owner'})${acting}; Ctrl-C to stop`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
