@@ -7,7 +7,7 @@ import { createBench } from './bench.js';
 
 const KINDS = ['save', 'skip', 'prune', 'backup', 'stop', 'restore', 'warn'];
 const params = new URLSearchParams(location.search);
-const token = params.get('token') ?? sessionStorage.getItem('ckpt-write-token');
+const token = params.get('token'); // a read token (--token) rides in the cookie after this first load
 const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
 const $ = (id) => document.getElementById(id);
 
