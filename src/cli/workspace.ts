@@ -34,7 +34,7 @@ export async function withWorkspace<T>(dir: string, what: string, fn: (ws: Works
  * The store's ref errors in the CLI's terms: an unknown or malformed ref is CLI_REF_UNKNOWN everywhere.
  * @example const id = await resolveStoreRef(ws, 'best')
  */
-export async function resolveStoreRef(ws: Workspace, ref: string, options: { verify?: boolean } = {}): Promise<string> {
+export async function resolveStoreRef(ws: Pick<Workspace, 'store'>, ref: string, options: { verify?: boolean } = {}): Promise<string> {
   try {
     return await ws.store.resolve(ref, { verify: options.verify ?? false });
   } catch (error) {

@@ -136,7 +136,10 @@ export function applyEvent(model, event) {
       else if (event.type === 'CheckpointVerified' && (c.status === 'corrupt' || c.status === 'missing')) c.status = 'kept';
       else if (event.type === 'CheckpointPinned') c.pinned = true;
       else if (event.type === 'CheckpointUnpinned') c.pinned = false;
-      else if (event.type === 'CheckpointTagged') c.tags = [...new Set([...c.tags, ...(d.tags ?? [])])];
+      else if (event.type === 'CheckpointTagged') {
+        c.tags = [...new Set([...c.tags, ...(d.tags ?? [])])];
+        if (d.description !== undefined) c.description = d.description;
+      }
       else if (event.type === 'BackupVerified') c.backups.push(d.target);
       else return false;
       return true;
