@@ -10,14 +10,14 @@ import type { Ledger, LedgerEvent, TailItem } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { readOwner, type Owner } from '../server/owner-file.js';
 import { fetchJson } from '../server/client.js';
-import { evolveView, initialViewState, readViewState, type ViewState } from '../views/index.js';
+import { evolveCatalog, initialCatalog, readViewState, type CatalogState } from '../views/index.js';
 import { openOwnerEvents } from './remote.js';
 import { createAsyncQueue } from './async-queue.js';
 
 export interface ReadSource {
   dir: string;
   /** The read model as of opening. */
-  state: ViewState;
+  state: CatalogState;
   /** How we read: our own open of the directory, or through the owner process. */
   via: { kind: 'local' } | { kind: 'owner'; pid: number; url: string };
   /** Stored events from `fromSeq`, a caught-up marker, then live ones (until the owner exits or close()). */
@@ -53,7 +53,7 @@ export async function openForRead(dir: string, options: { waitForOwnerMs?: numbe
  * route is read through its event stream instead.
  * @example const rows = await readView('./checkpoints', 'checkpoints', { all: '1' }, (s) => listCheckpoints(s, { all: true }))
  */
-export async function readView<T>(dir: string, route: string, params: Record<string, string | undefined>, compute: (state: ViewState) => T): Promise<T> {
+export async function readView<T>(dir: string, route: string, params: Record<string, string | undefined>, compute: (state: CatalogState) => T): Promise<T> {
   const found = await locate(dir);
   if (found.kind === 'local') {
     try {
@@ -116,10 +116,10 @@ async function openLocal(abs: string): Promise<ReadSource> {
 
 async function openRemote(abs: string, owner: Owner): Promise<ReadSource> {
   const stream = openOwnerEvents(owner, 1);
-  let state = initialViewState();
+  let state = initialCatalog();
   try {
     for await (const item of stream) {
-      if (item.kind === 'event') state = evolveView(state, item.event);
+      if (item.kind === 'event') state = evolveCatalog(state, item.event);
       else break;
     }
   } finally {

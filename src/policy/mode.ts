@@ -73,3 +73,18 @@ function toFixed4(value: number): string {
   }
   return value.toFixed(4);
 }
+
+/**
+ * The direction of a metric when it can be told, never throwing: an explicit 'min' / 'max' wins, otherwise the
+ * `auto` rule of resolveMode; undefined for a name it cannot classify (or an invalid mode). The read model ranks
+ * with this, so a metric the policy would refuse under `auto` is never ranked by a guess.
+ * @example knownMode('val_acc') // 'max'
+ * @example knownMode('throughput') // undefined
+ */
+export function knownMode(metric: string, mode?: string): 'min' | 'max' | undefined {
+  try {
+    return resolveMode(metric, mode ?? 'auto');
+  } catch {
+    return undefined;
+  }
+}

@@ -15,7 +15,7 @@ export function registerPrune(program: Command): void {
     async ([ref], opts, out) => {
       const user = process.env.USER ?? process.env.USERNAME ?? 'user';
       const result = await withWorkspace(opts.dir, 'ckpt prune', async (ws) => {
-        const id = await resolveStoreRef(ws, ref);
+        const id = resolveStoreRef(ws, ref);
         return ws.store.prune(id, { reason: `${opts.reason ?? `pruned ${id} by hand`} (by ${user})` });
       });
       if (out.json) return out.document(result);

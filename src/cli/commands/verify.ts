@@ -18,7 +18,7 @@ export function registerVerify(program: Command): void {
     async ([ref], opts, out) => {
       if (ref && opts.all) throw usageError('give a ref or --all, not both');
       const results = await withWorkspace(opts.dir, 'ckpt verify', async (ws) => {
-        const ids = ref ? [await resolveStoreRef(ws, ref)] : ws.store.catalog().order.filter((id) => ws.store.catalog().checkpoints[id].status !== 'pruned');
+        const ids = ref ? [resolveStoreRef(ws, ref)] : ws.store.catalog().order.filter((id) => ws.store.catalog().checkpoints[id].status !== 'pruned');
         const bar = startProgress(out, 'verify', ids.length);
         const done: VerifyResult[] = [];
         try {

@@ -5,7 +5,7 @@
  */
 import type { LedgerEvent } from '../../ledger/types.js';
 import { DECISION_TYPES, type Decision, type EventMap } from '../events.js';
-import type { LogEntry } from './types.js';
+import type { LogEntry } from './catalog-state.js';
 
 const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : String(v));
 

@@ -1,13 +1,15 @@
 /**
- * The read model behind `ckpt ls/show/why/log/history/summary/best/latest` and the server's JSON endpoints:
- * plain data folded from ledger events by `viewProjection` (src/views/projection.ts). Every view function in
- * this folder is a pure function of a `ViewState`, so the CLI (local or through an owner) and the HTTP API
- * print the same answers.
+ * The shape of the one read model (`catalogProjection`, src/projections/catalog.ts): every checkpoint with its
+ * status, blobs and story, every run, every decision, epoch and audit-trail line, folded from the ledger alone.
+ * The store (commit ids, refcounts, pending prunes, backups), the CLI and the server all read this one state,
+ * and resolve refs against it with the one resolver in src/store/refs.ts.
  */
 import type { Decision, DecisionKind, Metrics } from '../events.js';
+import type { AppendOnly } from './append-only.js';
+import type { RunStatus } from './runs.js';
 
-export type ViewCheckpointStatus = 'kept' | 'pruned' | 'corrupt' | 'missing';
-export type ViewRunStatus = 'running' | 'finished' | 'stopped' | 'crashed';
+export type CheckpointStatus = 'kept' | 'pruned' | 'corrupt' | 'missing';
+export type MonitorMode = 'min' | 'max';
 
 /** One line of a checkpoint's story (`ckpt why`): an event that concerns it, in ledger order. */
 export interface TrailEntry {
@@ -18,7 +20,7 @@ export interface TrailEntry {
   text: string;
 }
 
-export interface CheckpointView {
+export interface CatalogEntry {
   id: string;
   run: string;
   epoch: number;
@@ -26,9 +28,10 @@ export interface CheckpointView {
   metrics: Metrics;
   weightsDigest: string;
   manifest: string;
-  status: ViewCheckpointStatus;
+  status: CheckpointStatus;
   bytes: { logical: number; new: number };
-  blobs: number;
+  /** Every blob hash the checkpoint references (manifest excluded). */
+  blobs: string[];
   objects: string[];
   tags: string[];
   description?: string;
@@ -36,26 +39,33 @@ export interface CheckpointView {
   labels: string[];
   trainer: string;
   backend: string;
-  committedSeq: number;
-  committedAt: number;
+  /** Seq and time of the commit event. */
+  seq: number;
+  at: number;
   decisionSeq?: number;
   importedFrom?: { originalId: string; from: string };
   prunedSeq?: number;
+  /** The last fault recorded for it (blob and what was wrong). */
+  fault?: { blob: string; detail: string; seq: number };
   exports: { format: string; path: string; seq: number }[];
+  /** Every backup attempt, in order. */
   backups: { target: string; seq: number; ok: boolean }[];
   trail: TrailEntry[];
 }
 
-export interface RunView {
+export interface RunEntry {
   id: string;
+  /** The trainer's name from its hello. */
   trainer: string;
+  /** The program the run was started with (built-in name or absolute path; RunStarted.trainerConfig.trainer). */
+  program?: string;
   backend: string;
   seed: number;
   epochs: number;
   batchSize: number;
   policy: Record<string, unknown>;
   pid: number;
-  status: ViewRunStatus;
+  status: RunStatus;
   startedAt: number;
   startedSeq: number;
   lastAt: number;
@@ -69,14 +79,14 @@ export interface RunView {
 }
 
 /** A decision as recorded: the Decision fields plus where it sits in the ledger. */
-export interface DecisionView extends Decision {
+export interface DecisionRecord extends Decision {
   seq: number;
   at: number;
   type: string;
 }
 
-/** One ended epoch of a run, with what the policy decided about it. */
-export interface EpochView {
+/** One ended epoch of a run, as recorded. */
+export interface EpochRecord {
   seq: number;
   at: number;
   run: string;
@@ -84,8 +94,6 @@ export interface EpochView {
   step: number;
   metrics: Metrics;
   ms: number;
-  decisions: DecisionKind[];
-  checkpoint?: string;
 }
 
 /** One audit-trail line (`ckpt log`): decisions, checkpoint facts and run lifecycle events. */
@@ -106,19 +114,31 @@ export interface LogEntry {
   threshold?: number | null;
 }
 
-export interface ViewState {
+export interface CatalogState {
   lastSeq: number;
-  checkpoints: Record<string, CheckpointView>;
+  checkpoints: Record<string, CatalogEntry>;
   /** Checkpoint ids in commit order. */
   order: string[];
-  runs: Record<string, RunView>;
+  /** How many not-pruned checkpoints reference each blob. A blob absent here may be deleted. */
+  blobRefs: Record<string, number>;
+  /** n of the next `ckpt-<n>`. */
+  nextId: number;
+  /** Prune intents without their done event: checkpoint → intent seq. */
+  pendingPrunes: Record<string, number>;
+  runs: Record<string, RunEntry>;
   /** Run ids in start order. */
   runOrder: string[];
-  decisions: DecisionView[];
-  epochs: EpochView[];
-  log: LogEntry[];
+  decisions: AppendOnly<DecisionRecord>;
+  epochs: AppendOnly<EpochRecord>;
+  log: AppendOnly<LogEntry>;
   /** Bytes written minus bytes freed: what the store holds on disk for committed checkpoints. */
   physicalBytes: number;
-  /** Monitored metric → 'min' | 'max', from the runs' policies and save labels. */
-  monitors: Record<string, 'min' | 'max'>;
+  /**
+   * Monitored metric → 'min' | 'max': the newest run's policy monitors first (its first one is what plain `best`
+   * means), then older ones and metrics named by `best:<metric>` save labels.
+   */
+  monitors: Record<string, MonitorMode>;
 }
+
+/** The kinds of decisions recorded for one epoch (derived; see historyView). */
+export type EpochDecisions = DecisionKind[];
