@@ -1,35 +1,37 @@
 /**
- * An append-only list that a pure projection can extend in O(1): the next state pushes onto the same array and
- * records its own length, so the previous state (which the ledger keeps when a write fails) still sees exactly
- * its own items. A list extended past its length by a state that was discarded (or frozen) is copied before the next push.
+ * An append-only list that a pure projection can extend cheaply without ever mutating an earlier version: items
+ * live in chunks of CHUNK; appending copies only the last chunk and the chunk index (O(CHUNK + n / CHUNK)), and
+ * every earlier version (which the ledger keeps when a write fails, and readers may still hold) stays as it was.
  *
  * @example let log = emptyList<string>(); log = appended(log, 'a'); itemsOf(log) // ['a']
  */
 export interface AppendOnly<T> {
-  items: T[];
+  /** Full chunks of CHUNK items, then one partial chunk; never mutated once part of a version. */
+  chunks: T[][];
   length: number;
 }
 
+const CHUNK = 128;
+
 /** A fresh empty list. */
 export function emptyList<T>(): AppendOnly<T> {
-  return { items: [], length: 0 };
+  return { chunks: [], length: 0 };
 }
 
 /**
- * The list with `item` appended; `list` itself still reads as before.
- * @example itemsOf(appended({ items: [1], length: 1 }, 2)) // [1, 2]
+ * A new version of the list with `item` appended; `list` itself is unchanged.
+ * @example itemsOf(appended(appended(emptyList<number>(), 1), 2)) // [1, 2]
  */
 export function appended<T>(list: AppendOnly<T>, item: T): AppendOnly<T> {
-  const shared = list.items.length === list.length && !Object.isFrozen(list.items);
-  const items = shared ? list.items : list.items.slice(0, list.length);
-  items.push(item);
-  return { items, length: list.length + 1 };
+  const last = list.chunks[list.chunks.length - 1];
+  const chunks = last && last.length < CHUNK ? [...list.chunks.slice(0, -1), [...last, item]] : [...list.chunks, [item]];
+  return { chunks, length: list.length + 1 };
 }
 
 /**
- * The items of this list version (a copy only when a discarded state extended the shared array).
- * @example itemsOf({ items: [1, 2, 3], length: 2 }) // [1, 2]
+ * The items of this version, oldest first (a fresh array).
+ * @example itemsOf({ chunks: [[1, 2], [3]], length: 3 }) // [1, 2, 3]
  */
-export function itemsOf<T>(list: AppendOnly<T>): readonly T[] {
-  return list.items.length === list.length ? list.items : list.items.slice(0, list.length);
+export function itemsOf<T>(list: AppendOnly<T>): T[] {
+  return list.chunks.flat() as T[];
 }

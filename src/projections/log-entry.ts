@@ -86,6 +86,10 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
       const d = data as EventMap['CheckpointMissing'];
       return { ...base, kind: 'missing', checkpoint: d.checkpoint, reason: `${d.checkpoint} is missing blob ${String(d.blob).slice(0, 12)}` };
     }
+    case 'CheckpointRepaired': {
+      const d = data as EventMap['CheckpointRepaired'];
+      return { ...base, kind: 'repaired', checkpoint: d.checkpoint, reason: `${d.checkpoint} repaired from backup ${d.from}: blob ${String(d.blob).slice(0, 12)} was ${d.fault}` };
+    }
     case 'CheckpointVerified': {
       const d = data as EventMap['CheckpointVerified'];
       return { ...base, kind: 'verified', checkpoint: d.checkpoint, reason: `${d.checkpoint} verified: ${d.blobs} blobs, ${bytesText(d.bytes)}` };

@@ -28,33 +28,50 @@ export interface VerifyResult {
   bytes: number;
   /** Set when not ok. */
   fault?: { kind: 'missing' | 'corrupt'; blob: string; detail: string };
+  /** Blobs that were damaged or lost here and were restored from a verified backup (each recorded as an event). */
+  repaired?: Repair[];
 }
 
-/** Read one blob of `entry`, verified; when the main copy is bad, try its backups and repair the main copy. */
-async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string): Promise<Buffer> {
+export interface Repair { blob: string; fault: 'missing' | 'corrupt'; from: string }
+
+/**
+ * Read one blob of `entry`, verified. When the main copy is bad and a verified backup has a good one, the fault
+ * is recorded (CheckpointCorrupted / CheckpointMissing), the main copy replaced, and the repair recorded
+ * (CheckpointRepaired) and pushed onto `repairs`.
+ */
+async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, repairs: Repair[] = []): Promise<Buffer> {
   try {
     return await ctx.blobs.read(hash);
   } catch (error) {
     if (!(error instanceof BlobFault)) throw error;
     for (const target of verifiedBackups(entry)) {
+      let bytes: Buffer;
       try {
-        const bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
-        await ctx.mutex.run(async () => {
-          if (error.kind === 'corrupt') await ctx.blobs.remove([hash]);
-          await ctx.blobs.put(bytes);
-        });
-        return bytes;
+        bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
       } catch {
-        // this backup does not have a good copy either; try the next
+        continue; // this backup does not have a good copy either; try the next
       }
+      await appendFault(ctx, entry, error);
+      await ctx.mutex.run(async () => {
+        if (error.kind === 'corrupt') await ctx.blobs.remove([hash]);
+        await ctx.blobs.put(bytes);
+      });
+      const repair: Repair = { blob: hash, fault: error.kind, from: target };
+      await appendEvent(ctx, entry.run, 'CheckpointRepaired', { checkpoint: entry.id, ...repair });
+      repairs.push(repair);
+      return bytes;
     }
     throw error;
   }
 }
 
+function appendFault(ctx: StoreContext, entry: CatalogEntry, fault: BlobFault) {
+  if (fault.kind === 'missing') return appendEvent(ctx, entry.run, 'CheckpointMissing', { checkpoint: entry.id, blob: fault.hash });
+  return appendEvent(ctx, entry.run, 'CheckpointCorrupted', { checkpoint: entry.id, blob: fault.hash, expected: fault.hash, actual: fault.actual, detail: fault.message });
+}
+
 async function recordFault(ctx: StoreContext, entry: CatalogEntry, fault: BlobFault): Promise<CkptError> {
-  if (fault.kind === 'missing') await appendEvent(ctx, entry.run, 'CheckpointMissing', { checkpoint: entry.id, blob: fault.hash });
-  else await appendEvent(ctx, entry.run, 'CheckpointCorrupted', { checkpoint: entry.id, blob: fault.hash, expected: fault.hash, actual: fault.actual, detail: fault.message });
+  await appendFault(ctx, entry, fault);
   return new CkptError(
     'STORE_CORRUPT',
     `${entry.id}: blob ${shortHash(fault.hash)}… is ${fault.kind === 'missing' ? 'missing' : 'corrupt (hash mismatch)'}; load another checkpoint or restore it from a backup`,
@@ -120,13 +137,14 @@ export async function verifyCheckpoint(ctx: StoreContext, id: string, recordSucc
   const entry = entryOf(ctx, id);
   checkLoadable(entry);
   let bytes = 0;
+  const repairs: Repair[] = [];
   try {
-    const manifestBytes = await readBlobOf(ctx, entry, entry.manifest);
+    const manifestBytes = await readBlobOf(ctx, entry, entry.manifest, repairs);
     bytes += manifestBytes.byteLength;
     const blobs = manifestBlobs(decodeManifest(manifestBytes, id));
-    for (const hash of blobs) bytes += (await readBlobOf(ctx, entry, hash)).byteLength;
+    for (const hash of blobs) bytes += (await readBlobOf(ctx, entry, hash, repairs)).byteLength;
     if (recordSuccess || entry.status !== 'kept') await appendEvent(ctx, entry.run, 'CheckpointVerified', { checkpoint: id, blobs: blobs.length + 1, bytes });
-    return { checkpoint: id, ok: true, blobs: blobs.length + 1, bytes };
+    return { checkpoint: id, ok: true, blobs: blobs.length + 1, bytes, ...(repairs.length ? { repaired: repairs } : {}) };
   } catch (error) {
     if (!(error instanceof BlobFault)) throw error;
     await recordFault(ctx, entry, error);
