@@ -70,7 +70,7 @@ export async function readView<T>(dir: string, route: string, params: Record<str
     try {
       return compute(initialCatalog());
     } catch (error) {
-      throw noCheckpointsYet(dir, error);
+      throw hasCode(error) && error.code === 'CLI_REF_UNKNOWN' ? noCheckpointsYet(dir, error) : error;
     }
   }
   const found = await locate(dir);

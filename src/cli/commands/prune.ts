@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
 import { resolveStoreRef, withWorkspace } from '../workspace.js';
+import { plural } from '../../text.js';
 
 /**
  * `ckpt prune <ref> [--reason TEXT]`: manual prune, recorded like a policy's (PruneIntended with rule `manual`
@@ -19,7 +20,7 @@ export function registerPrune(program: Command): void {
         return ws.store.prune(id, { reason: `${opts.reason ?? `pruned ${id} by hand`} (by ${user})` });
       });
       if (out.json) return out.document(result);
-      out.line(`pruned ${result.checkpoint}: ${result.blobsDeleted} blobs deleted, ${formatBytes(result.bytesFreed)} freed`);
+      out.line(`pruned ${result.checkpoint}: ${plural(result.blobsDeleted, 'blob')} deleted, ${formatBytes(result.bytesFreed)} freed`);
     },
   );
 }
