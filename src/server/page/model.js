@@ -133,7 +133,7 @@ export function applyEvent(model, event) {
       if (event.type === 'CheckpointPruned') c.status = 'pruned';
       else if (event.type === 'CheckpointCorrupted' && c.status !== 'pruned') c.status = 'corrupt';
       else if (event.type === 'CheckpointMissing' && c.status !== 'pruned') c.status = 'missing';
-      else if (event.type === 'CheckpointVerified' && (c.status === 'corrupt' || c.status === 'missing')) c.status = 'kept';
+      else if ((event.type === 'CheckpointVerified' || event.type === 'CheckpointRepaired') && (c.status === 'corrupt' || c.status === 'missing')) c.status = 'kept';
       else if (event.type === 'CheckpointPinned') c.pinned = true;
       else if (event.type === 'CheckpointUnpinned') c.pinned = false;
       else if (event.type === 'CheckpointTagged') c.tags = [...new Set([...c.tags, ...(d.tags ?? [])])];
@@ -151,7 +151,7 @@ export function bestCheckpoint(model, metric, runId) {
   for (const c of model.checkpoints.values()) {
     if (c.status !== 'kept' || (runId && c.run !== runId)) continue;
     const v = c.metrics[metric];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue; // NaN and ±Infinity are never best (src/store/refs.ts)
     if (!best || (mode === 'min' ? v < best.metrics[metric] : v > best.metrics[metric])) best = c;
   }
   return best;
