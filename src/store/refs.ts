@@ -3,7 +3,7 @@
  * The CLI, the server and the store all call `resolveRef`, so `ckpt show epoch:3` and `ckpt export epoch:3` name
  * the same checkpoint and fail with the same code. Pure: no I/O (loading and verifying are the store's job).
  *
- * Grammar: `ckpt-<n>` | `latest` | `best` | `best:<metric>` | `epoch:<N>` | `<run>/<any of these but an id>`.
+ * Grammar: an id (`ckpt-<n>`, or any id the ledger recorded) | `latest` | `best` | `best:<metric>` | `epoch:<N>` | `<run>/<any of these but an id>`.
  * An id names its checkpoint whatever its status; the other forms consider kept checkpoints only (not pruned,
  * corrupt or missing), and `best` ranks finite values only (NaN and ±Infinity are never best).
  *
@@ -32,7 +32,7 @@ export function parseRef(ref: string): CheckpointRef {
   const slash = text.lastIndexOf('/');
   const run = slash > 0 ? text.slice(0, slash) : undefined;
   const rest = slash > 0 ? text.slice(slash + 1) : text;
-  if (/^ckpt-\d+$/.test(rest) && run === undefined) return { kind: 'id', id: rest };
+  if (/^ckpt-[\w.-]+$/.test(rest) && run === undefined) return { kind: 'id', id: rest };
   if (rest === 'latest') return { kind: 'latest', run };
   if (rest === 'best') return { kind: 'best', run };
   const best = /^best:(.+)$/.exec(rest);
@@ -122,6 +122,8 @@ export function tryResolveRef(state: CatalogState, ref: string | CheckpointRef):
  * @example resolveRef(state, 'run-1/epoch:3').epoch // 3
  */
 export function resolveRef(state: CatalogState, ref: string | CheckpointRef): CatalogEntry {
+  // Any id the ledger recorded is a ref to itself, whatever its spelling.
+  if (typeof ref === 'string' && Object.hasOwn(state.checkpoints, ref.trim())) return state.checkpoints[ref.trim()];
   const parsed = typeof ref === 'string' ? parseRef(ref) : ref;
   const name = formatRef(parsed);
   if (parsed.kind === 'id') {
