@@ -6,7 +6,7 @@ export const DECISION_TYPES = {
   StopDecided: 'stop', RestoreDecided: 'restore', PolicyWarning: 'warn',
 };
 
-/** Keras' auto mode, as in src/views/mode.ts. */
+/** Keras' auto mode (the server's home of metric direction is src/policy/mode.ts). */
 export function metricMode(metric, mode) {
   if (mode === 'min' || mode === 'max') return mode;
   return /(acc|accuracy|auc|f1|precision|recall|iou|map|score|r2|psnr|ssim)$/i.test(metric) ? 'max' : 'min';
@@ -144,7 +144,7 @@ export function applyEvent(model, event) {
   }
 }
 
-/** The kept checkpoint with the best value of `metric` in a run (ties: the earlier one), as src/views/refs.ts. */
+/** The kept checkpoint with the best value of `metric` in a run (ties: the earlier one), as src/store/refs.ts. */
 export function bestCheckpoint(model, metric, runId) {
   const mode = model.monitors.get(metric) ?? metricMode(metric);
   let best;
