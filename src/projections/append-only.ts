@@ -35,3 +35,34 @@ export function appended<T>(list: AppendOnly<T>, item: T): AppendOnly<T> {
 export function itemsOf<T>(list: AppendOnly<T>): T[] {
   return list.chunks.flat() as T[];
 }
+
+/**
+ * The item with this `seq` in a list ordered by seq, found by binary search over the chunks (no copy).
+ * @example findBySeq(state.decisions, 41)?.reason
+ */
+export function findBySeq<T extends { seq: number }>(list: AppendOnly<T>, seq: number): T | undefined {
+  const chunks = list.chunks;
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const chunk = chunks[mid];
+    if (seq < chunk[0].seq) hi = mid - 1;
+    else if (seq > chunk[chunk.length - 1].seq) lo = mid + 1;
+    else return searchChunk(chunk, seq);
+  }
+  return undefined;
+}
+
+function searchChunk<T extends { seq: number }>(chunk: readonly T[], seq: number): T | undefined {
+  let lo = 0;
+  let hi = chunk.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = chunk[mid].seq;
+    if (at === seq) return chunk[mid];
+    if (at < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}

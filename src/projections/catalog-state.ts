@@ -11,7 +11,7 @@ import type { RunStatus } from './runs.js';
 export type CheckpointStatus = 'kept' | 'pruned' | 'corrupt' | 'missing';
 export type MonitorMode = 'min' | 'max';
 
-/** One line of a checkpoint's story (`ckpt why`): an event that concerns it, in ledger order. */
+/** One line of a checkpoint's story (`ckpt why`, derived by src/views/trail.ts): an event that concerns it. */
 export interface TrailEntry {
   seq: number;
   at: number;
@@ -50,7 +50,6 @@ export interface CatalogEntry {
   exports: { format: string; path: string; seq: number }[];
   /** Every backup attempt, in order. */
   backups: { target: string; seq: number; ok: boolean }[];
-  trail: TrailEntry[];
 }
 
 export interface RunEntry {

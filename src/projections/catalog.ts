@@ -10,7 +10,7 @@
  */
 import type { LedgerEvent, Projection } from '../../ledger/types.js';
 import { DECISION_TYPES, type Decision, type EventMap } from '../events.js';
-import { appended, emptyList, itemsOf } from './append-only.js';
+import { appended, emptyList } from './append-only.js';
 import { Draft } from './catalog-draft.js';
 import { addLabelMonitor, applyRunEvent } from './catalog-runs.js';
 import type { CatalogEntry, CatalogState, CheckpointStatus, DecisionRecord, EpochRecord } from './catalog-state.js';
@@ -20,6 +20,12 @@ export * from './catalog-state.js';
 export { monitorsOf } from './catalog-runs.js';
 
 export const CATALOG = 'catalog';
+
+/** Checkpoint facts that change a checkpoint's entry. */
+const CHANGES = new Set(['CheckpointPruned', 'CheckpointCorrupted', 'CheckpointMissing', 'CheckpointVerified', 'CheckpointRepaired', 'CheckpointTagged', 'CheckpointPinned', 'CheckpointUnpinned', 'CheckpointExported', 'CheckpointImported', 'BackupVerified', 'BackupFailed']);
+
+/** Events that are part of no view (progress and chatter): only lastSeq moves. */
+const PASSING = new Set(['BatchEnded', 'TrainerLog']);
 
 /** Bump when evolve changes so stored snapshots are rebuilt. */
 export const CATALOG_VERSION = 2;
@@ -37,11 +43,13 @@ export function initialCatalog(): CatalogState {
  * @example const state = events.reduce(evolveCatalog, initialCatalog())
  */
 export function evolveCatalog(prev: CatalogState, event: LedgerEvent): CatalogState {
+  const lastSeq = Math.max(prev.lastSeq, event.seq);
+  // Malformed data must never break the owner's appends: such an event is simply not part of the read model.
+  // Batch progress and trainer logs (most events) change nothing else.
+  if (!event.data || typeof event.data !== 'object' || PASSING.has(event.type)) return { ...prev, lastSeq };
   const draft = new Draft(prev);
   const state = draft.state;
-  state.lastSeq = Math.max(prev.lastSeq, event.seq);
-  // Malformed data must never break the owner's appends: such an event is simply not part of the read model.
-  if (!event.data || typeof event.data !== 'object') return state;
+  state.lastSeq = lastSeq;
   const line = toLogEntry(event);
   if (line) state.log = appended(prev.log, line);
   if (DECISION_TYPES.includes(event.type)) applyDecision(draft, event, event.data as Decision);
@@ -64,10 +72,6 @@ function idNumber(id: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-function trail(entry: CatalogEntry, event: LedgerEvent, text: string): void {
-  entry.trail.push({ seq: event.seq, at: event.at, type: event.type, text });
-}
-
 function applyEpoch(draft: Draft, event: LedgerEvent<EventMap['EpochEnded']>): void {
   const d = event.data;
   const record: EpochRecord = { seq: event.seq, at: event.at, run: d.run, epoch: d.epoch, step: d.step, metrics: d.metrics ?? {}, ms: d.ms ?? 0 };
@@ -80,9 +84,8 @@ function applyDecision(draft: Draft, event: LedgerEvent, d: Decision): void {
   const record = withoutUndefined({ ...d, run: d.run ?? event.stream, seq: event.seq, at: event.at, type: event.type }) as DecisionRecord;
   draft.state.decisions = appended(draft.prev.decisions, record);
   if (d.kind === 'save') for (const label of d.labels ?? []) addLabelMonitor(draft, label);
-  const entry = draft.entry(d.checkpoint);
-  if (entry) trail(entry, event, `${event.type} (${d.rule}): ${d.reason}`);
-  if (event.type === 'PruneIntended' && entry && entry.status !== 'pruned') draft.own('pendingPrunes')[entry.id] = event.seq;
+  const target = d.checkpoint !== undefined && Object.hasOwn(draft.prev.checkpoints, d.checkpoint) ? draft.prev.checkpoints[d.checkpoint] : undefined;
+  if (event.type === 'PruneIntended' && target && target.status !== 'pruned') draft.own('pendingPrunes')[target.id] = event.seq;
 }
 
 function applyCommit(draft: Draft, event: LedgerEvent<EventMap['CheckpointCommitted']>): void {
@@ -94,17 +97,10 @@ function applyCommit(draft: Draft, event: LedgerEvent<EventMap['CheckpointCommit
     manifest: d.manifest, status: 'kept', bytes: { logical: d.bytes?.logical ?? 0, new: d.bytes?.new ?? 0 },
     blobs: [...(d.blobs ?? [])], objects: [...(d.objects ?? [])], tags: [...(d.tags ?? [])], pinned: false,
     labels: [...(d.labels ?? [])], trainer: d.trainer, backend: d.backend, seq: event.seq, at: event.at,
-    exports: [], backups: [], trail: [],
+    exports: [], backups: [],
   };
   if (d.description !== undefined) entry.description = d.description;
   if (d.decisionSeq !== undefined) entry.decisionSeq = d.decisionSeq;
-  const decision = d.decisionSeq !== undefined ? findBySeq(itemsOf(draft.prev.decisions), d.decisionSeq) : undefined;
-  if (decision) {
-    const cause = findBySeq(itemsOf(draft.prev.epochs), decision.causeSeq);
-    if (cause) entry.trail.push({ seq: cause.seq, at: cause.at, type: 'EpochEnded', text: `EpochEnded: epoch ${cause.epoch} (step ${cause.step}) ${metricsLine(cause.metrics)}` });
-    entry.trail.push({ seq: decision.seq, at: decision.at, type: decision.type, text: `${decision.type} (${decision.rule}): ${decision.reason}` });
-  }
-  trail(entry, event, `CheckpointCommitted: ${toLogEntry(event)?.reason ?? d.checkpoint}`);
   draft.add(entry);
   const refs = draft.own('blobRefs');
   for (const blob of entry.blobs) refs[blob] = (refs[blob] ?? 0) + 1;
@@ -117,8 +113,12 @@ function applyCommit(draft: Draft, event: LedgerEvent<EventMap['CheckpointCommit
 
 function applyCheckpointFact(draft: Draft, event: LedgerEvent): void {
   const data = event.data as { checkpoint?: string } & Record<string, any>;
-  const entry = draft.entry(data.checkpoint);
-  if (!entry) return;
+  const id = data.checkpoint;
+  const current = id !== undefined && Object.hasOwn(draft.prev.checkpoints, id) ? draft.prev.checkpoints[id] : undefined;
+  // Copy the entry (and the checkpoints record) only for a fact that changes it.
+  if (!current || !CHANGES.has(event.type)) return;
+  if ((event.type === 'CheckpointVerified' || event.type === 'CheckpointRepaired') && current.status !== 'corrupt' && current.status !== 'missing') return;
+  const entry = draft.entry(id)!;
   const setStatus = (status: CheckpointStatus) => {
     if (entry.status !== 'pruned') entry.status = status;
   };
@@ -170,10 +170,7 @@ function applyCheckpointFact(draft: Draft, event: LedgerEvent): void {
     case 'BackupFailed':
       entry.backups.push({ target: data.target, seq: event.seq, ok: event.type === 'BackupVerified' });
       break;
-    default:
-      return;
   }
-  trail(entry, event, `${event.type}: ${toLogEntry(event)?.reason ?? event.type}`);
 }
 
 /**
@@ -182,20 +179,6 @@ function applyCheckpointFact(draft: Draft, event: LedgerEvent): void {
  */
 export function verifiedBackups(entry: Pick<CatalogEntry, 'backups'>): string[] {
   return [...new Set(entry.backups.filter((b) => b.ok).map((b) => b.target).reverse())];
-}
-
-// Binary search of a seq-ordered list.
-function findBySeq<T extends { seq: number }>(list: readonly T[], seq: number): T | undefined {
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = list[mid].seq;
-    if (at === seq) return list[mid];
-    if (at < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
 }
 
 /** `val_loss=0.2981 acc=0.9120` — metrics in one line, 4 decimals, sorted by name. */

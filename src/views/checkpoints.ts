@@ -3,6 +3,7 @@
  */
 import type { CatalogEntry, CatalogState, CheckpointStatus, MonitorMode, TrailEntry } from '../projections/catalog.js';
 import { itemsOf } from '../projections/append-only.js';
+import { trailOf } from './trail.js';
 import { bestOf, latestOf, modeOf, primaryMonitor, resolveRef } from '../store/refs.js';
 
 export interface CheckpointListRow {
@@ -88,7 +89,7 @@ export function showCheckpoint(state: CatalogState, ref: string): CheckpointDeta
   if (c.importedFrom) lineage.importedFrom = c.importedFrom;
   const detail: CheckpointDetail = {
     ...toRow(c, checkpointMarks(state)), manifest: c.manifest, blobs: c.blobs.length, objects: c.objects, trainer: c.trainer,
-    backend: c.backend, committedSeq: c.seq, lineage, exports: c.exports, backups: c.backups, trail: c.trail,
+    backend: c.backend, committedSeq: c.seq, lineage, exports: c.exports, backups: c.backups, trail: trailOf(state, c),
   };
   if (c.decisionSeq !== undefined) detail.decisionSeq = c.decisionSeq;
   return detail;

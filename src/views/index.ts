@@ -10,4 +10,5 @@ export * from './history.js';
 export * from './summary.js';
 export * from './decisions.js';
 export * from './diff.js';
+export * from './trail.js';
 export * from './read.js';

@@ -3,6 +3,7 @@
  * pruned — the chain of ledger events that decided it, in order, with the numbers.
  */
 import type { CatalogState, CheckpointStatus, MonitorMode, TrailEntry } from '../projections/catalog.js';
+import { trailOf } from './trail.js';
 import { latestOf, modeOf, primaryMonitor, rankedBy, resolveRef } from '../store/refs.js';
 
 export interface BestStanding {
@@ -53,7 +54,8 @@ export function whyCheckpoint(state: CatalogState, ref: string): WhyAnswer {
   });
 
   const summary: string[] = [];
-  const saveEntry = c.trail.find((t) => t.type === 'SaveDecided');
+  const trail = trailOf(state, c);
+  const saveEntry = trail.find((t) => t.type === 'SaveDecided');
   if (saveEntry) summary.push(`${c.id} was saved at epoch ${c.epoch} of ${c.run} because ${saveEntry.text.replace(/^SaveDecided \([^)]*\): /, '')}`);
   else if (c.importedFrom) summary.push(`${c.id} was imported from ${c.importedFrom.from} (originally ${c.importedFrom.originalId})`);
   else summary.push(`${c.id} was committed at epoch ${c.epoch} of ${c.run} without a recorded policy decision (manual or in-process save)`);
@@ -68,9 +70,9 @@ export function whyCheckpoint(state: CatalogState, ref: string): WhyAnswer {
   if (isLatest) summary.push('it is the latest kept checkpoint');
   if (c.pinned) summary.push('it is pinned: retention never prunes it');
   if (c.status === 'pruned') {
-    const intent = [...c.trail].reverse().find((t) => t.type === 'PruneIntended');
+    const intent = [...trail].reverse().find((t) => t.type === 'PruneIntended');
     summary.push(`it was pruned${intent ? `: ${intent.text.replace(/^PruneIntended \([^)]*\): /, '')}` : ''}`);
   }
   if (c.status === 'corrupt' || c.status === 'missing') summary.push(`it is ${c.status}: run \`ckpt verify ${c.id}\` for details; best/latest skip it`);
-  return { id: c.id, run: c.run, epoch: c.epoch, status: c.status, pinned: c.pinned, isLatest, best, summary, chain: c.trail };
+  return { id: c.id, run: c.run, epoch: c.epoch, status: c.status, pinned: c.pinned, isLatest, best, summary, chain: trail };
 }
