@@ -1,7 +1,7 @@
 /**
  * The ref contract (issue 11): for every ref form — an id, best, best:<m>, latest, epoch:N, <run>/… — over a
  * workspace with pruned, corrupt, missing and NaN / ±Infinity checkpoints, every command that takes a ref (the
- * real CLI: show, why, export, pin, tag, backup, diff, verify, prune, best, latest; and the server's view
+ * real CLI: show, why, export, pin, tag, backup, diff, eval, verify, prune, best, latest; and the server's view
  * routes) resolves the same checkpoint or fails with the same error code. Commands that need the checkpoint's
  * bytes additionally refuse a pruned one (STORE_PRUNED) or a damaged one (STORE_CORRUPT), naming it.
  */
@@ -16,6 +16,9 @@ import { ckpt, tempDir } from './cli.helpers.js';
 import { buildRefsWorkspace, EXPECTED, STATUS } from './refs.fixture.js';
 
 type Outcome = { id: string } | { code: string };
+
+/** A tiny trainer that can evaluate any state (its loss is the first weight's first bytes). */
+const EVAL_TRAINER = new URL('./fixtures/eval-trainer.ts', import.meta.url).pathname;
 
 const tmp = tempDir('ckpt-refs-');
 const pristine = join(tmp.dir, 'pristine');
@@ -45,6 +48,7 @@ const COMMANDS: { name: string; bytes: boolean; run: (ref: string) => Outcome }[
   { name: 'export', bytes: true, run: (ref) => run(['export', ref, '--format', 'bundle', '--out', join(tmp.dir, `export-${copies++}.ckpt`)], (d) => d.checkpoint) },
   { name: 'backup', bytes: true, run: (ref) => run(['backup', ref, '--to', join(tmp.dir, 'backup')], (d) => d.checkpoint) },
   { name: 'diff', bytes: true, run: (ref) => run(['diff', ref, 'latest'], (d) => d.a.id) },
+  { name: 'eval', bytes: true, run: (ref) => run(['eval', ref, '--trainer', EVAL_TRAINER], (d) => d.results[0].checkpoint) },
   {
     name: 'verify', bytes: true, run: (ref) => {
       const res = ckpt(['verify', ref, '--dir', dir, '--json']);
