@@ -22,6 +22,7 @@ import { RunSession, type SessionOutcome, type SessionStart } from './session.js
 import { TrainerProcess } from './trainer-process.js';
 import type { TrainPorts } from './ports.js';
 import { defaultPorts } from './workspace-ports.js';
+import { plural } from '../text.js';
 
 export interface TrainOptions {
   /** Workspace directory (ledger + store). Default `./checkpoints`. */
@@ -160,7 +161,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         onHello: (hello) => {
           if (!started) {
             return {
-              line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${epochs} epochs, seed ${seed}`,
+              line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${plural(epochs, 'epoch')}, seed ${seed}`,
               events: [{ stream: run, type: 'RunStarted', data: {
                 run, trainer: hello.trainer, trainerVersion: hello.version, backend: hello.backend, protocol: hello.protocol,
                 seed, epochs, batchSize, trainerConfig: { trainer: trainerRecorded, config: extra }, policy: policy.config, pid: process.pid,

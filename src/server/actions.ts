@@ -19,7 +19,7 @@ type Body = Record<string, unknown>;
 type Action = (store: CheckpointStore, body: Body, res: ServerResponse) => Promise<unknown>;
 
 /** The id a ref means, by the CLI's resolver (`ckpt pin <ref>` uses it; unknown → CLI_REF_UNKNOWN, 404). */
-function resolveRef(store: CheckpointStore, body: Body): Promise<string> {
+function resolveRef(store: CheckpointStore, body: Body): string {
   return resolveStoreRef({ store }, requireString(body, 'ref', REF_HINT));
 }
 

@@ -88,7 +88,7 @@ export class CheckpointStore {
     try {
       return await loadRef(this.ctx, { kind: 'latest', run });
     } catch (error) {
-      if (hasCode(error) && (error.code === 'STORE_NOT_FOUND' || error.code === 'STORE_CORRUPT')) return null;
+      if (hasCode(error) && ['CLI_REF_UNKNOWN', 'STORE_CORRUPT', 'STORE_PRUNED'].includes(error.code)) return null;
       throw error;
     }
   }

@@ -16,7 +16,7 @@ import { CkptError } from '../errors.js';
 import { BlobStore } from '../store/blobs.js';
 import { writeTfjsModel } from '../store/export-tfjs.js';
 import { readManifest } from '../store/read.js';
-import { resolveViewRef } from '../views/index.js';
+import { resolveRef } from '../store/refs.js';
 
 export interface LoadModelOptions {
   /** The ckpt directory a ref is resolved in (default `./checkpoints`). Ignored for an export directory. */
@@ -79,7 +79,7 @@ export async function loadModel(refOrDir: string, options: LoadModelOptions = {}
   const source = await openForRead(dir);
   const tmp = await mkdtemp(join(tmpdir(), 'ckpt-load-model-'));
   try {
-    const checkpoint = resolveViewRef(source.state, refOrDir);
+    const checkpoint = resolveRef(source.state, refOrDir);
     const state = await loadCheckpointState(source.dir, checkpoint); // verified; STORE_CORRUPT / STORE_PRUNED otherwise
     const blobs = new BlobStore(source.dir);
     const manifest = await readManifest(checkpoint.manifest, (hash) => blobs.read(hash), checkpoint.id);
