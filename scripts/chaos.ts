@@ -80,7 +80,8 @@ async function recover(dir: string, first: CliRun | null): Promise<{ final: CliR
 async function trial(n: number, kind: Kind, random: () => number, reference: string, scratch: string): Promise<TrialResult> {
   const started = Date.now();
   const dir = join(scratch, `trial-${n}`);
-  const killLine = 2 + Math.floor(random() * (EPOCHS - 1));
+  // Line 1 is the run's start, line k+1 the k-th save decision; a blob flip needs a commit before the kill.
+  const killLine = (kind === 'flip-blob' ? 3 : 2) + Math.floor(random() * (EPOCHS - 1));
   let detail = '';
   let before = new Set<string>();
   let first: CliRun | null = null;
@@ -110,12 +111,20 @@ async function trial(n: number, kind: Kind, random: () => number, reference: str
     before = await committed(dir, scratch);
     if (kind === 'flip-blob') {
       // A blob of the newest kept checkpoint (its manifest or a weight), so the resume must fall back.
-      const latest = JSON.parse((await ckptRun(['show', 'latest', '--json', '--dir', dir])).stdout) as { id: string; manifest: string };
-      const manifestFile = blobFiles(dir).find((f) => f.endsWith(latest.manifest.slice(2)))!;
-      const weight = (JSON.parse(readFileSync(manifestFile, 'utf8')) as { objects: { model: { weights: { blob: string }[] } } }).objects.model.weights[0].blob;
-      const target = random() < 0.5 ? latest.manifest : weight;
-      flipByte(blobFiles(dir).find((f) => f.endsWith(target.slice(2)))!, random());
-      detail += `; flipped a byte of ${latest.id}'s ${target === weight ? 'weights' : 'manifest'} blob`;
+      const shown = await ckptRun(['show', 'latest', '--json', '--dir', dir]);
+      const latest = shown.code === 0 ? (JSON.parse(shown.stdout) as { id: string; manifest: string }) : null;
+      const blobs = blobFiles(dir);
+      const manifestFile = latest && blobs.find((f) => f.endsWith(latest.manifest.slice(2)));
+      if (latest && manifestFile) {
+        const weight = (JSON.parse(readFileSync(manifestFile, 'utf8')) as { objects: { model: { weights: { blob: string }[] } } }).objects.model.weights[0].blob;
+        const target = random() < 0.5 ? latest.manifest : weight;
+        flipByte(blobs.find((f) => f.endsWith(target.slice(2)))!, random());
+        detail += `; flipped a byte of ${latest.id}'s ${target === weight ? 'weights' : 'manifest'} blob`;
+      } else {
+        const file = blobs[Math.floor(random() * blobs.length)];
+        if (file) flipByte(file, random());
+        detail += `; no readable latest (${latest ? `${latest.id}'s manifest is not in objects/` : shown.stderr.trim()}): flipped a byte of ${file ? 'a random blob' : 'nothing (no blobs)'}`;
+      }
     } else if (kind === 'truncate-ldb') {
       await ckptRun(['ls', '--dir', dir]);
       const tables = ledgerFiles(dir, /\.ldb$/);
