@@ -10,8 +10,8 @@
  * (the directory on a small tmpfs, nearly full; space freed afterwards).
  *
  * Per trial: recovered = the final `ckpt train` finished (exit 0); digest equal = its weights equal the
- * uninterrupted run's; committed lost = checkpoints committed and not pruned before the fault that the final ledger
- * does not know at all (any status); verify clean = `ckpt verify --all` exits 0 at the end (a flipped blob is
+ * uninterrupted run's; committed lost = checkpoints committed and not pruned (nor with a prune under way) before the
+ * fault that the final ledger does not know at all (any status); verify clean = `ckpt verify --all` exits 0 at the end (a flipped blob is
  * expected to leave one checkpoint corrupt, which verify reports: that is the truthful answer, not a failure).
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,11 +45,14 @@ interface TrialResult { trial: number; kind: Kind; detail: string; recovered: bo
 
 const digestOf = (res: CliRun) => /finished at epoch \d+, step \d+, weights ([0-9a-f]{12})/.exec(res.stdout)?.[1] ?? null;
 
-/** Committed, not pruned checkpoints as `run/epoch/weightsDigest`, read from a copy (the original stays untouched). */
+/** Committed checkpoints not pruned (nor being pruned) as `run/epoch/weightsDigest`, read from a copy (the original stays untouched). */
 async function committed(dir: string, scratch: string): Promise<Set<string>> {
   const copy = join(scratch, 'snapshot');
   rmSync(copy, { recursive: true, force: true });
   cpSync(dir, copy, { recursive: true });
+  // Opening as owner finishes prunes that were under way (intent recorded, blobs perhaps already unlinked):
+  // their checkpoints were on their way out, not committed-and-kept.
+  await ckptRun(['gc', '--dry-run', '--dir', copy]);
   const res = await ckptRun(['ls', '--all', '--json', '--dir', copy]);
   rmSync(copy, { recursive: true, force: true });
   return factsOf(res, (s) => s !== 'pruned');

@@ -22,15 +22,7 @@ export interface RecoverableManifest {
 }
 
 /** RunStarted settings for a run whose start the ledger lost; `assumed` names those not found in a manifest. */
-export interface RunSettings {
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  policy: Record<string, unknown>;
-  trainerConfig: Record<string, unknown>;
-  trainerVersion: string;
-  assumed: Record<string, unknown>;
-}
+export type RunSettings = Pick<RunStarted, 'seed' | 'epochs' | 'batchSize' | 'policy' | 'trainerConfig' | 'trainerVersion'> & { assumed: Record<string, unknown> };
 
 export interface RecoveryInput {
   catalog: CatalogState;

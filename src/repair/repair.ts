@@ -16,6 +16,7 @@ import { CkptError } from '../errors.js';
 import type { LedgerRecovered } from '../events.js';
 import { RUNS_PROJECTION, type RunsState } from '../projections/runs.js';
 import { loadPolicy } from '../run/load-policy.js';
+import { DEFAULTS } from '../run/train.js';
 import { BlobFault } from '../store/blobs.js';
 import { fsyncDir } from '../store/fsync.js';
 import type { Manifest } from '../store/manifest.js';
@@ -47,8 +48,6 @@ export interface RepairReport {
   events: number;
 }
 
-/** `ckpt train`'s defaults (src/run/train.ts), used for what neither a manifest nor an option says. */
-const DEFAULTS = { seed: 42, batchSize: 32, policy: 'normal' };
 
 /**
  * Repair the ckpt directory `dir` (no process may own it).
@@ -127,8 +126,9 @@ async function completeFromStore(
     }
     manifests.push(await verifyManifest(ws, item.hash, item.manifest, item.blobs));
   }
+  // An empty listing is no evidence of prunes (no local objects/ at all, e.g. another blob store): mark none.
   const behind = manifests.length > 0 || header.method !== 'completed';
-  const lostPrunes = behind ? prunedOutsideLedger(catalog, present) : [];
+  const lostPrunes = behind && present.size > 0 ? prunedOutsideLedger(catalog, present) : [];
   if (header.method === 'completed' && manifests.length === 0 && lostPrunes.length === 0) return null;
   const settings: Record<string, RunSettings> = {};
   for (const item of manifests) {
