@@ -50,7 +50,7 @@ const build = await run('npx', ['tsup', '--silent'], { capture: true });
 if (build.code === 0) { passed++; console.log('ok   build'); }
 else { failed++; failures.push('build'); console.log('FAIL build\n' + build.out); }
 
-const suites = findSuites(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+const suites = findSuites(join(root, "test")).filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)));
 const queue = [...suites];
 async function worker() {
   for (let file = queue.shift(); file; file = queue.shift()) {

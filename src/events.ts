@@ -135,6 +135,38 @@ export interface CheckpointImported {
 export interface BackupVerified { checkpoint: string; target: string; blobs: number; bytes: number }
 export interface BackupFailed { checkpoint: string; target: string; code: string; message: string }
 
+// ── Ledger repair (src/repair) ──────────────────────────────────────────────────────────────────
+/** A manifest found in `objects/` that the ledger has no commit for. */
+export interface StoreManifestFact { manifest: string; run: string; epoch: number; step: number; decisionSeq?: number }
+/**
+ * Opening found the store ahead of the ledger (a torn write-ahead log rolled the ledger back): complete
+ * manifests the ledger does not know, and kept checkpoints whose blobs a lost prune removed.
+ */
+export interface LedgerBehindStore { manifests: StoreManifestFact[]; lostPrunes: string[]; ledgerSeq: number; advice: string }
+/**
+ * `ckpt repair` rebuilt or completed the ledger. `method`: `leveldb` (LevelDB's own repair kept every record),
+ * `rebuilt` (a new ledger from the readable prefix of the old one plus the manifests in the store) or `completed`
+ * (the ledger opened; only what the store holds beyond it was added). `lost` says, in words, what could not be
+ * recovered; `assumed` the run settings that were not recoverable and were taken from defaults or options.
+ */
+export interface LedgerRecovered {
+  method: 'leveldb' | 'rebuilt' | 'completed';
+  /** Where the damaged ledger directory was moved (never deleted); null when it was repaired in place. */
+  damaged: string | null;
+  /** Events kept from the damaged ledger (seq 1..keptEvents). */
+  keptEvents: number;
+  /** Events the damaged ledger claimed beyond those kept (its last seq − keptEvents), when known. */
+  droppedEvents: number | null;
+  runs: string[];
+  checkpoints: { checkpoint: string; manifest: string; run: string; epoch: number; step: number }[];
+  /** Checkpoints whose blobs were gone (pruned by a decision the ledger lost): recorded as pruned. */
+  prunes: string[];
+  /** Complete manifests that could not be recovered, with why. */
+  skipped: { manifest: string; reason: string }[];
+  assumed: Record<string, Record<string, unknown>>;
+  lost: string[];
+}
+
 /** Map of event type → data shape, for typed reads (`isEvent(e, 'EpochEnded')`). */
 export interface EventMap {
   RunStarted: RunStarted;
@@ -167,6 +199,8 @@ export interface EventMap {
   CheckpointImported: CheckpointImported;
   BackupVerified: BackupVerified;
   BackupFailed: BackupFailed;
+  LedgerBehindStore: LedgerBehindStore;
+  LedgerRecovered: LedgerRecovered;
 }
 export type EventType = keyof EventMap;
 export type DomainEvent<K extends EventType = EventType> = LedgerEvent<EventMap[K]> & { type: K };

@@ -11,6 +11,7 @@ import { coreProjections } from './projections/index.js';
 import { type Compression } from './store/compression.js';
 import { CheckpointStore, createStore } from './store/store.js';
 import { type BlobWatcher, watchBlobs } from './store/watcher.js';
+import { refuseIfBehindStore } from './repair/open-check.js';
 
 export interface WorkspaceOptions {
   /** Create the directory when missing (default false: a missing directory is STORE_NOT_FOUND). */
@@ -20,6 +21,8 @@ export interface WorkspaceOptions {
   compression?: Compression;
   /** Extra ledger options (projections are added to the core ones). */
   ledger?: LedgerOptions;
+  /** Skip the check that the ledger is not behind its store (LEDGER_BEHIND_STORE); only `ckpt repair` does. */
+  allowBehindStore?: boolean;
   /** Called with errors from the background watcher. */
   onWatchError?: (error: unknown) => void;
 }
@@ -39,7 +42,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Open (or with `create`, make) a ckpt directory: ledger at `<dir>/ledger`, blobs at `<dir>/objects`.
- * Unfinished prunes (intent without done event) are finished before this resolves.
+ * Unfinished prunes (intent without done event) are finished before this resolves. Rejects with
+ * LEDGER_BEHIND_STORE (recorded as a LedgerBehindStore event) when the store holds commits the ledger lost.
  * @example
  *   const ws = await openWorkspace('./checkpoints', { create: true, watch: true })
  *   try { await ws.store.commit(state, meta) } finally { await ws.close() }
@@ -57,6 +61,8 @@ export async function openWorkspace(dir: string, options: WorkspaceOptions = {})
   let watcher: BlobWatcher | undefined;
   try {
     const store = await createStore(root, ledger, { compression: options.compression });
+    // Before finishing prunes: on a rolled-back ledger their reference counts miss the forgotten checkpoints.
+    if (!options.allowBehindStore) await refuseIfBehindStore(root, store, ledger);
     await store.finishPendingPrunes();
     if (options.watch) {
       watcher = watchBlobs(store.ctx, options.onWatchError);

@@ -45,18 +45,18 @@ export class LevelStorage implements LedgerStorage {
   }
 
   async lastSeq(): Promise<number> {
-    const keys = await this.db.keys({ gte: FIRST_EVENT_KEY, lt: PAST_LAST_EVENT_KEY, reverse: true, limit: 1 }).all();
+    const keys = await this.db.keys({ gte: FIRST_EVENT_KEY, lt: PAST_LAST_EVENT_KEY, reverse: true, limit: 1 }).all().catch(this.readFailed);
     return keys.length === 0 ? 0 : seqOfEventKey(keys[0]);
   }
 
   async seqsOfIds(ids: readonly string[]): Promise<(number | undefined)[]> {
     if (ids.length === 0) return [];
-    const values = await this.db.getMany(ids.map(idKey));
+    const values = await this.db.getMany(ids.map(idKey)).catch(this.readFailed);
     return values.map((value) => (value === undefined ? undefined : readSeq(value, 0)));
   }
 
   async record(seq: number): Promise<Uint8Array | undefined> {
-    return this.db.get(eventKey(seq));
+    return this.db.get(eventKey(seq)).catch(this.readFailed);
   }
 
   async *scan(fromSeq: number, toSeq: number, chunkSize: number): AsyncIterable<StoredRecord[]> {
@@ -64,7 +64,7 @@ export class LevelStorage implements LedgerStorage {
     const iterator = this.db.iterator({ gte: eventKey(Math.max(0, fromSeq)), lte: eventKey(toSeq) });
     try {
       for (;;) {
-        const entries = await iterator.nextv(chunkSize);
+        const entries = await iterator.nextv(chunkSize).catch(this.readFailed);
         if (entries.length === 0) return;
         const chunk: StoredRecord[] = new Array(entries.length);
         for (let i = 0; i < entries.length; i++) chunk[i] = { seq: seqOfEventKey(entries[i][0]), bytes: entries[i][1] };
@@ -76,7 +76,7 @@ export class LevelStorage implements LedgerStorage {
   }
 
   async snapshot(name: string): Promise<Uint8Array | undefined> {
-    return this.db.get(snapshotKey(name));
+    return this.db.get(snapshotKey(name)).catch(this.readFailed);
   }
 
   async write(batch: StorageBatch, sync: boolean): Promise<void> {
@@ -98,13 +98,24 @@ export class LevelStorage implements LedgerStorage {
       throw error;
     }
     // No options object for plain writes: abstract-level copies it. write() closes the batch, also on failure.
-    await (sync ? chained.write({ sync: true }) : chained.write());
+    await (sync ? chained.write({ sync: true }) : chained.write()).catch(this.writeFailed);
     this.wrote = true;
   }
 
   async sync(): Promise<void> {
-    await this.db.put(SYNC_MARKER_KEY, Buffer.alloc(0), { sync: true });
+    await this.db.put(SYNC_MARKER_KEY, Buffer.alloc(0), { sync: true }).catch(this.writeFailed);
   }
+
+  /** A failed LevelDB read as LEDGER_CORRUPT / LEDGER_IO with the repair advice (arrow: passed to catch). */
+  private readonly readFailed = (error: unknown): never => {
+    // A read racing close() is the core's LEDGER_CLOSED, not damage: leave those errors to it.
+    if (NOT_OPEN.has(levelCode(error) ?? '')) throw error;
+    throw levelError(this.location, error, 'read');
+  };
+
+  private readonly writeFailed = (error: unknown): never => {
+    throw levelError(this.location, error, 'write');
+  };
 
   async close(): Promise<void> {
     if (this.wrote) {
@@ -159,15 +170,41 @@ function openError(location: string, error: unknown): LedgerError {
         : `ledger ${location} is owned by ${pid === undefined ? 'another process' : `another process (pid ${pid})`}; stop it or read through it instead of opening the directory`;
     return new LedgerError('LEDGER_LOCKED', message, { cause: error, details: { location, pid } });
   }
-  if (code === 'LEVEL_CORRUPTION') {
-    return new LedgerError('LEDGER_CORRUPT', `ledger ${location} is corrupt and cannot be opened; restore the directory from a backup`, {
-      cause: error,
-      details: { location },
-    });
-  }
+  if (code === 'LEVEL_CORRUPTION' || code === 'LEVEL_IO_ERROR') return levelError(location, error, 'open');
   const reason = (cause as { message?: string } | undefined)?.message ?? (error as Error).message;
   return new LedgerError('LEDGER_INVALID', `cannot open ledger ${location}: ${reason}; check the path and its permissions`, {
     cause: error,
     details: { location },
   });
+}
+
+const NOT_OPEN = new Set(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_ITERATOR_NOT_OPEN', 'LEVEL_DATABASE_NOT_CLOSED']);
+
+/** LevelDB's error code, which abstract-level puts on the error or on its cause. */
+function levelCode(error: unknown): string | undefined {
+  return (error as { cause?: { code?: string } } | undefined)?.cause?.code ?? (error as { code?: string } | undefined)?.code;
+}
+
+/** How to recover a damaged ledger; the ledger knows no CLI, but this is the command ckpt ships for it. */
+export const REPAIR_ADVICE = 'run `npx ckpt repair` on the directory that holds it (it keeps a copy of the damaged files)';
+
+/**
+ * A raw LevelDB failure in the ledger's terms: LEVEL_CORRUPTION → LEDGER_CORRUPT, any other (LEVEL_IO_ERROR from a
+ * truncated or unreadable table, a failed write) → LEDGER_IO; the message names the file when LevelDB did and says
+ * what to do. Errors that already are LedgerErrors pass through.
+ * @example await db.get(key).catch((e) => { throw levelError(location, e, 'read') })
+ */
+export function levelError(location: string, error: unknown, doing: 'open' | 'read' | 'write'): LedgerError {
+  if (error instanceof LedgerError) return error;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const code = levelCode(error);
+  const reason = (cause?.message ?? (error as Error)?.message ?? String(error)).split('\n')[0];
+  const details = { location, levelCode: code, reason };
+  if (code === 'LEVEL_CORRUPTION') {
+    return new LedgerError('LEDGER_CORRUPT', `ledger ${location} is damaged (${reason}); ${REPAIR_ADVICE}`, { cause: error, details });
+  }
+  if (doing === 'write') {
+    return new LedgerError('LEDGER_IO', `could not write to ledger ${location} (${reason}); check free space and permissions, and if its files are damaged ${REPAIR_ADVICE}`, { cause: error, details });
+  }
+  return new LedgerError('LEDGER_IO', `could not ${doing} ledger ${location} (${reason}); if the disk is fine its files are damaged: ${REPAIR_ADVICE}`, { cause: error, details });
 }

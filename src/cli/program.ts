@@ -18,6 +18,7 @@ import { registerLs } from './commands/ls.js';
 import { registerPin } from './commands/pin.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRebuild } from './commands/rebuild.js';
+import { registerRepair } from './commands/repair.js';
 import { registerReplay } from './commands/replay.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
@@ -74,7 +75,7 @@ Examples:
   $ ckpt why best                        # why the best checkpoint is best
   $ ckpt log --follow                    # watch decisions live while a run trains
 `);
-  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerServe];
+  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerRepair, registerServe];
   for (const register of commands) register(program);
   return program;
 }

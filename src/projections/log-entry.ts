@@ -121,6 +121,14 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
       const d = data as EventMap['BackupFailed'];
       return { ...base, kind: 'backup-failed', checkpoint: d.checkpoint, reason: `backup of ${d.checkpoint} to ${d.target} failed: ${d.code}: ${d.message}` };
     }
+    case 'LedgerBehindStore': {
+      const d = data as EventMap['LedgerBehindStore'];
+      return { ...base, kind: 'fault', reason: `ledger behind its store: ${d.manifests.length} committed checkpoint(s) not in it${d.lostPrunes.length ? `, ${d.lostPrunes.join(', ')} removed by a lost prune` : ''}; run ${d.advice}` };
+    }
+    case 'LedgerRecovered': {
+      const d = data as EventMap['LedgerRecovered'];
+      return { ...base, kind: 'repair', reason: `ledger ${d.method}: recovered ${d.checkpoints.map((c) => c.checkpoint).join(', ') || 'no checkpoints'}${d.prunes.length ? `, pruned ${d.prunes.join(', ')}` : ''}; not recovered: ${d.lost.join('; ') || 'nothing'}` };
+    }
     default:
       return null;
   }

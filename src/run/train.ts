@@ -74,7 +74,8 @@ export interface TrainResult {
   error?: { code: string; message: string };
 }
 
-const DEFAULTS = { trainer: 'mnist-mlp', epochs: 5, seed: 42, batchSize: 32, policy: 'normal', maxRestarts: 3, batchEvery: 10 };
+/** `ckpt train`'s defaults; `ckpt repair` assumes them for a run whose start was lost. */
+export const DEFAULTS = { trainer: 'mnist-mlp', epochs: 5, seed: 42, batchSize: 32, policy: 'normal', maxRestarts: 3, batchEvery: 10 };
 
 /** Train (or resume) a run under supervision; never throws for trainer or user errors, returns an exit code. */
 export async function train(options: TrainOptions = {}): Promise<TrainResult> {

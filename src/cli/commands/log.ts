@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { logView, matchesLogFilter, toLogEntry, type LogEntry, type LogFilter } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatTime } from '../format.js';
@@ -30,11 +32,8 @@ export function registerLog(program: Command): void {
         const entries = await readView(opts.dir, 'log', { run: filter.run, kind: filter.kinds?.join(',') }, (state) => logView(state, filter));
         if (out.json) return out.document(entries);
         if (entries.length === 0) return out.line('no entries');
-        out.table(
-          ['SEQ', 'TIME', 'RUN', 'EPOCH', 'KIND', 'RULE', 'REASON'],
-          entries.map((e) => [String(e.seq), formatTime(e.at), e.run ?? '', e.epoch === undefined ? '' : String(e.epoch), kindCell(out, e.kind), e.rule ?? '', e.reason]),
-          ['right', 'left', 'left', 'right'],
-        );
+        out.line(logHeader(out));
+        for (const entry of entries) out.line(logRow(out, entry));
         return;
       }
       await followLog(opts.dir, filter, out);
@@ -48,13 +47,6 @@ export function registerLog(program: Command): void {
  * started next can own it) and waits for an owner; it ends when the owner it follows exits, or on Ctrl-C.
  */
 async function followLog(dir: string, filter: LogFilter, out: Output): Promise<void> {
-  const source = await openForRead(dir);
-  let lastSeq = source.state.lastSeq;
-  try {
-    for (const entry of logView(source.state, filter)) printFollowed(out, entry);
-  } finally {
-    await source.close();
-  }
   let stopped = false;
   let stream: EventStream | undefined;
   const stop = () => {
@@ -64,37 +56,62 @@ async function followLog(dir: string, filter: LogFilter, out: Output): Promise<v
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    let owner = await readOwner(source.dir);
-    if (!owner) {
-      out.note(`no run owns ${dir} yet; waiting for one (ckpt train or ckpt serve) to follow, Ctrl-C to stop`);
-      while (!owner && !stopped) {
-        await sleep(OWNER_POLL_MS);
-        owner = await readOwner(source.dir);
-      }
+    // Started before the run: wait for its directory, then for its owner (which holds the ledger from its first
+    // moment, so opening it ourselves would only race the run for the lock).
+    const waited = !existsSync(join(resolve(dir), 'ledger'));
+    if (waited) {
+      out.note(`${dir} does not exist yet; waiting for a run to create it (ckpt train --dir ${dir}), Ctrl-C to stop`);
+      while (!stopped && !existsSync(join(resolve(dir), 'ledger'))) await sleep(OWNER_POLL_MS);
+      if (stopped) return;
     }
-    while (owner && !stopped) {
-      stream = openOwnerEvents(owner, lastSeq + 1);
-      try {
-        for await (const item of stream) {
-          if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
-          lastSeq = item.event.seq;
-          const entry = toLogEntry(item.event);
-          if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
-        }
-      } catch (error) {
-        // An owner that is shutting down refuses the reconnect: same as its stream ending.
-        if (!hasCode(error) || error.code !== 'CLI_OWNER_UNREACHABLE') throw error;
-      }
-      if (stopped) break;
-      await sleep(OWNER_POLL_MS);
-      // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
-      const next = await readOwner(source.dir);
-      if (!next) out.note(`process ${owner.pid} released ${dir}; stopped following`);
-      owner = next;
+    const source = await openForRead(dir, waited ? { waitForOwnerMs: 60_000 } : {});
+    const lastSeq = source.state.lastSeq;
+    try {
+      if (!out.json) out.line(logHeader(out));
+      for (const entry of logView(source.state, filter)) printFollowed(out, entry);
+    } finally {
+      await source.close();
     }
+    await followOwners(source.dir, dir, filter, out, lastSeq, () => stopped, (s) => (stream = s));
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+  }
+}
+
+/** Follow whichever process owns the directory, from `lastSeq + 1`, until none does or `stopped()`. */
+async function followOwners(
+  abs: string, dir: string, filter: LogFilter, out: Output, fromSeq: number, stopped: () => boolean, setStream: (s: EventStream) => void,
+): Promise<void> {
+  let lastSeq = fromSeq;
+  let owner = await readOwner(abs);
+  if (!owner) {
+    out.note(`no run owns ${dir} yet; waiting for one (ckpt train or ckpt serve) to follow, Ctrl-C to stop`);
+    while (!owner && !stopped()) {
+      await sleep(OWNER_POLL_MS);
+      owner = await readOwner(abs);
+    }
+  }
+  while (owner && !stopped()) {
+    const stream = openOwnerEvents(owner, lastSeq + 1);
+    setStream(stream);
+    try {
+      for await (const item of stream) {
+        if (item.kind !== 'event' || item.event.seq <= lastSeq) continue;
+        lastSeq = item.event.seq;
+        const entry = toLogEntry(item.event);
+        if (entry && matchesLogFilter(entry, filter)) printFollowed(out, entry);
+      }
+    } catch (error) {
+      // An owner that is shutting down refuses the reconnect: same as its stream ending.
+      if (!hasCode(error) || error.code !== 'CLI_OWNER_UNREACHABLE') throw error;
+    }
+    if (stopped()) break;
+    await sleep(OWNER_POLL_MS);
+    // The stream ended: the owner exited (we stop) or dropped us, or another owner took over (we go on).
+    const next = await readOwner(abs);
+    if (!next) out.note(`process ${owner.pid} released ${dir}; stopped following`);
+    owner = next;
   }
 }
 
@@ -103,8 +120,46 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function printFollowed(out: Output, e: LogEntry): void {
   if (out.json) return out.jsonLine(e);
-  const where = [e.run, e.epoch !== undefined ? `e${e.epoch}` : ''].filter(Boolean).join(' ');
-  out.line(`${out.c.dim(String(e.seq).padStart(6))} ${out.c.dim(formatTime(e.at))}  ${where.padEnd(12)} ${kindCell(out, e.kind.padEnd(12))} ${e.reason}`);
+  out.line(logRow(out, e));
+}
+
+/**
+ * Column widths of the trail: fixed, so that `log` and `log --follow` (which cannot know later rows) print the
+ * very same lines; a longer value widens only its own row.
+ */
+const COLUMNS = [
+  { head: 'SEQ', width: 6, right: true },
+  { head: 'TIME', width: 19 },
+  { head: 'RUN', width: 8 },
+  { head: 'EPOCH', width: 5, right: true },
+  { head: 'KIND', width: 8 },
+  { head: 'RULE', width: 14 },
+  { head: 'REASON', width: 0 },
+] as const;
+
+function cells(values: string[], style: (text: string, column: number) => string): string {
+  return values
+    .map((value, i) => {
+      const { width } = COLUMNS[i];
+      const padded = 'right' in COLUMNS[i] ? value.padStart(width) : value.padEnd(width);
+      return style(padded, i);
+    })
+    .join('  ')
+    .trimEnd();
+}
+
+/** The header line of the trail. */
+function logHeader(out: Output): string {
+  return cells(COLUMNS.map((c) => c.head), (text) => out.c.bold(text));
+}
+
+/**
+ * One audit-trail row, the only formatter of `ckpt log` and `ckpt log --follow`.
+ * @example logRow(out, { seq: 4, at, run: 'run-1', epoch: 1, kind: 'save', rule: 'everyNEpochs', reason: '...' })
+ */
+function logRow(out: Output, e: LogEntry): string {
+  const values = [String(e.seq), formatTime(e.at), e.run ?? '', e.epoch === undefined ? '' : String(e.epoch), e.kind, e.rule ?? '', e.reason];
+  return cells(values, (text, i) => (i === 4 ? kindCell(out, text) : text));
 }
 
 function kindCell(out: Output, kind: string): string {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isDeepStrictEqual } from 'node:util';
 import type { Projection } from '../../../ledger/types.js';
 import { coreProjections } from '../../projections/index.js';
-import { policyProjection } from '../../policy/index.js';
+import { POLICY_STATE_VERSION, policyProjection } from '../../policy/index.js';
 import { loadPolicy } from '../../run/load-policy.js';
 import { catalogProjection, readViewState, summaryView } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
@@ -35,14 +35,16 @@ export function registerRebuild(program: Command): void {
           }
         }
         const bar = startProgress(out, 'rebuild', projections.length);
-        const rows: { projection: string; version: number; equal: boolean }[] = [];
+        const policies = new Set(projections.slice(projections.indexOf(catalogProjection) + 1));
+        const rows: { projection: string; version: number; versionLabel: string; equal: boolean }[] = [];
         let rebuiltViews;
         try {
           for (const p of projections) {
             const before = ws.ledger.state(p.name);
             const rebuilt = await ws.ledger.rebuild(p);
             if (p === catalogProjection) rebuiltViews = rebuilt;
-            rows.push({ projection: p.name, version: p.version, equal: isDeepStrictEqual(normalize(before), normalize(rebuilt)) });
+            const versionLabel = policies.has(p) ? policyVersionLabel(p.version) : `v${p.version}`;
+            rows.push({ projection: p.name, version: p.version, versionLabel, equal: isDeepStrictEqual(normalize(before), normalize(rebuilt)) });
             bar.tick(1, p.name);
           }
         } finally {
@@ -52,7 +54,7 @@ export function registerRebuild(program: Command): void {
       });
       if (out.json) out.document(report);
       else {
-        out.table(['PROJECTION', 'VERSION', 'REBUILT = BEFORE'], report.projections.map((r) => [r.projection, String(r.version), r.equal ? out.c.green('yes') : out.c.red('NO')]), ['left', 'right']);
+        out.table(['PROJECTION', 'VERSION', 'REBUILT = BEFORE'], report.projections.map((r) => [r.projection, r.versionLabel, r.equal ? out.c.green('yes') : out.c.red('NO')]), ['left', 'right']);
         const s = report.summary;
         out.line(`${report.events} events → ${s.checkpoints.kept} kept / ${s.checkpoints.total} checkpoints, ${formatBytes(s.bytes.logical)} logical, ${formatBytes(s.bytes.physical)} physical (${formatRatio(s.bytes.dedupeRatio)}), best ${s.best?.checkpoint.id ?? '-'}, latest ${s.latest?.id ?? '-'}, ${s.runs.length} runs`);
       }
@@ -63,6 +65,14 @@ export function registerRebuild(program: Command): void {
       return 0;
     },
   );
+}
+
+/**
+ * A policy projection's version is a hash of its state version and configuration (configVersion): shown as the
+ * state version plus the configuration's hash in hex, e.g. `v3, config 50a5e08f`.
+ */
+function policyVersionLabel(version: number): string {
+  return `v${POLICY_STATE_VERSION}, config ${version.toString(16).padStart(8, '0')}`;
 }
 
 /** Compare as plain data (a snapshot round trip may turn undefined into missing keys). */
