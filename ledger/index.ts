@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './errors.js';
 export { openLedger, openMemoryLedger } from './open.js';
 export { OWNER_PID_FILE } from './lib/level-storage.js';
+export { openPgLedger, type PgLedgerOptions } from './pg.js';
