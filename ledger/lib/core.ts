@@ -230,6 +230,8 @@ export class LedgerCore implements Ledger {
   private async appendNow(inputs: readonly EventInput[], options: AppendOptions): Promise<AppendResult> {
     const givenIds = inputs.filter((input) => input.id !== undefined).map((input) => input.id as string);
     const storedSeqs = await this.seqsOfIds(givenIds);
+    // Stored by another writer after this handle's lastSeq (shared storage): catch up first, then plan.
+    if (storedSeqs.some((seq) => seq !== undefined && seq > this.committedSeq)) throw new StorageBehind(this.committedSeq);
     const stored = new Map<string, number>();
     givenIds.forEach((id, index) => storedSeqs[index] !== undefined && stored.set(id, storedSeqs[index] as number));
     const { seqs, fresh, indexIds, duplicates } = planAppend(inputs, stored, this.committedSeq, Date.now());
