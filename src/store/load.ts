@@ -7,7 +7,7 @@
 import type { CheckpointState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
 import type { CatalogEntry } from '../projections/catalog.js';
-import { BlobFault } from './blobs.js';
+import { BlobFault, BlobStore } from './blobs.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { shortHash } from './hash.js';
 import { decodeManifest, manifestBlobs, type Manifest } from './manifest.js';
@@ -38,7 +38,7 @@ async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string):
     if (!(error instanceof BlobFault)) throw error;
     for (const target of entry.backups) {
       try {
-        const bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
+        const bytes = await new BlobStore(target).read(hash, backupBlobPath(target, hash));
         await ctx.mutex.run(async () => {
           if (error.kind === 'corrupt') await ctx.blobs.remove([hash]);
           await ctx.blobs.put(bytes);
