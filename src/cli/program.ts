@@ -57,7 +57,15 @@ export function createProgram(): Command {
     .configureOutput({
       outputError: (text, write) => write(`CLI_USAGE: ${text.replace(/^error: /, '').trim()}; see \`ckpt --help\`\n`),
     })
-    .exitOverride(usageExit);
+    .exitOverride(usageExit)
+    // A shared ledger / remote blob store for any command (docs/scale.md); src/store/locations.ts reads them.
+    .option('--ledger <url>', 'shared PostgreSQL ledger, postgres://user@host/db[?schema=name] (env CKPT_LEDGER_URL)')
+    .option('--store <url>', 'blobs in S3-compatible storage, s3://bucket/prefix (env CKPT_STORE_URL)')
+    .hook('preAction', (root) => {
+      const { ledger, store } = root.opts<{ ledger?: string; store?: string }>();
+      if (ledger !== undefined) process.env.CKPT_LEDGER_URL = ledger;
+      if (store !== undefined) process.env.CKPT_STORE_URL = store;
+    });
   program.addHelpText('after', `
 Every command takes --dir (default ./checkpoints) and --help; read commands take --json.
 Refs: a checkpoint id, best, best:<metric>, latest, epoch:<N>, <run>/latest.
