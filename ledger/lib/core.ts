@@ -50,7 +50,7 @@ export class LedgerCore implements Ledger {
       for (const projection of options.projections ?? []) await core.register(projection);
       // A shared storage (PostgreSQL) reports appends of other processes: fold them in, in order, like our own.
       storage.watch?.((lastSeq) => {
-        if (!core.isClosed && lastSeq > core.committedSeq) core.enqueue(() => core.catchUp()).catch(() => undefined);
+        if (!core.isClosed && lastSeq > core.committedSeq) core.enqueue(() => core.catchUp(lastSeq)).catch(() => undefined);
       });
       return core;
     } catch (error) {
@@ -94,8 +94,10 @@ export class LedgerCore implements Ledger {
    * to tails, exactly as if appended here. A storage behind us lost events it had acknowledged (a server crash
    * after non-durable appends): LEDGER_IO, never a silent rewind.
    */
-  private async catchUp(): Promise<void> {
-    const target = await this.storage.lastSeq().catch((error) => this.fail(error, 'read'));
+  private async catchUp(known?: number): Promise<void> {
+    // A notified lastSeq saves asking the storage; it is a committed seq, so reading up to it is safe.
+    if (known !== undefined && known <= this.committedSeq) return;
+    const target = known ?? (await this.storage.lastSeq().catch((error) => this.fail(error, 'read')));
     if (target < this.committedSeq) {
       throw new LedgerError('LEDGER_IO', `ledger ${this.storage.location} lost the events after seq ${target} (this handle saw seq ${this.committedSeq}); reopen it and resume`, {
         details: { location: this.storage.location, stored: target, seen: this.committedSeq },

@@ -10,7 +10,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BlobFault, mapLimit, type BlobBackend, type BlobInfo, type BlobRound, type PutResult } from './blobs.js';
 import { isBlobHash } from './hash.js';
@@ -103,6 +103,15 @@ export class S3BlobStore implements BlobBackend {
   }
 
   private async upload(hash: string, body: Buffer | Readable, size: number): Promise<void> {
+    if (Buffer.isBuffer(body) && size <= this.partSize) {
+      // One part: a plain PutObject (lib-storage would re-chunk the buffer first).
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(hash), Body: body, ContentLength: size, ContentType: 'application/octet-stream', Metadata: { sha256: hash } }));
+      } catch (error) {
+        throw s3Error(error, this.location, `write blob ${hash.slice(0, 12)}… (${size} bytes)`);
+      }
+      return;
+    }
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.where.bucket, Key: this.key(hash), Body: body, ContentType: 'application/octet-stream', Metadata: { sha256: hash } },
