@@ -5,7 +5,7 @@
  * object storage. The one place that reads these settings.
  */
 import { join } from 'node:path';
-import { acquireLease, openLedger, openPgLedger, type Lease } from '../../ledger/index.js';
+import { acquireLease, openLedger, openPgLedger, type Lease, type LedgerError } from '../../ledger/index.js';
 import type { Ledger, LedgerOptions } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
 import type { BlobBackend } from './blobs.js';
@@ -65,11 +65,12 @@ export function remoteBlobs(): BlobBackend | undefined {
 /**
  * Takes the lease of a run in the shared ledger (a no-op for the embedded ledger, whose directory lock already
  * makes this process the only writer). CKPT_LEASE_MS sets the lease's lifetime (default 15 s).
- * @example const lease = await leaseRun('run-3'); try { ... } finally { await lease?.release() }
+ * @example const lease = await leaseNamedRun('run-3'); try { ... } finally { await lease?.release() }
  */
-export async function leaseRun(run: string, onLost?: (error: Error) => void): Promise<Lease | undefined> {
+export async function leaseNamedRun(run: string | undefined, onLost?: (error: LedgerError) => void): Promise<Lease | undefined> {
   const shared = sharedLedger();
   if (!shared) return undefined;
+  if (run === undefined) throw new CkptError('CLI_USAGE', 'a shared ledger holds every host\'s runs: name the run to start or resume with --run NAME');
   const ttl = Number(process.env.CKPT_LEASE_MS ?? 15_000);
   return acquireLease(shared.url, run, { schema: shared.schema, ttlMs: ttl, onLost });
 }
