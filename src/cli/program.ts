@@ -20,6 +20,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerReplay } from './commands/replay.js';
 import { registerServe } from './commands/serve.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerShow } from './commands/show.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTag } from './commands/tag.js';
@@ -77,7 +78,7 @@ Examples:
   $ ckpt why best                        # why the best checkpoint is best
   $ ckpt log --follow                    # watch decisions live while a run trains
 `);
-  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerServe];
+  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerServe, registerMigrate];
   for (const register of commands) register(program);
   return program;
 }
