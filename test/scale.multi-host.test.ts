@@ -59,6 +59,10 @@ test('given each run trained alone on local storage, then each has a reference d
 });
 
 test('given three hosts training concurrently, when one is SIGKILLed, then after its lease expires another host resumes it and every run ends with its reference weights', async () => {
+  // A dashboard's view: one ledger handle in this process tailing every host's events (LISTEN/NOTIFY).
+  const dashboard = await openPgLedger(pgServer.url);
+  const tailed: { seq: number; stream: string; type: string }[] = [];
+  const subscription = dashboard.tail(1).subscribe((item) => item.kind === 'event' && tailed.push({ seq: item.event.seq, stream: item.event.stream, type: item.event.type }));
   const [a, b, c] = await Promise.all([
     onHost({ ...options(seeds['run-a']), run: 'run-a' }),
     onHost({ ...options(seeds['run-b']), run: 'run-b' }, { line: 3, delayMs: 10 }),
@@ -84,6 +88,7 @@ test('given three hosts training concurrently, when one is SIGKILLed, then after
 
   // One ledger holds every host's story: each run finished once; run-b crashed once and resumed.
   const ledger = await openPgLedger(pgServer.url);
+  const ledgerEnd = ledger.lastSeq;
   const types: Record<string, string[]> = {};
   for await (const event of ledger.read({ types: ['RunStarted', 'RunCrashed', 'RunResumed', 'RunFinished'] })) (types[event.stream] ??= []).push(event.type);
   await ledger.close();
@@ -91,6 +96,12 @@ test('given three hosts training concurrently, when one is SIGKILLed, then after
   assert.equal(types['run-c'], ['RunStarted', 'RunFinished']);
   assert.equal(types['run-b'].filter((t) => t === 'RunFinished'), ['RunFinished']);
   assert.ok(types['run-b'].includes('RunCrashed'));
+  const deadline = Date.now() + 10_000;
+  while (dashboard.lastSeq < ledgerEnd && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  subscription.unsubscribe();
+  await dashboard.close();
+  assert.equal(tailed.map((e) => e.seq), Array.from({ length: ledgerEnd }, (_, i) => i + 1), 'the tail saw every event of every host once, in order');
+  for (const run of ['run-a', 'run-b', 'run-c']) assert.ok(tailed.some((e) => e.stream === run && e.type === 'RunFinished'), run);
 });
 
 test('given a running supervisor, when PostgreSQL restarts mid-run, then its appends wait for the server and the run ends with its reference weights', async () => {
