@@ -112,7 +112,12 @@ export class PgStorage implements LedgerStorage {
         const { rows } = await c.query(`SELECT id FROM ${this.t}.events WHERE seq = $1`, [first.seq]);
         if (rows[0]?.id === first.id) return batch.baseSeq;
       }
-      const { rows } = await c.query(`SELECT ${this.t}.append($1, $2::bigint[], $3::text[], $4, $5::int[], $6::int[], $7::text[], $8::bytea[], $9) AS stored`, values);
+      // A named (prepared) statement: parsed and planned once per connection.
+      const { rows } = await c.query({
+        name: `ckpt_append_${this.schema}`,
+        text: `SELECT ${this.t}.append($1, $2::bigint[], $3::text[], $4, $5::int[], $6::int[], $7::text[], $8::bytea[], $9) AS stored`,
+        values,
+      });
       return rows[0].stored as number;
     });
     if (stored !== batch.baseSeq) throw new StorageBehind(stored);
