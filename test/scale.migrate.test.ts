@@ -77,4 +77,19 @@ test('given events added locally after a migrate, when migrated again, then only
   assert.match(refused.stderr + refused.stdout, /LEDGER_CONFLICT: .* is not a copy of this ledger/);
 });
 
+test('given a missing bucket or unknown credentials, when `ckpt train` starts, then it exits 1 with STORE_NOT_FOUND / STORE_CREDENTIALS before training', async () => {
+  const dir = tempDir('ckpt-badstore-');
+  try {
+    const args = ['train', '--dir', dir.dir, '--ledger', target, '--run', 'bad-store', '--trainer', FAKE_TRAINER, '--epochs', '1'];
+    const missing = await ckpt([...args, '--store', 's3://no-such-bucket/x'], { env });
+    assert.is(missing.code, 1);
+    assert.match(missing.stdout + missing.stderr, /STORE_NOT_FOUND: bucket of s3:\/\/no-such-bucket\/x does not exist; create it or fix --store/);
+    const wrong = await ckpt([...args, '--store', 's3://team/x'], { env: { ...env, AWS_ACCESS_KEY_ID: 'AKIAWRONGWRONGWRONG1' } });
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stdout + wrong.stderr, /STORE_CREDENTIALS: the object store rejected the AWS credentials \(InvalidAccessKeyId\)/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test.run();
