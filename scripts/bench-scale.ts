@@ -17,7 +17,7 @@ import { encodeEvent } from '../ledger/lib/codec.js';
 import { S3BlobStore } from '../src/store/s3-blobs.js';
 import { s3Client } from '../src/store/s3-location.js';
 import { startPostgres } from '../test/fixtures/postgres.js';
-import { startS3 } from '../test/fixtures/s3.js';
+import { startS3Process } from '../test/fixtures/s3.js';
 
 const json = process.argv.includes('--json');
 const log = (line: string): void => void (json || process.stderr.write(`  … ${line}\n`));
@@ -29,7 +29,7 @@ function sampleEvent(n: number): EventInput {
 }
 
 const server = await startPostgres();
-const s3 = await startS3(['bench']);
+const s3 = await startS3Process(['bench']);
 Object.assign(process.env, s3.env);
 const results: Record<string, number> = {};
 try {
@@ -125,7 +125,7 @@ try {
   const storeMs: number[] = [];
   const putMs: number[] = [];
   const BLOB = 4 * 1024 * 1024;
-  for (let round = 0; round < 6; round++) {
+  for (let round = 0; round < 10; round++) {
     const blobs = Array.from({ length: 4 }, () => randomBytes(BLOB));
     const copies = blobs.map((b) => Buffer.from(b));
     const sides = [
