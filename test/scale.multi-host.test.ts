@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPgLedger } from '../ledger/index.js';
 import { startPostgres } from './fixtures/postgres.js';
-import { startS3 } from './fixtures/s3.js';
+import { startS3, startS3Process } from './fixtures/s3.js';
 import { FAKE_TRAINER, tempDir } from './fixtures/run-helpers.js';
 import { bundleDriver, runDriver, type DriverRun } from './fixtures/run-driver-process.js';
 
@@ -120,6 +120,31 @@ test('given a running supervisor, when PostgreSQL restarts mid-run, then its app
   const result = await running;
   assert.is(result.code, 0, result.lines.join('\n'));
   assert.is(result.result?.weightsDigest, reference['run-a']);
+});
+
+test('given a running supervisor, when the object store goes away mid-run, then each failed save is a recorded warning and training finishes with its reference weights', async () => {
+  const outside = await startS3Process(['gone']);
+  const saved = { ...process.env };
+  Object.assign(process.env, SHARED, outside.env, { CKPT_STORE_URL: 's3://gone/checkpoints' });
+  let settled = false;
+  const running = runDriver({ ...options(seeds['run-c']), run: 'run-e', dir: scratch(), trainerConfig: { batchesPerEpoch: 10, batchMs: 40 } }).finally(() => (settled = true));
+  process.env = saved;
+  const watcher = await openPgLedger(pgServer.url);
+  for (let commits = 0; commits === 0 && !settled; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for await (const _ of watcher.read({ stream: 'run-e', types: ['CheckpointCommitted'] })) commits++;
+  }
+  await outside.stop();
+  assert.not.ok(settled, 'the store went away while the run was training');
+  const result = await running;
+  const warnings: string[] = [];
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  for await (const event of watcher.read({ stream: 'run-e' })) if (/save failed/.test(JSON.stringify(event.data))) warnings.push(JSON.stringify(event.data));
+  await watcher.close();
+  assert.is(result.code, 0, result.lines.join('\n'));
+  assert.is(result.result?.weightsDigest, reference['run-c']);
+  assert.ok(warnings.length > 0, 'a failed save is recorded');
+  assert.match(warnings[0], /save failed: STORE_(UNREACHABLE|IO)/);
 });
 
 test.run();
