@@ -4,12 +4,13 @@
  */
 import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { openLedger } from '../ledger/index.js';
 import type { Ledger, LedgerOptions } from '../ledger/types.js';
 import { CkptError } from './errors.js';
 import { coreProjections } from './projections/index.js';
 import { type Compression } from './store/compression.js';
 import { CheckpointStore, createStore } from './store/store.js';
+import { openLedgerFor, remoteBlobs, sharedLedger } from './store/locations.js';
+import type { BlobBackend } from './store/blobs.js';
 import { type BlobWatcher, watchBlobs } from './store/watcher.js';
 import { refuseIfBehindStore } from './repair/open-check.js';
 
@@ -30,6 +31,11 @@ export interface WorkspaceOptions {
 export interface Workspace {
   dir: string;
   ledger: Ledger;
+  /**
+   * Typed with the local BlobStore for the callers (tests) that reach into `objects/`; with CKPT_STORE_URL=s3://…
+   * `store.blobs` is an S3BlobStore and only the BlobBackend members exist (lead: narrow those callers, then type
+   * this CheckpointStore<BlobBackend>).
+   */
   store: CheckpointStore;
   /** Present when opened with `watch`. */
   watcher?: BlobWatcher;
@@ -53,18 +59,20 @@ export async function openWorkspace(dir: string, options: WorkspaceOptions = {})
   if (!(await exists(root))) {
     if (!options.create) throw new CkptError('STORE_NOT_FOUND', `no ckpt directory at ${root}; pass --dir, or create one with \`ckpt train --dir ${root}\``, { details: { dir: root } });
     await mkdir(root, { recursive: true });
-  } else if (!options.create && !(await exists(join(root, 'ledger')))) {
+  } else if (!options.create && !sharedLedger() && !(await exists(join(root, 'ledger')))) {
     throw new CkptError('STORE_NOT_FOUND', `${root} is not a ckpt directory (no ledger/); pass the right --dir`, { details: { dir: root } });
   }
   const extra = options.ledger?.projections ?? [];
-  const ledger = await openLedger(join(root, 'ledger'), { ...options.ledger, projections: [...coreProjections, ...extra] });
+  // The ledger and blobs live in the directory unless a shared ledger / remote store is configured (docs/scale.md).
+  const ledger = await openLedgerFor(root, { ...options.ledger, projections: [...coreProjections, ...extra] });
+  const blobs = remoteBlobs();
   let watcher: BlobWatcher | undefined;
   try {
-    const store = await createStore(root, ledger, { compression: options.compression });
+    const store = await createStore<BlobBackend>(root, ledger, { compression: options.compression, ...(blobs ? { blobs } : {}) });
     // Before finishing prunes: on a rolled-back ledger their reference counts miss the forgotten checkpoints.
     if (!options.allowBehindStore) await refuseIfBehindStore(root, store, ledger);
     await store.finishPendingPrunes();
-    if (options.watch) {
+    if (options.watch && !blobs) {
       watcher = watchBlobs(store.ctx, options.onWatchError);
       await watcher.ready;
     }
@@ -72,7 +80,7 @@ export async function openWorkspace(dir: string, options: WorkspaceOptions = {})
     return {
       dir: root,
       ledger,
-      store,
+      store: store as CheckpointStore,
       watcher,
       async close() {
         if (closed) return;

@@ -8,7 +8,7 @@ import { decodeEvent, decodeSnapshot, encodeEventChecked, encodeSnapshot } from 
 import { planAppend } from './append-plan.js';
 import { embeddedSeq } from './ids.js';
 import { ProjectionSet, foldEvents } from './projection-set.js';
-import type { LedgerStorage } from './storage.js';
+import { StorageBehind, type LedgerStorage } from './storage.js';
 import { tailLedger } from './tail.js';
 import { upcasterChain, type UpcastEvent } from './upcast.js';
 import { validateAppend } from './validate.js';
@@ -48,6 +48,10 @@ export class LedgerCore implements Ledger {
       }
       const core = new LedgerCore(storage, options, await storage.lastSeq());
       for (const projection of options.projections ?? []) await core.register(projection);
+      // A shared storage (PostgreSQL) reports appends of other processes: fold them in, in order, like our own.
+      storage.watch?.((lastSeq) => {
+        if (!core.isClosed && lastSeq > core.committedSeq) core.enqueue(() => core.catchUp(lastSeq)).catch(() => undefined);
+      });
       return core;
     } catch (error) {
       await storage.close().catch(() => {});
@@ -70,7 +74,42 @@ export class LedgerCore implements Ledger {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.enqueue(() => this.appendNow(events, options));
+    return this.enqueue(() => this.appendCatchingUp(events, options));
+  }
+
+  /** Appends; when a shared storage holds events this handle has not seen, folds them in and plans again. */
+  private async appendCatchingUp(events: readonly EventInput[], options: AppendOptions): Promise<AppendResult> {
+    for (;;) {
+      try {
+        return await this.appendNow(events, options);
+      } catch (error) {
+        if (!(error instanceof StorageBehind)) throw error;
+        await this.catchUp();
+      }
+    }
+  }
+
+  /**
+   * Reads the records other writers stored after `committedSeq`, folds them into the projections and emits them
+   * to tails, exactly as if appended here. A storage behind us lost events it had acknowledged (a server crash
+   * after non-durable appends): LEDGER_IO, never a silent rewind.
+   */
+  private async catchUp(known?: number): Promise<void> {
+    // A notified lastSeq saves asking the storage; it is a committed seq, so reading up to it is safe.
+    if (known !== undefined && known <= this.committedSeq) return;
+    const target = known ?? (await this.storage.lastSeq().catch((error) => this.fail(error, 'read')));
+    if (target < this.committedSeq) {
+      throw new LedgerError('LEDGER_IO', `ledger ${this.storage.location} lost the events after seq ${target} (this handle saw seq ${this.committedSeq}); reopen it and resume`, {
+        details: { location: this.storage.location, stored: target, seen: this.committedSeq },
+      });
+    }
+    for await (const chunk of this.eventChunks(this.committedSeq + 1, target, DEFAULT_READ_BATCH, undefined, undefined, target)) {
+      const last = chunk[chunk.length - 1].seq;
+      // Snapshots are written by appenders; folding others' events only advances the states.
+      this.projections.commit({ ...this.projections.advance(chunk, last), snapshots: [] });
+      this.committedSeq = last;
+      if (this.live.observed) for (const event of chunk) this.live.next(event);
+    }
   }
 
   read(options: ReadOptions = {}): AsyncIterable<LedgerEvent> {
@@ -182,7 +221,7 @@ export class LedgerCore implements Ledger {
 
   /** Rethrows a storage failure as a LedgerError: LEDGER_CLOSED when closed under it, else LEDGER_IO. */
   private fail(error: unknown, doing: 'read' | 'write to' | 'fsync'): never {
-    if (error instanceof LedgerError) throw error;
+    if (error instanceof LedgerError || error instanceof StorageBehind) throw error;
     if (this.isClosed && doing === 'read') throw this.closedError(error);
     throw new LedgerError('LEDGER_IO', `could not ${doing} ledger ${this.storage.location}; check the disk, free space and permissions`, {
       cause: error,
@@ -193,6 +232,8 @@ export class LedgerCore implements Ledger {
   private async appendNow(inputs: readonly EventInput[], options: AppendOptions): Promise<AppendResult> {
     const givenIds = inputs.filter((input) => input.id !== undefined).map((input) => input.id as string);
     const storedSeqs = await this.seqsOfIds(givenIds);
+    // Stored by another writer after this handle's lastSeq (shared storage): catch up first, then plan.
+    if (storedSeqs.some((seq) => seq !== undefined && seq > this.committedSeq)) throw new StorageBehind(this.committedSeq);
     const stored = new Map<string, number>();
     givenIds.forEach((id, index) => storedSeqs[index] !== undefined && stored.set(id, storedSeqs[index] as number));
     const { seqs, fresh, indexIds, duplicates } = planAppend(inputs, stored, this.committedSeq, Date.now());
@@ -216,7 +257,7 @@ export class LedgerCore implements Ledger {
     // Upcast before writing: a throwing upcaster must reject the append before anything is stored.
     const current = fresh.map(this.upcast);
     const pending = this.projections.advance(current, seq);
-    await this.storage.write({ records, snapshots: pending.snapshots }, options.durable === true).catch((error) => this.fail(error, 'write to'));
+    await this.storage.write({ baseSeq: this.committedSeq, records, snapshots: pending.snapshots }, options.durable === true).catch((error) => this.fail(error, 'write to'));
     this.unsynced = options.durable !== true;
     this.committedSeq = seq;
     this.projections.commit(pending);
@@ -241,7 +282,7 @@ export class LedgerCore implements Ledger {
       // Caught up over many events (a new or changed projection): store the result so the next open is fast.
       const record = { name: projection.name, version: projection.version, seq: this.committedSeq, state };
       const snapshots = [{ name: projection.name, bytes: encodeSnapshot(record) }];
-      await this.storage.write({ records: [], snapshots }, false).catch((error) => this.fail(error, 'write to'));
+      await this.storage.write({ baseSeq: this.committedSeq, records: [], snapshots }, false).catch((error) => this.fail(error, 'write to'));
       this.unsynced = true;
       snapshotSeq = this.committedSeq;
     }
@@ -251,10 +292,10 @@ export class LedgerCore implements Ledger {
 
   /** Decoded, upcast, filtered events in seq order, a storage chunk at a time; a missing seq is LEDGER_CORRUPT. */
   private async *eventChunks(
-    fromSeq: number, toSeq: number, batchSize: number, stream?: string, types?: Set<string>,
+    fromSeq: number, toSeq: number, batchSize: number, stream?: string, types?: Set<string>, known = this.committedSeq,
   ): AsyncGenerator<LedgerEvent[]> {
     let expected = Math.max(1, fromSeq);
-    const end = Math.min(toSeq, this.committedSeq);
+    const end = Math.min(toSeq, known);
     const records = this.storage.scan(expected, end, Math.max(1, batchSize))[Symbol.asyncIterator]();
     try {
       for (;;) {

@@ -3,7 +3,7 @@ import type { LedgerStorage, StorageBatch, StoredRecord } from './storage.js';
 /**
  * In-memory backend: the same encoded bytes as on disk, held in arrays and maps. Writes are atomic because
  * they happen in one synchronous step; `sync` has nothing to flush.
- * @example const storage = new MemoryStorage(); await storage.write({ records: [], snapshots: [] }, true)
+ * @example const storage = new MemoryStorage(); await storage.write({ baseSeq: 0, records: [], snapshots: [] }, true)
  */
 export class MemoryStorage implements LedgerStorage {
   readonly location = 'memory';

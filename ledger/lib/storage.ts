@@ -8,8 +8,21 @@ export interface StoredRecord {
   bytes: Uint8Array;
 }
 
+/**
+ * Thrown by `write` of a storage other processes append to (PostgreSQL) when its lastSeq is not the batch's
+ * `baseSeq`: nothing was written; the core reads the records it has not seen and plans the batch again.
+ */
+export class StorageBehind extends Error {
+  constructor(readonly lastSeq: number) {
+    super(`the storage is at seq ${lastSeq}, ahead of this ledger handle`);
+    this.name = 'StorageBehind';
+  }
+}
+
 /** One atomic write: new records (with the id-index entry when `indexId`), and snapshots to overwrite. */
 export interface StorageBatch {
+  /** The lastSeq the records' seqs follow (shared storages refuse the write when it is stale). */
+  baseSeq: number;
   records: { seq: number; id: string; indexId: boolean; bytes: Uint8Array }[];
   snapshots: { name: string; bytes: Uint8Array }[];
 }
@@ -29,6 +42,11 @@ export interface LedgerStorage {
   snapshot(name: string): Promise<Uint8Array | undefined>;
   /** Writes the batch atomically; with `sync`, resolves after it (and everything before it) is fsynced. */
   write(batch: StorageBatch, sync: boolean): Promise<void>;
+  /**
+   * Shared storages only: call `onAppended(lastSeq)` whenever another writer may have appended (a hint; the core
+   * reads the records itself). Stops at close().
+   */
+  watch?(onAppended: (lastSeq: number) => void): void;
   /** Makes every earlier write durable (fsync) without adding records. */
   sync(): Promise<void>;
   close(): Promise<void>;

@@ -21,6 +21,7 @@ import { registerRebuild } from './commands/rebuild.js';
 import { registerRepair } from './commands/repair.js';
 import { registerReplay } from './commands/replay.js';
 import { registerServe } from './commands/serve.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerShow } from './commands/show.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTag } from './commands/tag.js';
@@ -63,7 +64,15 @@ export function createProgram(): Command {
     .configureOutput({
       outputError: (text, write) => write(`CLI_USAGE: ${text.replace(/^error: /, '').trim()}; see \`${current ? `ckpt ${current}` : 'ckpt'} --help\`\n`),
     })
-    .exitOverride(usageExit);
+    .exitOverride(usageExit)
+    // A shared ledger / remote blob store for any command (docs/scale.md); src/store/locations.ts reads them.
+    .option('--ledger <url>', 'shared PostgreSQL ledger, postgres://user@host/db[?schema=name] (env CKPT_LEDGER_URL)')
+    .option('--store <url>', 'blobs in S3-compatible storage, s3://bucket/prefix (env CKPT_STORE_URL)')
+    .hook('preAction', (root) => {
+      const { ledger, store } = root.opts<{ ledger?: string; store?: string }>();
+      if (ledger !== undefined) process.env.CKPT_LEDGER_URL = ledger;
+      if (store !== undefined) process.env.CKPT_STORE_URL = store;
+    });
   program.addHelpText('after', `
 Every command takes --dir (default ./checkpoints) and --help; read commands take --json.
 Refs: a checkpoint id, best, best:<metric>, latest, epoch:<N>, <run>/latest.
@@ -75,7 +84,7 @@ Examples:
   $ ckpt why best                        # why the best checkpoint is best
   $ ckpt log --follow                    # watch decisions live while a run trains
 `);
-  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerRepair, registerServe];
+  const commands = [registerTrain, registerLog, registerWhy, registerLs, registerShow, registerBest, registerLatest, registerHistory, registerSummary, registerDiff, registerEval, registerExport, registerImport, registerBackup, registerVerify, registerGc, registerTag, registerPin, registerUnpin, registerPrune, registerReplay, registerRebuild, registerRepair, registerServe, registerMigrate];
   for (const register of commands) register(program);
   return program;
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openLedger } from '../../ledger/index.js';
+import { openLedgerFor, sharedLedger } from '../store/locations.js';
 import type { Ledger, LedgerEvent, TailItem } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { readOwner, type Owner } from '../server/owner-file.js';
@@ -94,6 +94,8 @@ export async function readView<T>(dir: string, route: string, params: Record<str
 type Located = { kind: 'owner'; dir: string; owner: Owner } | { kind: 'local'; source: ReadSource };
 
 async function locate(dir: string, options: { waitForOwnerMs?: number } = {}): Promise<Located> {
+  // A shared ledger (--ledger postgres://…) is read directly: many writers, no directory owner to go through.
+  if (sharedLedger()) return { kind: 'local', source: await openLocal(resolve(dir)) };
   const abs = assertCkptDir(dir);
   const owner = await readOwner(abs);
   if (owner) return { kind: 'owner', dir: abs, owner };
@@ -114,7 +116,7 @@ async function locate(dir: string, options: { waitForOwnerMs?: number } = {}): P
 }
 
 async function openLocal(abs: string): Promise<ReadSource> {
-  const ledger = await openLedger(join(abs, 'ledger'));
+  const ledger = await openLedgerFor(abs);
   try {
     const state = await readViewState(ledger);
     return {

@@ -9,7 +9,9 @@
  */
 import { resolve } from 'node:path';
 import type { Ledger } from '../../ledger/types.js';
-import { hasCode } from '../errors.js';
+import { CkptError, hasCode } from '../errors.js';
+import type { Lease } from '../../ledger/index.js';
+import { leaseNamedRun } from '../store/locations.js';
 import type { RunCrashed } from '../events.js';
 import { latestRun, nextRunId, RUNS_PROJECTION, runsProjection, type RunsState, type RunSummary } from '../projections/runs.js';
 import { startOwnerServer, type OwnerServer } from '../server/owner-server.js';
@@ -36,6 +38,8 @@ export interface TrainOptions {
   policy?: string | Record<string, unknown>;
   /** true: continue the newest unfinished run; false: always start a new run; default: continue a crashed run. */
   resume?: boolean;
+  /** Start or resume this run by name instead of the newest one; required with a shared ledger (docs/scale.md). */
+  run?: string;
   /** Trainer crashes to recover from by resuming, with exponential backoff. Default 3. */
   maxRestarts?: number;
   /** First restart delay (doubles each time, capped at 10 s). Default 500 ms. */
@@ -107,15 +111,22 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   if (options.handleSignals !== false) { process.on('SIGINT', onInt); process.on('SIGTERM', onTerm); }
 
   let runId: string | null = null;
+  let lease: Lease | undefined;
   let progress: RunProgress = silentProgress;
   try {
     const runs = await runsState(ledger);
-    const previous = latestRun(runs);
+    // A shared ledger holds other hosts' runs: work only on the named run, under its lease (docs/scale.md).
+    lease = await leaseNamedRun(options.run, (error) => {
+      progress.line(`${error.code}: ${error.message}`);
+      active?.forceEnd();
+    });
+    const previous = options.run !== undefined ? runs.runs[options.run] : latestRun(runs);
     if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous);
     const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped') ? previous : undefined;
+    if (options.run !== undefined && previous && !resumable) throw new CkptError('CLI_USAGE', `${options.run} already ${previous.status}; name a new run`);
     const resuming = resumable !== undefined && (options.resume === true || (options.resume === undefined && resumable.status !== 'stopped'));
     const base = resuming ? resumable : undefined;
-    runId = base ? base.run : nextRunId(runs);
+    runId = base ? base.run : (options.run ?? nextRunId(runs));
     const run = runId;
     const trainerSpec = options.trainer ?? (base?.trainerConfig.trainer as string | undefined) ?? DEFAULTS.trainer;
     const command = resolveTrainer(trainerSpec);
@@ -216,6 +227,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     progress.close();
     if (options.handleSignals !== false) { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); }
     await server?.close().catch(() => {});
+    await lease?.release().catch(() => {});
     await workspace.close().catch(() => {});
   }
 }

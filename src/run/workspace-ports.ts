@@ -10,6 +10,7 @@ import type { CheckpointCommitted } from '../events.js';
 import { policyProjection } from '../policy/index.js';
 import { loadPolicy } from './load-policy.js';
 import type { CheckpointStore } from '../store/store.js';
+import type { BlobBackend } from '../store/blobs.js';
 import { weightsDigest } from '../store/digest.js';
 import { openWorkspace } from '../workspace.js';
 import { PolicyFeed } from './policy-feed.js';
@@ -26,7 +27,7 @@ async function storedEvent(ledger: Ledger, stream: string, afterSeq: number, typ
  * The RunStore port over a CheckpointStore.
  * @example const store = storePort(workspace.store)
  */
-export function storePort(store: CheckpointStore): RunStore {
+export function storePort(store: CheckpointStore<BlobBackend>): RunStore {
   const ledger = store.ledger;
   return {
     async commit(state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {

@@ -1,5 +1,6 @@
 /**
- * The content-addressed blob directory: `objects/ab/cdef…` named by the sha256 of the stored bytes.
+ * The blob-store seam (`BlobBackend`) and its local implementation, the content-addressed blob directory:
+ * `objects/ab/cdef…` named by the sha256 of the stored bytes.
  * Writes are atomic and durable (temp in `tmp/` → fsync → rename → directory fsync); a blob already present
  * with the right size is not written again. Reads verify the hash. Knows nothing about checkpoints.
  */
@@ -35,6 +36,29 @@ export class BlobFault extends Error {
 
 export interface BlobInfo { hash: string; size: number }
 
+/**
+ * Where a store keeps its blobs (tensors and manifests alike, content-addressed by sha256): local files
+ * (`BlobStore`) or S3-compatible object storage (`S3BlobStore`). Both pass one contract suite
+ * (test/scale.blobs.contract.ts). Blobs are immutable; `put` of a present blob writes nothing; `read` verifies the
+ * sha256 and throws BlobFault('missing' | 'corrupt').
+ * @example const { hash } = await backend.put(bytes); const same = await backend.read(hash)
+ */
+export interface BlobBackend {
+  /** Where the blobs live, for messages: a directory or an s3:// URL. */
+  readonly location: string;
+  init(): Promise<void>;
+  round(): BlobRound;
+  putMany(items: readonly Uint8Array[], concurrency?: number): Promise<PutResult[]>;
+  put(bytes: Uint8Array): Promise<PutResult>;
+  read(hash: string): Promise<Buffer>;
+  /** Stored size, or null when absent. */
+  size(hash: string): Promise<number | null>;
+  remove(hashes: Iterable<string>): Promise<{ deleted: number; bytes: number }>;
+  list(): Promise<BlobInfo[]>;
+  /** Leftovers of writes that never finished (local temp files), for `gc`. */
+  temps(): Promise<string[]>;
+}
+
 /** Writes whose directories are fsynced together (see BlobStore.round). */
 export interface BlobRound {
   /** Hash and write one blob (not yet durable: its directory entry needs `durable()`). */
@@ -65,7 +89,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
   return results;
 }
 
-export class BlobStore {
+export class BlobStore implements BlobBackend {
   readonly objectsDir: string;
   readonly tmpDir: string;
   /** Hashes this process deleted recently, so a watcher does not report them as lost. */
@@ -75,6 +99,10 @@ export class BlobStore {
   constructor(readonly root: string) {
     this.objectsDir = join(root, 'objects');
     this.tmpDir = join(root, 'tmp');
+  }
+
+  get location(): string {
+    return this.objectsDir;
   }
 
   /** Create `objects/` and `tmp/` when missing. @example await new BlobStore(dir).init() */

@@ -4,7 +4,8 @@
  */
 import type { CheckpointState } from '../checkpoint.js';
 import type { CheckpointCommitted } from '../events.js';
-import { appendEvent, catalogOf, type StoreContext } from './context.js';
+import { hasCode } from '../errors.js';
+import { catalogOf, type StoreContext } from './context.js';
 import { type CommitMeta, writeCheckpointContent } from './write.js';
 
 /** Ids handed out by this process but perhaps not yet visible in the catalog. */
@@ -24,26 +25,36 @@ export function nextCheckpointId(ctx: StoreContext): string {
 export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
   return ctx.mutex.run(async () => {
     const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding);
-    const checkpoint = nextCheckpointId(ctx);
-    const data: CheckpointCommitted = {
-      checkpoint,
-      run: meta.run,
-      epoch: meta.epoch,
-      step: meta.step,
-      manifest: written.manifestHash,
-      weightsDigest: written.manifest.weightsDigest,
-      metrics: { ...meta.metrics },
-      bytes: written.bytes,
-      blobs: written.blobs,
-      objects: Object.keys(written.manifest.objects),
-      tags: [...(meta.tags ?? [])],
-      ...(meta.description !== undefined ? { description: meta.description } : {}),
-      ...(meta.decisionSeq !== undefined ? { decisionSeq: meta.decisionSeq } : {}),
-      ...(meta.labels !== undefined ? { labels: [...meta.labels] } : {}),
-      trainer: meta.trainer,
-      backend: meta.backend,
-    };
-    await appendEvent(ctx, meta.run, 'CheckpointCommitted', data);
-    return data;
+    // The id is decided from the catalog as of `expectedSeq`: on a shared ledger another host may commit in
+    // between (its catalog then names the same id), so the append is conditional and retried with a fresh id.
+    for (;;) {
+      const expectedSeq = ctx.ledger.lastSeq;
+      const checkpoint = nextCheckpointId(ctx);
+      const data: CheckpointCommitted = {
+        checkpoint,
+        run: meta.run,
+        epoch: meta.epoch,
+        step: meta.step,
+        manifest: written.manifestHash,
+        weightsDigest: written.manifest.weightsDigest,
+        metrics: { ...meta.metrics },
+        bytes: written.bytes,
+        blobs: written.blobs,
+        objects: Object.keys(written.manifest.objects),
+        tags: [...(meta.tags ?? [])],
+        ...(meta.description !== undefined ? { description: meta.description } : {}),
+        ...(meta.decisionSeq !== undefined ? { decisionSeq: meta.decisionSeq } : {}),
+        ...(meta.labels !== undefined ? { labels: [...meta.labels] } : {}),
+        trainer: meta.trainer,
+        backend: meta.backend,
+      };
+      try {
+        await ctx.ledger.append([{ stream: meta.run, type: 'CheckpointCommitted', data }], { durable: true, expectedSeq });
+        return data;
+      } catch (error) {
+        if (!hasCode(error) || error.code !== 'LEDGER_CONFLICT') throw error;
+        reservedIds.set(ctx, Number(checkpoint.slice('ckpt-'.length)));
+      }
+    }
   });
 }

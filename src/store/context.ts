@@ -6,13 +6,13 @@ import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
 import type { EventMap, EventType } from '../events.js';
 import { CATALOG, type CatalogEntry, type CatalogState } from '../projections/catalog.js';
-import type { BlobStore } from './blobs.js';
+import type { BlobBackend } from './blobs.js';
 import type { BlobEncoding } from './compression.js';
 import type { Mutex } from './lock.js';
 
 export interface StoreContext {
   dir: string;
-  blobs: BlobStore;
+  blobs: BlobBackend;
   ledger: Ledger;
   encoding: BlobEncoding;
   mutex: Mutex;

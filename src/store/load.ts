@@ -7,7 +7,7 @@
 import type { CheckpointState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
 import { type CatalogEntry, verifiedBackups } from '../projections/catalog.js';
-import { BlobFault } from './blobs.js';
+import { BlobFault, BlobStore } from './blobs.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { shortHash } from './hash.js';
 import { decodeManifest, manifestBlobs, type Manifest } from './manifest.js';
@@ -47,7 +47,8 @@ async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, 
     for (const target of verifiedBackups(entry)) {
       let bytes: Buffer;
       try {
-        bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
+        // A backup is a local directory, whatever this store's blob backend is.
+        bytes = await new BlobStore(target).read(hash, backupBlobPath(target, hash));
       } catch {
         continue; // this backup does not have a good copy either; try the next
       }

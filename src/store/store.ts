@@ -8,7 +8,7 @@ import type { CheckpointState } from '../checkpoint.js';
 import type { BackupVerified, CheckpointCommitted, CheckpointPinned, CheckpointPruned, CheckpointTagged } from '../events.js';
 import { CATALOG, type CatalogEntry, type CatalogState, catalogProjection } from '../projections/catalog.js';
 import { backupCheckpoint } from './backup.js';
-import { BlobStore } from './blobs.js';
+import { type BlobBackend, BlobStore } from './blobs.js';
 import { commitCheckpoint } from './commit.js';
 import { type Compression, encodingFor } from './compression.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
@@ -24,11 +24,14 @@ import type { CommitMeta } from './write.js';
 export interface StoreOptions {
   /** Compression of new blobs; default 'none'. */
   compression?: Compression;
+  /** Where blobs live; default local files under `<dir>/objects` (an S3BlobStore for `--store s3://…`). */
+  blobs?: BlobBackend;
 }
 
-export class CheckpointStore {
+/** `B`: the blob backend's type — local files unless the store was created over another (S3). */
+export class CheckpointStore<B extends BlobBackend = BlobStore> {
   readonly dir: string;
-  readonly blobs: BlobStore;
+  readonly blobs: B;
   readonly ledger: Ledger;
   /** @internal shared with the operation functions */
   readonly ctx: StoreContext;
@@ -36,7 +39,7 @@ export class CheckpointStore {
   constructor(dir: string, ledger: Ledger, options: StoreOptions = {}) {
     this.dir = dir;
     this.ledger = ledger;
-    this.blobs = new BlobStore(dir);
+    this.blobs = (options.blobs ?? new BlobStore(dir)) as B;
     this.ctx = { dir, blobs: this.blobs, ledger, encoding: encodingFor(options.compression ?? 'none'), mutex: new Mutex() };
   }
 
@@ -176,13 +179,13 @@ export class CheckpointStore {
  * A store over a ledger you already opened (the catalog projection is registered when missing).
  * @example const store = await createStore(dir, await openMemoryLedger())
  */
-export async function createStore(dir: string, ledger: Ledger, options: StoreOptions = {}): Promise<CheckpointStore> {
+export async function createStore<B extends BlobBackend = BlobStore>(dir: string, ledger: Ledger, options: StoreOptions & { blobs?: B } = {}): Promise<CheckpointStore<B>> {
   try {
     ledger.state(CATALOG);
   } catch {
     await ledger.register(catalogProjection);
   }
-  const store = new CheckpointStore(dir, ledger, options);
+  const store = new CheckpointStore<B>(dir, ledger, options);
   await store.blobs.init();
   return store;
 }

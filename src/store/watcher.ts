@@ -19,7 +19,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { basename, dirname, relative } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { CheckpointCommitted } from '../events.js';
-import { BlobFault } from './blobs.js';
+import { BlobFault, BlobStore } from './blobs.js';
 import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { isBlobHash } from './hash.js';
 
@@ -42,17 +42,20 @@ function hashOfPath(path: string): string | null {
  * @example const watcher = watchBlobs(ctx); await watcher.ready; ...; await watcher.close()
  */
 export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void = () => undefined, fileWatchLimit = FILE_WATCH_LIMIT): BlobWatcher {
+  // Only local files can be watched; a remote store (S3) is checked on load instead.
+  if (!(ctx.blobs instanceof BlobStore)) throw new TypeError('watchBlobs needs a local BlobStore');
+  const blobs = ctx.blobs;
   /** Hashes handed to chokidar one by one and not reported gone since (unused once watching directories). */
   const watched = new Set<string>(Object.keys(catalogOf(ctx).blobRefs));
   let byDirectory = watched.size > fileWatchLimit;
-  const watcher: FSWatcher = watch(byDirectory ? ctx.blobs.objectsDir : [...watched].map((hash) => ctx.blobs.path(hash)), {
+  const watcher: FSWatcher = watch(byDirectory ? blobs.objectsDir : [...watched].map((hash) => blobs.path(hash)), {
     ignoreInitial: true, persistent: true, awaitWriteFinish: false, followSymlinks: false, depth: 1,
   });
   // Files already watched stay watched (chokidar would ignore them for good if unwatched); no new ones are added.
   const watchDirectories = (): void => {
     if (byDirectory) return;
     byDirectory = true;
-    watcher.add(ctx.blobs.objectsDir);
+    watcher.add(blobs.objectsDir);
   };
   const follow = (hashes: readonly string[]): void => {
     if (byDirectory) return;
@@ -61,7 +64,7 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
     if (fresh.length === 0) return;
     if (watched.size + fresh.length > fileWatchLimit) return watchDirectories();
     for (const hash of fresh) watched.add(hash);
-    watcher.add(fresh.map((hash) => ctx.blobs.path(hash)));
+    watcher.add(fresh.map((hash) => blobs.path(hash)));
   };
   let queue: Promise<unknown> = Promise.resolve();
   const check = (kind: 'unlink' | 'change', path: string) => {
@@ -71,7 +74,7 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
     // commit brought the same bytes back) is watched again below, when it is still referenced.
     if (kind === 'unlink') {
       watched.delete(hash);
-      if (ctx.blobs.ownDeletes.delete(hash)) return;
+      if (blobs.ownDeletes.delete(hash)) return;
     }
     queue = queue.then(async () => {
       if (ctx.ledger.closed) return;
@@ -100,9 +103,9 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
   watcher.on('change', (path) => check('change', path));
   // Watching directories, a whole `objects/ab/` removed may arrive as one unlinkDir: check every referenced blob in it.
   watcher.on('unlinkDir', (path) => {
-    const prefix = relative(ctx.blobs.objectsDir, path);
+    const prefix = relative(blobs.objectsDir, path);
     if (!/^[0-9a-f]{2}$/.test(prefix)) return;
-    for (const hash of Object.keys(catalogOf(ctx).blobRefs)) if (hash.startsWith(prefix)) check('unlink', ctx.blobs.path(hash));
+    for (const hash of Object.keys(catalogOf(ctx).blobRefs)) if (hash.startsWith(prefix)) check('unlink', blobs.path(hash));
   });
   watcher.on('error', (error) => {
     // Out of OS watches (ENOSPC: inotify's limit; EMFILE: open files): fall back to the directories.

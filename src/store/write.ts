@@ -6,7 +6,7 @@
 import type { CheckpointState, TensorData } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
-import { type BlobStore, hashBlob, mapLimit } from './blobs.js';
+import { type BlobBackend, hashBlob, mapLimit } from './blobs.js';
 import { type BlobEncoding, encodeBlob } from './compression.js';
 import { weightsDigestOfTensorHashes } from './digest.js';
 import { assertTensorShape } from './dtypes.js';
@@ -57,7 +57,7 @@ function checkState(state: CheckpointState): void {
  * Durably write the blobs and the manifest of one checkpoint.
  * @example const { manifestHash, blobs } = await writeCheckpointContent(blobStore, state, meta, 'raw')
  */
-export async function writeCheckpointContent(store: BlobStore, state: CheckpointState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
+export async function writeCheckpointContent(store: BlobBackend, state: CheckpointState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
   checkState(state);
   const pieces: Piece[] = [];
   const add = async (bytes: Uint8Array): Promise<number> => {

@@ -7,7 +7,7 @@ import { newWriteToken } from '../../server/write-access.js';
 import { defineCommand, DEFAULT_DIR, nonNegativeInt, positiveInt, type CommonOptions } from '../command.js';
 
 type TrainFlags = CommonOptions & {
-  trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean;
+  trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean; run?: string;
   maxRestarts?: number; serve?: boolean; port?: number; readOnly?: boolean; trainerConfig?: Record<string, unknown>;
 };
 
@@ -32,6 +32,7 @@ export function registerTrain(program: Command): void {
       .option('--policy <preset|file.json>', 'checkpoint policy: short, normal, long, or a JSON file (default normal)')
       .option('--resume', 'continue the newest unfinished run')
       .option('--no-resume', 'always start a new run (default: continue a run that crashed)')
+      .option('--run <name>', 'start or resume this run (required with a shared --ledger)')
       .option('--max-restarts <n>', 'trainer crashes to recover from by resuming (default 3)', nonNegativeInt('--max-restarts'))
       .option('--serve', 'serve the dashboard while training, and after it until Ctrl-C')
       .option('--port <n>', 'port for --serve (default: a free one)', nonNegativeInt('--port'))
@@ -49,6 +50,7 @@ export function registerTrain(program: Command): void {
         batchSize: opts.batchSize,
         policy: opts.policy,
         resume: opts.resume,
+        run: opts.run,
         maxRestarts: opts.maxRestarts,
         serve: opts.serve,
         port: opts.port,
