@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ckpt, ckptAsync, tempDir } from './cli.helpers.js';
 import { trainArgs } from './repair.helpers.js';
+import { catalogProjection } from '../src/projections/catalog.js';
 
 const tmp = tempDir('ckpt-follow-');
 test.after(() => tmp.remove());
@@ -45,7 +46,7 @@ test('given a run, when rebuild runs, then the policy projection version reads a
   const res = ckpt(['rebuild', '--dir', dir]);
   assert.is(res.code, 0, res.stderr);
   assert.match(res.stdout, /policy:run-1\s+v\d+, config [0-9a-f]{8}\s+yes/);
-  assert.match(res.stdout, /catalog\s+v1\s+yes/);
+  assert.match(res.stdout, new RegExp(`catalog\\s+v${catalogProjection.version}\\s+yes`));
   assert.not.match(res.stdout, /\b\d{9,}\b/, 'no raw 31-bit hash');
 });
 
