@@ -86,6 +86,8 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     terminateOnNaN: raw.terminateOnNaN === undefined ? false : asBool('terminateOnNaN', raw.terminateOnNaN),
     restoreBestAtEnd: raw.restoreBestAtEnd === undefined ? false : asBool('restoreBestAtEnd', raw.restoreBestAtEnd),
     backup: buildBackup(raw.backup),
+    // Only when given: configs without it normalize (and hash) as before.
+    ...(raw.tolerateSaveFailures !== undefined ? { tolerateSaveFailures: asBool('tolerateSaveFailures', raw.tolerateSaveFailures) } : {}),
   };
   if (config.saveBestOnly && config.everyNEpochs === null) {
     invalid('everyNEpochs', 'an integer >= 1 when saveBestOnly is true (how often improvement is checked)', null);

@@ -2,7 +2,9 @@
  * The commit protocol: blobs and manifest durable → CheckpointCommitted appended durably. A crash
  * before the event leaves only unreferenced files (gc removes them); nothing can reference a partial checkpoint.
  */
+import type { LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
+import { CkptError } from '../errors.js';
 import type { CheckpointCommitted } from '../events.js';
 import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { type CommitMeta, writeCheckpointContent } from './write.js';
@@ -22,8 +24,20 @@ export function nextCheckpointId(ctx: StoreContext): string {
  * @example const committed = await commitCheckpoint(ctx, state, { run: 'run-1', epoch: 3, step: 300, metrics, trainer: 'mlp', backend: 'cpu' })
  */
 export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+  return (await commitCheckpointEvent(ctx, state, meta)).data;
+}
+
+/**
+ * `commitCheckpoint`, resolving with the CheckpointCommitted event as stored (seq, id, at). A full disk is
+ * STORE_NO_SPACE; nothing is committed then, and the blobs already written are unreferenced (gc removes them).
+ * @example const { seq, data } = await commitCheckpointEvent(ctx, state, meta)
+ */
+export async function commitCheckpointEvent(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
   return ctx.mutex.run(async () => {
-    const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding);
+    const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding).catch((error) => {
+      if ((error as NodeJS.ErrnoException)?.code !== 'ENOSPC' && (error as { cause?: NodeJS.ErrnoException })?.cause?.code !== 'ENOSPC') throw error;
+      throw new CkptError('STORE_NO_SPACE', `no space left on the device of ${ctx.dir} while writing a checkpoint of ${meta.run} at epoch ${meta.epoch}; free space, then \`ckpt train --resume\``, { cause: error, details: { run: meta.run, epoch: meta.epoch, step: meta.step } });
+    });
     const checkpoint = nextCheckpointId(ctx);
     const data: CheckpointCommitted = {
       checkpoint,
@@ -43,7 +57,6 @@ export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState
       trainer: meta.trainer,
       backend: meta.backend,
     };
-    await appendEvent(ctx, meta.run, 'CheckpointCommitted', data);
-    return data;
+    return appendEvent(ctx, meta.run, 'CheckpointCommitted', data);
   });
 }

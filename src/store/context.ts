@@ -36,6 +36,6 @@ export function entryOf(ctx: StoreContext, id: string): CatalogEntry {
  * @example await appendEvent(ctx, 'run-1', 'CheckpointPinned', { checkpoint: 'ckpt-3' })
  */
 export async function appendEvent<K extends EventType>(ctx: StoreContext, stream: string, type: K, data: EventMap[K], id?: string): Promise<LedgerEvent<EventMap[K]>> {
-  const { seqs } = await ctx.ledger.append([{ stream, type, data, ...(id ? { id } : {}) }], { durable: true });
-  return { seq: seqs[0], id: id ?? '', stream, type, v: 1, at: Date.now(), data };
+  const { events } = await ctx.ledger.append([{ stream, type, data, ...(id ? { id } : {}) }], { durable: true });
+  return events[0] as LedgerEvent<EventMap[K]>;
 }
