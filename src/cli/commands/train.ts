@@ -6,13 +6,13 @@ import { defineCommand, DEFAULT_DIR, nonNegativeInt, positiveInt, type CommonOpt
 
 type TrainFlags = CommonOptions & {
   trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean;
-  maxRestarts?: number; serve?: boolean; port?: number; trainerConfig?: Record<string, unknown>;
+  maxRestarts?: number; serve?: boolean; port?: number; trainerConfig?: Record<string, unknown>; helloTimeout?: number;
 };
 
 /**
  * `ckpt train`: train a model under supervision, checkpointing into the ledger. With no flags: mnist-mlp, the
- * `normal` policy, ./checkpoints. Exit 0 when the run finished, 130/143 when interrupted (after a final
- * checkpoint), 1 when it failed.
+ * `normal` policy, ./checkpoints. Exit 0 when the run finished, 3 when it finished but decided saves failed
+ * (unless the policy tolerates that), 130/143 when interrupted (after a final checkpoint), 1 when it failed.
  */
 export function registerTrain(program: Command): void {
   defineCommand<TrainFlags>(
@@ -31,6 +31,7 @@ export function registerTrain(program: Command): void {
       .option('--resume', 'continue the newest unfinished run')
       .option('--no-resume', 'always start a new run (default: continue a run that crashed)')
       .option('--max-restarts <n>', 'trainer crashes to recover from by resuming (default 3)', nonNegativeInt('--max-restarts'))
+      .option('--hello-timeout <s>', 'seconds a starting trainer may take to say hello (default 15)', positiveInt('--hello-timeout'))
       .option('--serve', 'serve the dashboard while training')
       .option('--port <n>', 'port for --serve (default: a free one)', nonNegativeInt('--port'))
       .option('--trainer-config <json>', 'extra trainer settings as JSON, e.g. \'{"trainSize":1000}\'', parseJsonObject),
@@ -45,6 +46,7 @@ export function registerTrain(program: Command): void {
         policy: opts.policy,
         resume: opts.resume,
         maxRestarts: opts.maxRestarts,
+        ...(opts.helloTimeout !== undefined ? { timeouts: { helloMs: opts.helloTimeout * 1000 } } : {}),
         serve: opts.serve,
         port: opts.port,
         trainerConfig: opts.trainerConfig,
