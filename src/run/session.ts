@@ -22,6 +22,7 @@ import type { SessionContext, SessionOutcome, SessionStart } from './session-typ
 import { StateRequests } from './state-requests.js';
 import { StderrTail } from './stderr-tail.js';
 import { trainerDriver } from './trainer-driver.js';
+import { stderrEvent, trainerEvent } from './trainer-events.js';
 import { mayRestoreAfterTraining, TrainerExit } from './trainer-exit.js';
 import type { TrainerOutput, TrainerProcess } from './trainer-process.js';
 
@@ -130,7 +131,7 @@ export class RunSession {
     switch (item.kind) {
       case 'stderr':
         this.stderr.push(item.line);
-        await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'stderr', level: 'info', line: item.line.slice(0, 4096) } }]);
+        await this.append([stderrEvent(run, item.line)]);
         return;
       case 'fault':
         return this.recordFault(item.error.code, item.error.message, false);
@@ -146,34 +147,27 @@ export class RunSession {
     if (message.type === 'hello') return this.onHello(message, start);
     if (!this.hello) return this.recordFault('PROTOCOL_NO_HELLO', `trainer sent "${message.type}" before hello; hello must be the first frame`, true);
     switch (message.type) {
-      case 'batch_end': {
+      case 'batch_end':
         this.ctx.progress.batch(message);
-        const [event] = await this.append([{ stream: run, type: 'BatchEnded', data: { run, epoch: message.epoch, batch: message.batch, step: message.step, metrics: message.metrics } }]);
-        await this.processor.feed(event);
-        return;
-      }
-      case 'epoch_end': {
+        break;
+      case 'epoch_end':
         if (this.position.epoch === 0 && message.epoch === 1 && message.step > 0) this.ctx.progress.setBatchesPerEpoch(message.step);
         else if (message.epoch > this.position.epoch && this.position.step > 0) this.ctx.progress.setBatchesPerEpoch((message.step - this.position.step) / (message.epoch - this.position.epoch));
         this.position = { epoch: message.epoch, step: message.step };
         this.ctx.progress.epoch(message);
-        const [event] = await this.append([{ stream: run, type: 'EpochEnded', data: { run, epoch: message.epoch, step: message.step, metrics: message.metrics, ms: message.ms } }]);
-        await this.processor.feed(event);
-        return;
-      }
-      case 'log': {
-        const level = ['debug', 'info', 'warn', 'error'].includes(message.level) ? message.level : 'info';
-        await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'log', level, line: message.message.slice(0, 4096) } }]);
-        return;
-      }
+        break;
+      case 'log':
       case 'error':
-        await this.append([{ stream: run, type: 'TrainerLog', data: { run, source: 'log', level: 'error', line: `${message.code ?? 'ERROR'}: ${message.message}` } }]);
+        await this.append([trainerEvent(run, message)]);
         return;
       case 'done':
         return this.onDone(message.epoch, message.step, message.reason, message.weightsDigest);
       default:
         return this.recordFault('PROTOCOL_UNEXPECTED', `trainer sent "${message.type}" that nobody asked for`, true);
     }
+    // Progress: recorded, then decided.
+    const [event] = await this.append([trainerEvent(run, message)]);
+    await this.processor.feed(event);
   }
 
   private async onHello(hello: Hello, start: SessionStart): Promise<void> {
