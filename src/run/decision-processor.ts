@@ -101,14 +101,15 @@ export class DecisionProcessor {
   }
 
   /**
-   * Decide and carry out one decision the driver makes itself (an interrupt's final save): appended durably,
-   * then acted on like the policy's.
-   * @example await processor.decideOwn({ kind: 'save', rule: 'interrupt', ... })
+   * Decide and carry out one decision the driver makes itself (an interrupt's final save, with the state the
+   * driver already holds for exactly the decision's position): appended durably, then acted on like the policy's.
+   * @example await processor.decideOwn({ kind: 'save', rule: 'interrupt', epoch: 3, step: 300, ... }, state)
    */
-  decideOwn(decision: Decision): Promise<RecordedDecision> {
+  decideOwn(decision: Decision, state?: CheckpointState): Promise<RecordedDecision> {
     return this.queue.run(async () => {
       const [recorded] = await this.append([decision]);
-      await this.act(recorded);
+      if (recorded.kind === 'save') await this.save(recorded, state);
+      else await this.act(recorded);
       return recorded;
     });
   }
@@ -225,7 +226,7 @@ export class DecisionProcessor {
    * Capture exactly the decided position's state and commit it in the background (one save in flight). A
    * position already committed or being committed is not saved twice: the decision gets that checkpoint.
    */
-  private async save(decision: RecordedDecision): Promise<void> {
+  private async save(decision: RecordedDecision, given?: CheckpointState): Promise<void> {
     const position = { epoch: decision.epoch ?? 0, step: decision.step ?? 0 };
     const existing = this.saving.get(key(position));
     if (existing) {
@@ -235,7 +236,7 @@ export class DecisionProcessor {
     }
     let state: CheckpointState;
     try {
-      state = await this.options.driver.capture(position, decision);
+      state = given ?? await this.options.driver.capture(position, decision);
     } catch (error) {
       return this.saveFailed(decision, position, error);
     }

@@ -3,6 +3,8 @@ export { train, type TrainOptions, type TrainResult } from './train.js';
 export { loadPolicy, importPredicate } from './load-policy.js';
 export { TrainerProcess, type TrainerCommand, type TrainerOutput } from './trainer-process.js';
 export { RunSession, type SessionOutcome } from './session.js';
+export { DecisionProcessor, failedSaves, type DecisionDriver, type Position, type RecordedDecision } from './decision-processor.js';
+export { EXIT_SAVES_FAILED } from './train.js';
 export { PolicyFeed, type PureRunPolicy } from './policy-feed.js';
 export { storePort, defaultPorts } from './workspace-ports.js';
 export type { RunStore, RunPolicy, RunWorkspace, TrainPorts } from './ports.js';

@@ -108,10 +108,14 @@ export class RunSession {
       const run = this.ctx.run;
       if (this.hello && this.trainer.running) {
         try {
+          // The state the trainer has now, saved at exactly its own position (the existing checkpoint when that
+          // position is already committed or being committed: never a second one of the same step).
+          const state = (await this.requests.request({ at: 'now' })).state;
           const decision = await this.processor.decideOwn({
-            kind: 'save', causeSeq: this.ctx.ledger.lastSeq, rule: 'interrupt', run, ...this.position,
+            kind: 'save', causeSeq: this.ctx.ledger.lastSeq, rule: 'interrupt', run, epoch: state.trainer.epoch, step: state.trainer.step,
             reason: `${signal}: saving a final checkpoint before stopping`, labels: ['interrupted'],
-          });
+          }, state);
+          this.position = { epoch: state.trainer.epoch, step: state.trainer.step };
           await decision.committed;
         } catch (error) {
           this.ctx.progress.line(`could not save a final checkpoint: ${(error as Error).message}`);
