@@ -287,17 +287,3 @@ export class DecisionProcessor {
     });
   }
 }
-
-/**
- * Decided saves of `run` that never became a checkpoint: positions with a SaveFailed and no later commit.
- * @example const failed = await failedSaves(ledger, 'run-1') // 0 when every decided save was committed
- */
-export async function failedSaves(ledger: Ledger, run: string): Promise<number> {
-  const failed = new Set<string>();
-  for await (const event of ledger.read({ stream: run, types: ['SaveFailed', 'CheckpointCommitted'] })) {
-    const position = key(event.data as Position);
-    if (event.type === 'SaveFailed') failed.add(position);
-    else failed.delete(position);
-  }
-  return failed.size;
-}

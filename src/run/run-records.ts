@@ -47,3 +47,18 @@ export async function recordStopped(ledger: Ledger, run: string, signal: NodeJS.
   const data: RunStopped = { run, reason: `interrupted by ${signal}`, signal };
   await ledger.append([{ stream: run, type: 'RunStopped', data }], { durable: true });
 }
+
+/**
+ * Decided saves of `run` that never became a checkpoint: positions with a SaveFailed and no later commit.
+ * @example const failed = await failedSaves(ledger, 'run-1') // 0 when every decided save was committed
+ */
+export async function failedSaves(ledger: Ledger, run: string): Promise<number> {
+  const failed = new Set<string>();
+  for await (const event of ledger.read({ stream: run, types: ['SaveFailed', 'CheckpointCommitted'] })) {
+    const { epoch, step } = event.data as { epoch: number; step: number };
+    const position = `${epoch}:${step}`;
+    if (event.type === 'SaveFailed') failed.add(position);
+    else failed.delete(position);
+  }
+  return failed.size;
+}

@@ -15,15 +15,15 @@ import type { EventInput, LedgerEvent } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { isBlobHash } from '../store/hash.js';
 import type { Hello, TrainerMessage } from '../protocol/messages.js';
-import { DecisionProcessor, failedSaves } from './decision-processor.js';
-import { recordStopped } from './run-records.js';
+import { DecisionProcessor } from './decision-processor.js';
+import { failedSaves, recordStopped } from './run-records.js';
 import { SerialQueue } from './serial-queue.js';
 import type { SessionContext, SessionOutcome, SessionStart } from './session-types.js';
 import { StateRequests } from './state-requests.js';
 import { StderrTail } from './stderr-tail.js';
 import { trainerDriver } from './trainer-driver.js';
 import { stderrEvent, trainerEvent } from './trainer-events.js';
-import { mayRestoreAfterTraining, TrainerExit } from './trainer-exit.js';
+import { endDigest, mayRestoreAfterTraining, TrainerExit } from './trainer-exit.js';
 import type { TrainerOutput, TrainerProcess } from './trainer-process.js';
 
 export type { SessionContext, SessionOutcome, SessionStart } from './session-types.js';
@@ -224,7 +224,12 @@ export class RunSession {
     // and records a crash, and the restart resumes from the newest checkpoint.
     if (!this.trainer.running && !this.exit.requested) return;
     // done's digest is of the weights the loop ended with; a restore sent since (restore-best) replaced them.
-    let digest: string | null = this.processor.restoresDone === 0 ? this.endDigest() : null;
+    let digest: string | null = null;
+    if (this.processor.restoresDone === 0) {
+      const end = endDigest(this.processor.lastCommitted, this.position, this.doneDigest);
+      if (end.mismatch) this.ctx.progress.line(end.mismatch);
+      digest = end.digest;
+    }
     // (A trainer already let go is not asked: a run it left without a known digest finishes without one.)
     if (digest === null && !this.exit.requested) {
       try {
@@ -244,19 +249,6 @@ export class RunSession {
     this.ctx.progress.line(`${run} finished at epoch ${this.position.epoch}, step ${this.position.step}${digest ? `, weights ${digest.slice(0, 12)}` : ''}`);
     await exited;
     this.finish({ kind: 'finished', ...this.position, weightsDigest: digest, failedSaves: failed });
-  }
-
-  /**
-   * The digest of the weights the loop ended with: the store's own, computed from the bytes, when the newest
-   * checkpoint holds exactly done's position; else the trainer's word (done.weightsDigest).
-   */
-  private endDigest(): string | null {
-    const last = this.processor.lastCommitted;
-    if (last === null || last.epoch !== this.position.epoch || last.step !== this.position.step) return this.doneDigest;
-    if (this.doneDigest !== null && this.doneDigest !== last.weightsDigest) {
-      this.ctx.progress.line(`the trainer's done digest ${this.doneDigest.slice(0, 12)} differs from its checkpoint's ${last.weightsDigest.slice(0, 12)} at step ${last.step}; recording the checkpoint's`);
-    }
-    return last.weightsDigest;
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {

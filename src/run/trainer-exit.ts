@@ -43,3 +43,19 @@ export function mayRestoreAfterTraining(config: Record<string, unknown>): boolea
   const es = config.earlyStopping as { restoreBestWeights?: unknown } | null | undefined;
   return config.restoreBestAtEnd !== false || (es !== null && (typeof es !== 'object' || es.restoreBestWeights !== false));
 }
+
+/**
+ * The digest of the weights the loop ended with: the store's own, computed from the bytes, when the newest
+ * checkpoint holds exactly done's position; else the trainer's word (done.weightsDigest). `mismatch` says when
+ * the trainer's word contradicts the checkpoint's.
+ * @example endDigest({ epoch: 5, step: 50, weightsDigest: 'ab…' }, { epoch: 5, step: 50 }, null).digest // 'ab…'
+ */
+export function endDigest(
+  last: { epoch: number; step: number; weightsDigest: string } | null, position: { epoch: number; step: number }, doneDigest: string | null,
+): { digest: string | null; mismatch?: string } {
+  if (last === null || last.epoch !== position.epoch || last.step !== position.step) return { digest: doneDigest };
+  if (doneDigest !== null && doneDigest !== last.weightsDigest) {
+    return { digest: last.weightsDigest, mismatch: `the trainer's done digest ${doneDigest.slice(0, 12)} differs from its checkpoint's ${last.weightsDigest.slice(0, 12)} at step ${last.step}; recording the checkpoint's` };
+  }
+  return { digest: last.weightsDigest };
+}
