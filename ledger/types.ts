@@ -44,6 +44,11 @@ export interface AppendResult {
   lastSeq: number;
   /** How many inputs were already stored (idempotent retries) and so not written again. */
   duplicates: number;
+  /**
+   * Each input as stored, in input order: its ledger id, seq, `v`, `at` and data, upcast exactly as `read`
+   * returns it. For an idempotent retry, the event stored first (not the retry's fields).
+   */
+  events: LedgerEvent[];
 }
 
 export interface ReadOptions {

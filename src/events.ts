@@ -44,9 +44,17 @@ export interface RunCrashed {
   attempt: number;
 }
 export interface RunStopped { run: string; reason: string; signal?: string }
-export interface RunFinished { run: string; epoch: number; step: number; weightsDigest?: string }
+export interface RunFinished {
+  run: string; epoch: number; step: number; weightsDigest?: string;
+  /** Decided saves whose position was never committed (SaveFailed, not saved later); absent when none. */
+  failedSaves?: number;
+}
 export interface TrainerLog { run: string; source: 'stderr' | 'log'; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
-export interface ProtocolFault { run: string; code: string; message: string }
+export interface ProtocolFault {
+  run: string; code: string; message: string;
+  /** The trainer's last stderr lines, when it failed before hello (a missing module, a syntax error). */
+  stderr?: string[];
+}
 
 // ── Training progress ────────────────────────────────────────────────────────────────────────────
 export interface EpochEnded { run: string; epoch: number; step: number; metrics: Metrics; ms: number }
@@ -134,6 +142,12 @@ export interface CheckpointImported {
 }
 export interface BackupVerified { checkpoint: string; target: string; blobs: number; bytes: number }
 export interface BackupFailed { checkpoint: string; target: string; code: string; message: string }
+/**
+ * A save decided at `epoch`/`step` (the SaveDecided at `decisionSeq`) that could not be made: the exact state was
+ * not to be had (`PROTOCOL_STATE_GONE`, a trainer that exited) or the store could not write it (`STORE_NO_SPACE`).
+ * Nothing was committed in its place.
+ */
+export interface SaveFailed { run: string; decisionSeq: number; epoch: number; step: number; code: string; reason: string }
 
 // ── Ledger repair (src/repair) ──────────────────────────────────────────────────────────────────
 /** A manifest found in `objects/` that the ledger has no commit for. */
@@ -201,6 +215,7 @@ export interface EventMap {
   BackupFailed: BackupFailed;
   LedgerBehindStore: LedgerBehindStore;
   LedgerRecovered: LedgerRecovered;
+  SaveFailed: SaveFailed;
 }
 export type EventType = keyof EventMap;
 export type DomainEvent<K extends EventType = EventType> = LedgerEvent<EventMap[K]> & { type: K };

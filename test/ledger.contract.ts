@@ -17,6 +17,9 @@ export interface ContractBackend {
 const event = (n: number, extra: Partial<EventInput> = {}): EventInput => ({ stream: 'run-1', type: 'EpochEnded', data: { epoch: n, loss: 1 / n }, ...extra });
 const events = (from: number, count: number, extra: Partial<EventInput> = {}): EventInput[] => Array.from({ length: count }, (_, i) => event(from + i, extra));
 
+/** The counting part of an AppendResult (its `events` are checked by their own case). */
+const counts = (r: { seqs: number[]; lastSeq: number; duplicates: number }) => ({ seqs: r.seqs, lastSeq: r.lastSeq, duplicates: r.duplicates });
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
@@ -55,7 +58,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     const ledger = await backend.open();
     assert.is(ledger.lastSeq, 0);
     const result = await ledger.append([event(1, { id: 'a' }), event(2, { v: 3, at: 1234 })]);
-    assert.equal(result, { seqs: [1, 2], lastSeq: 2, duplicates: 0 });
+    assert.equal(counts(result), { seqs: [1, 2], lastSeq: 2, duplicates: 0 });
     const [first, second] = await collect(ledger.read());
     assert.equal(first, { seq: 1, id: 'a', stream: 'run-1', type: 'EpochEnded', v: 1, at: first.at, data: { epoch: 1, loss: 1 } });
     assert.ok(Math.abs(first.at - Date.now()) < 5000, 'at defaults to now');
@@ -63,6 +66,20 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     assert.is(second.at, 1234);
     assert.match(second.id, /^[0-9a-f-]{36}$/);
     assert.is(ledger.lastSeq, 2);
+    await ledger.close();
+  });
+
+  test('given a batch with a retried id, when appended, then result.events are the envelopes as stored, equal to what read returns', async () => {
+    const ledger = await backend.open();
+    const first = await ledger.append([event(1, { id: 'kept', at: 111 })], { durable: true });
+    assert.equal(first.events, await collect(ledger.read()));
+    const result = await ledger.append([event(2), event(1, { id: 'kept', at: 999, data: { retry: true } }), event(3, { v: 2, at: 77 })]);
+    const stored = await collect(ledger.read());
+    assert.equal(result.events, [stored[1], stored[0], stored[2]], 'input order; the retry answers with the event stored first');
+    assert.is(result.events[1].at, 111);
+    assert.equal(result.events[1].data, { epoch: 1, loss: 1 });
+    assert.match(result.events[0].id, /^[0-9a-f-]{36}$/);
+    assert.equal(result.events.map((e) => e.seq), result.seqs);
     await ledger.close();
   });
 
@@ -100,9 +117,9 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     await ledger.append(batch);
     await ledger.append([event(3)]);
     const retry = await ledger.append(batch, { durable: true });
-    assert.equal(retry, { seqs: [1, 2], lastSeq: 3, duplicates: 2 });
+    assert.equal(counts(retry), { seqs: [1, 2], lastSeq: 3, duplicates: 2 });
     const mixed = await ledger.append([event(1, { id: 'e-2' }), event(4, { id: 'e-4' }), event(4, { id: 'e-4' })]);
-    assert.equal(mixed, { seqs: [2, 4, 4], lastSeq: 4, duplicates: 2 });
+    assert.equal(counts(mixed), { seqs: [2, 4, 4], lastSeq: 4, duplicates: 2 });
     assert.equal((await collect(ledger.read())).map((e) => e.id).slice(0, 2), ['e-1', 'e-2']);
     assert.is((await collect(ledger.read())).length, 4);
     assert.is((await ledger.get('e-4'))?.seq, 4);
@@ -115,12 +132,12 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     await ledger.append(events(1, 3));
     const [, second] = await collect(ledger.read());
     assert.is((await ledger.get(second.id))?.seq, 2);
-    assert.equal(await ledger.append([{ ...event(9), id: second.id }]), { seqs: [2], lastSeq: 3, duplicates: 1 });
+    assert.equal(counts(await ledger.append([{ ...event(9), id: second.id }])), { seqs: [2], lastSeq: 3, duplicates: 1 });
     // A caller id shaped like a generated one but naming another seq is indexed like any other id.
     const lookalike = second.id.slice(0, 24) + '000000000063';
-    assert.equal(await ledger.append([{ ...event(4), id: lookalike }]), { seqs: [4], lastSeq: 4, duplicates: 0 });
+    assert.equal(counts(await ledger.append([{ ...event(4), id: lookalike }])), { seqs: [4], lastSeq: 4, duplicates: 0 });
     assert.is((await ledger.get(lookalike))?.seq, 4);
-    assert.equal(await ledger.append([{ ...event(4), id: lookalike }]), { seqs: [4], lastSeq: 4, duplicates: 1 });
+    assert.equal(counts(await ledger.append([{ ...event(4), id: lookalike }])), { seqs: [4], lastSeq: 4, duplicates: 1 });
     const [first] = await collect(ledger.read({ toSeq: 1 }));
     const impostor = (first.id.startsWith('0') ? '1' : '0') + first.id.slice(1);
     assert.is(await ledger.get(impostor), undefined, 'names seq 1, but seq 1 has another id');
@@ -134,10 +151,10 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
     assert.is(error.code, 'LEDGER_CONFLICT');
     assert.equal(error.details, { expected: 1, actual: 2 });
     assert.is(ledger.lastSeq, 2);
-    assert.equal(await ledger.append([event(3)], { expectedSeq: 2 }), { seqs: [3], lastSeq: 3, duplicates: 0 });
+    assert.equal(counts(await ledger.append([event(3)], { expectedSeq: 2 })), { seqs: [3], lastSeq: 3, duplicates: 0 });
     // An exact retry of an already-stored batch is idempotent even though its expectedSeq is now stale.
     await ledger.append([event(4, { id: 'x' })], { expectedSeq: 3 });
-    assert.equal(await ledger.append([event(4, { id: 'x' })], { expectedSeq: 3 }), { seqs: [4], lastSeq: 4, duplicates: 1 });
+    assert.equal(counts(await ledger.append([event(4, { id: 'x' })], { expectedSeq: 3 })), { seqs: [4], lastSeq: 4, duplicates: 1 });
     await ledger.close();
   });
 

@@ -24,6 +24,26 @@ test.before(async () => {
   }
 });
 
+test('given SIGINT exactly as an epoch save is decided, when the supervisor stops, then no step is committed twice and the stop names the checkpoint of its position', async () => {
+  for (const line of [2, 3, 4]) {
+    const t = tempDir();
+    try {
+      // Line N (N >= 2) is the save decision of epoch N - 1: the signal lands while that very save is in flight.
+      const run = await runDriver({ ...options, dir: t.dir }, { line, delayMs: 0, signal: 'SIGINT' });
+      assert.is(run.code, 130, `line ${line}`);
+      const facts = await ledgerFacts(t.dir);
+      const commits = facts.events.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as { checkpoint: string; epoch: number; step: number });
+      const steps = commits.map((c) => c.step);
+      assert.equal(steps, [...new Set(steps)], `line ${line}: one checkpoint per step, got steps ${steps}`);
+      const interrupt = facts.events.find((e) => e.type === 'SaveDecided' && (e.data as { rule: string }).rule === 'interrupt')!.data as { epoch: number; step: number };
+      assert.ok(commits.some((c) => c.epoch === interrupt.epoch && c.step === interrupt.step), `line ${line}: a checkpoint holds the stop's position (step ${interrupt.step})`);
+      assert.ok(facts.kept.every((k) => k.ok));
+    } finally {
+      t.cleanup();
+    }
+  }
+});
+
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   test(`given a run in epoch 3, when the supervisor gets ${signal}, then it saves a final checkpoint, records RunStopped and exits ${code}`, async () => {
     const t = tempDir();
@@ -38,9 +58,14 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       assert.is((stopped[0].data as { signal: string }).signal, signal);
       const interrupt = facts.events.find((e) => e.type === 'SaveDecided' && (e.data as { rule: string }).rule === 'interrupt');
       assert.ok(interrupt, 'the final save is a recorded decision');
-      const final = facts.events.find((e) => e.type === 'CheckpointCommitted' && (e.data as { decisionSeq?: number }).decisionSeq === interrupt!.seq);
-      assert.ok(final && final.seq < stopped[0].seq, 'the final checkpoint is committed before RunStopped');
-      assert.equal((final!.data as { labels: string[] }).labels, ['interrupted']);
+      // The final checkpoint holds the interrupt's position: a new one labelled `interrupted`, or the existing one
+      // when that position was already committed (issue 12 item 8: never a second checkpoint of one step).
+      const at = interrupt!.data as { epoch: number; step: number };
+      const atPosition = facts.events.filter((e) => e.type === 'CheckpointCommitted' && (e.data as { epoch: number; step: number }).step === at.step && (e.data as { epoch: number }).epoch === at.epoch);
+      assert.is(atPosition.length, 1, `exactly one checkpoint of step ${at.step}`);
+      const final = atPosition[0];
+      assert.ok(final.seq < stopped[0].seq, 'the final checkpoint is committed before RunStopped');
+      if ((final.data as { decisionSeq?: number }).decisionSeq === interrupt!.seq) assert.equal((final.data as { labels: string[] }).labels, ['interrupted']);
       assert.ok(facts.kept.every((k) => k.ok));
       assert.is(facts.count('RunFinished'), 0);
 

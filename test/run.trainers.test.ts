@@ -10,7 +10,9 @@ import { bundleDriver, runDriver } from './fixtures/run-driver-process.js';
 const PYTHON = fileURLToPath(new URL('../trainers/python/logistic_regression.py', import.meta.url));
 const quiet: Partial<TrainOptions> = { out: null, handleSignals: false, restartBackoffMs: 10 };
 const mlp = { trainer: 'mnist-mlp', epochs: 3, seed: 21, policy: 'normal', trainerConfig: { trainSize: 400, validationSize: 100, testSize: 100 } };
-const python = { trainer: PYTHON, epochs: 5, seed: 4, policy: 'normal', trainerConfig: { trainSize: 256 } };
+// keepEpochStates: a trainer without 'hold' (protocol backpressure) must keep every epoch state the supervisor
+// may still ask for; a state it dropped is a SaveFailed now, never another epoch's state.
+const python = { trainer: PYTHON, epochs: 5, seed: 4, policy: 'normal', trainerConfig: { trainSize: 256, keepEpochStates: 64 } };
 
 /** Run to the end, SIGKILLing the trainer once `pattern` appears in the output. */
 async function runKillingTrainerAt(options: TrainOptions, pattern: RegExp, dir: string) {

@@ -241,7 +241,7 @@ export class LedgerCore implements Ledger {
     if (fresh.length === 0) {
       // A durable retry of a batch first written non-durably must still leave it durable.
       if (options.durable === true) await this.syncIfNeeded();
-      return { seqs, lastSeq: this.committedSeq, duplicates };
+      return { seqs, lastSeq: this.committedSeq, duplicates, events: await this.storedEvents(seqs, []) };
     }
 
     const { expectedSeq } = options;
@@ -262,7 +262,24 @@ export class LedgerCore implements Ledger {
     this.committedSeq = seq;
     this.projections.commit(pending);
     if (this.live.observed) for (const event of current) this.live.next(event);
-    return { seqs, lastSeq: seq, duplicates };
+    return { seqs, lastSeq: seq, duplicates, events: duplicates === 0 ? current : await this.storedEvents(seqs, current) };
+  }
+
+  /** The stored envelope of each seq: from this batch's `written` events, else read back (an idempotent retry). */
+  private async storedEvents(seqs: readonly number[], written: readonly LedgerEvent[]): Promise<LedgerEvent[]> {
+    const bySeq = new Map(written.map((event) => [event.seq, event]));
+    const events: LedgerEvent[] = [];
+    for (const seq of seqs) {
+      let event = bySeq.get(seq);
+      if (event === undefined) {
+        const bytes = await this.storage.record(seq).catch((error) => this.fail(error, 'read'));
+        if (bytes === undefined) throw missingRecord(seq);
+        event = this.upcast(decodeEvent(bytes, seq));
+        bySeq.set(seq, event);
+      }
+      events.push(event);
+    }
+    return events;
   }
 
   private async registerNow<S>(projection: Projection<S>): Promise<S> {

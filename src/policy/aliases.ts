@@ -10,7 +10,7 @@ export const CANONICAL_KEYS = [
   'saveBestOnly', 'everyNEpochs', 'everyNSteps', 'everyNSeconds', 'atEpochs', 'atSteps', 'saveLast', 'predicate',
   'keepTopK', 'keepLast', 'keepEveryNEpochs', 'keepEveryNSteps', 'keepEveryNHours',
   'earlyStopping', 'patience', 'baseline', 'startFromEpoch', 'restoreBestWeights',
-  'terminateOnNaN', 'restoreBestAtEnd', 'backup', 'minStepsBetweenSaves',
+  'terminateOnNaN', 'restoreBestAtEnd', 'backup', 'minStepsBetweenSaves', 'tolerateSaveFailures',
 ] as const;
 export type CanonicalKey = (typeof CANONICAL_KEYS)[number] | 'esMinDelta';
 

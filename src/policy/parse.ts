@@ -90,6 +90,8 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     terminateOnNaN: raw.terminateOnNaN === undefined ? false : asBool('terminateOnNaN', raw.terminateOnNaN),
     restoreBestAtEnd: raw.restoreBestAtEnd === undefined ? false : asBool('restoreBestAtEnd', raw.restoreBestAtEnd),
     backup: buildBackup(raw.backup),
+    // Only when given: configs without it normalize (and hash) as before.
+    ...(raw.tolerateSaveFailures !== undefined ? { tolerateSaveFailures: asBool('tolerateSaveFailures', raw.tolerateSaveFailures) } : {}),
   };
   // Keras 3 checks save_best_only on epoch ends (save_freq "epoch") or every N batches (an integer save_freq).
   if (config.saveBestOnly && config.everyNEpochs === null && config.everyNSteps === null) {

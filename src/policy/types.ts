@@ -77,6 +77,8 @@ export type PolicyConfig = {
   /** Decide `restore` of the best checkpoint when training ends (HF `load_best_model_at_end`). */
   restoreBestAtEnd: boolean;
   backup: BackupConfig | null;
+  /** A run whose decided saves failed (SaveFailed) still ends as a success (exit 0). Default false. */
+  tolerateSaveFailures?: boolean;
 };
 
 /** What a custom save predicate sees. It must be pure: same context ⇒ same answer. */

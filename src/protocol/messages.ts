@@ -9,7 +9,7 @@ import type { Metrics } from '../events.js';
 export const PROTOCOL_VERSION = 1;
 
 // ── trainer → supervisor ───────────────────────────────────────────────────────────────────────────
-export interface Hello { type: 'hello'; protocol: number; trainer: string; version: string; backend: string; capabilities: string[] }
+export interface Hello { type: 'hello'; protocol: number; trainer: string; version: string; backend: string; capabilities: string[]; batchesPerEpoch?: number }
 export interface EpochEnd { type: 'epoch_end'; epoch: number; step: number; metrics: Metrics; ms: number }
 export interface BatchEnd { type: 'batch_end'; epoch: number; batch: number; step: number; metrics: Metrics }
 /** Reply to `save` (and to `capture` for evaluation tools): the full resumable state. */
@@ -44,7 +44,7 @@ export interface Start { type: 'start'; config: TrainConfig; seed: number; state
  * save decided on epoch N's metrics holds epoch N's weights even though training has moved on.
  * `at: 'now'` captures the current position (mid-epoch, with RNG and data cursor).
  */
-export interface Save { type: 'save'; requestId: string; at?: 'epoch' | 'now'; epoch?: number }
+export interface Save { type: 'save'; requestId: string; at?: 'epoch' | 'now'; epoch?: number; step?: number }
 /** Finish the current batch, then send `done {reason: 'stopped'}`. */
 export interface Stop { type: 'stop'; reason: string }
 /** Replace weights and optimizer state (early stopping's restore-best); training position is unchanged. */

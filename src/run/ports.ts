@@ -19,9 +19,11 @@ export interface RunStore {
   /** The newest checkpoint of a run that verifies (falling back past bad ones), or null: the resume point. */
   loadNewestVerified(run: string): Promise<{ checkpoint: string; state: CheckpointState } | null>;
   /** Carry out a PruneIntended decision; resolves with the stored CheckpointPruned event, if any. */
-  prune(checkpoint: string, intentSeq: number): Promise<LedgerEvent | undefined>;
-  /** Carry out a BackupIntended decision; resolves with the stored BackupVerified event, if any. */
+  prune(checkpoint: string, intent: { intentSeq: number; reason: string }): Promise<LedgerEvent | undefined>;
+  /** Carry out a BackupIntended decision; resolves with the stored BackupVerified event (rejects when it failed). */
   backup(checkpoint: string, target: string, intentSeq: number): Promise<LedgerEvent | undefined>;
+  /** Remove blobs no checkpoint references (what a failed commit left behind); resolves with how many. */
+  removeOrphans(): Promise<number>;
   /** Digest of the weights only (not optimizer or trainer state): equal digests mean bit-identical weights. */
   weightsDigest(state: CheckpointState): string;
 }

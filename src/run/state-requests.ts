@@ -23,7 +23,7 @@ export class StateRequests {
    * Send `save` and resolve with the trainer's `state` reply: the state as of epoch `epoch`'s end (default: the
    * latest epoch end), or with `at: 'now'` the current position.
    */
-  request(options: { at?: 'epoch' | 'now'; epoch?: number } = {}): Promise<StateReply> {
+  request(options: { at?: 'epoch' | 'now'; epoch?: number; step?: number } = {}): Promise<StateReply> {
     const at = options.at ?? 'epoch';
     const requestId = randomUUID();
     if (this.closedBy) return Promise.reject(this.closedBy);
@@ -33,8 +33,17 @@ export class StateRequests {
         reject(new CkptError('PROTOCOL_TIMEOUT', `trainer did not reply to save within ${this.timeoutMs} ms; it must answer save with state between batches`));
       }, this.timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
-      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}), ...(at === 'epoch' && options.epoch !== undefined ? { epoch: options.epoch } : {}) });
+      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}), ...(at === 'epoch' && options.epoch !== undefined ? { epoch: options.epoch } : {}), ...(at === 'epoch' && options.step !== undefined ? { step: options.step } : {}) });
     });
+  }
+
+  /**
+   * Let the trainer drop every held state at or before `position` (hold/release contract; the protocol helper
+   * implements the frame). Stub until then: a no-op.
+   * @example requests.release({ epoch: 3, step: 300 })
+   */
+  release(position: { epoch: number; step: number }): void {
+    void position;
   }
 
   /** Route a trainer message to its waiting request; true when it was consumed. */

@@ -12,14 +12,14 @@ import type { Ledger } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import type { Lease } from '../../ledger/index.js';
 import { leaseNamedRun } from '../store/locations.js';
-import type { RunCrashed } from '../events.js';
-import { latestRun, nextRunId, RUNS_PROJECTION, runsProjection, type RunsState, type RunSummary } from '../projections/runs.js';
+import type { RunCrashed, RunFinished } from '../events.js';
+import { latestRun, nextRunId } from '../projections/runs.js';
 import { startOwnerServer, type OwnerServer } from '../server/owner-server.js';
 import { BUILTIN_TRAINERS, resolveTrainer } from '../trainers.js';
 import { restartDelayMs, sleep } from './backoff.js';
 import { createProgress, silentProgress, type RunProgress } from './progress.js';
 import { SaveQueue } from './save-queue.js';
-import { appendAndRead } from './append-events.js';
+import { recordStopped, recordUncleanEnd, runsState } from './run-records.js';
 import { RunSession, type SessionOutcome, type SessionStart } from './session.js';
 import { TrainerProcess } from './trainer-process.js';
 import type { TrainPorts } from './ports.js';
@@ -59,15 +59,21 @@ export interface TrainOptions {
   batchEvery?: number;
   /** Called with each trainer process id as it is spawned (tests kill it). */
   onTrainerSpawn?: (pid: number) => void;
+  /** `helloMs`: how long a new trainer may take to say hello (default 15 s; `--hello-timeout`). */
   timeouts?: Partial<{ helloMs: number; stateMs: number; exitMs: number }>;
   /** Replace the workspace/policy wiring (tests). */
   ports?: TrainPorts;
 }
 
+/** Exit code of a run that finished with saves that failed (SaveFailed) and a policy that does not tolerate them. */
+export const EXIT_SAVES_FAILED = 3;
+
 export interface TrainResult {
-  exitCode: 0 | 1 | 130 | 143;
+  exitCode: 0 | 1 | typeof EXIT_SAVES_FAILED | 130 | 143;
   run: string | null;
   status: 'finished' | 'stopped' | 'failed';
+  /** Decided saves that were never committed (see RunFinished.failedSaves). */
+  failedSaves?: number;
   epoch: number;
   step: number;
   weightsDigest: string | null;
@@ -121,8 +127,11 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       active?.forceEnd();
     });
     const previous = options.run !== undefined ? runs.runs[options.run] : latestRun(runs);
-    if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous);
-    const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped') ? previous : undefined;
+    if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous, 'the supervisor');
+    // A run that finished with failed saves is unfinished business: --resume continues it from its newest
+    // verified checkpoint to its planned end.
+    const incomplete = previous?.status === 'finished' && options.resume === true && await finishedWithFailedSaves(ledger, previous.run);
+    const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped' || incomplete) ? previous : undefined;
     if (options.run !== undefined && previous && !resumable) throw new CkptError('CLI_USAGE', `${options.run} already ${previous.status}; name a new run`);
     const resuming = resumable !== undefined && (options.resume === true || (options.resume === undefined && resumable.status !== 'stopped'));
     const base = resuming ? resumable : undefined;
@@ -147,7 +156,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     if (options.serve) progress.line(`dashboard: ${server.pageUrl}`);
 
     const saves = new SaveQueue();
-    const timeouts = { helloMs: 120_000, stateMs: 120_000, exitMs: 5_000, ...options.timeouts };
+    const timeouts = { helloMs: 15_000, stateMs: 120_000, exitMs: 5_000, ...options.timeouts };
+    let lastCrash: { code: string | undefined; beforeHello: boolean } | null = null;
     let restarts = 0;
     let attempt = base ? base.resumes : 0;
     let started = base !== undefined;
@@ -157,7 +167,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       let fromCheckpoint: string | null = null;
       if (started) {
         const point = await store.loadNewestVerified(run);
-        if (point) { start = { config, seed, state: point.state }; fromCheckpoint = point.checkpoint; }
+        if (point) { start = { config, seed, state: point.state, checkpoint: point.checkpoint }; fromCheckpoint = point.checkpoint; }
         attempt++;
       }
       let trainer = unclaimed;
@@ -194,28 +204,33 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       if (session.helloSeen) started = true;
       if (session.fatal) throw session.fatal;
       if (outcome.kind === 'finished') {
-        return { exitCode: 0, run, status: 'finished', epoch: outcome.epoch, step: outcome.step, weightsDigest: outcome.weightsDigest, restarts, url: server.url };
+        const failedSaves = outcome.failedSaves;
+        const tolerated = policy.config.tolerateSaveFailures === true;
+        if (failedSaves > 0) progress.line(`${run}: ${failedSaves} decided save(s) failed (see \`ckpt log\`)${tolerated ? '; tolerated by the policy' : '; free the cause, then `ckpt train --resume` continues the run from its newest checkpoint'}`);
+        const exitCode = failedSaves > 0 && !tolerated ? EXIT_SAVES_FAILED : 0;
+        return { exitCode, run, status: 'finished', epoch: outcome.epoch, step: outcome.step, weightsDigest: outcome.weightsDigest, restarts, url: server.url, ...(failedSaves > 0 ? { failedSaves } : {}) };
       }
       if (outcome.kind === 'stopped') {
         return { exitCode: outcome.signal === 'SIGTERM' ? 143 : 130, run, status: 'stopped', epoch: outcome.epoch, step: outcome.step, weightsDigest: null, restarts, url: server.url };
       }
       await saves.drain();
       await recordCrash(ledger, run, outcome, restarts + 1);
-      if (interrupted) {
-        await appendAndRead(ledger, [{ stream: run, type: 'RunStopped', data: { run, reason: `interrupted by ${interrupted}`, signal: interrupted } }], true);
-        return { exitCode: interrupted === 'SIGTERM' ? 143 : 130, run, status: 'stopped', ...session.at, weightsDigest: null, restarts, url: server.url };
-      }
-      if (restarts >= (options.maxRestarts ?? DEFAULTS.maxRestarts)) {
-        progress.line(`${run}: trainer crashed (${outcome.reason}); giving up after ${restarts} restart(s)`);
+      // A trainer that fails before hello fails the same way again: restart it only once it got further.
+      const sameStartFailure = outcome.beforeHello && (!started || (lastCrash?.beforeHello === true && lastCrash.code === outcome.code));
+      lastCrash = { code: outcome.code, beforeHello: outcome.beforeHello };
+      if (!interrupted && (sameStartFailure || restarts >= (options.maxRestarts ?? DEFAULTS.maxRestarts))) {
+        progress.line(`${run}: trainer crashed (${outcome.reason}); ${sameStartFailure ? 'not restarting a trainer that fails before hello' : `giving up after ${restarts} restart(s)`}`);
         return { exitCode: 1, run, status: 'failed', ...session.at, weightsDigest: null, restarts, url: server.url, error: { code: outcome.code ?? 'RUN_CRASHED', message: outcome.reason } };
       }
-      restarts++;
-      resumeReason = 'restart';
-      const delay = restartDelayMs(restarts, options.restartBackoffMs ?? 500);
-      progress.line(`${run}: trainer crashed (${outcome.reason}); restart ${restarts} in ${delay} ms`);
-      await sleep(delay);
+      if (!interrupted) {
+        restarts++;
+        resumeReason = 'restart';
+        const delay = restartDelayMs(restarts, options.restartBackoffMs ?? 500);
+        progress.line(`${run}: trainer crashed (${outcome.reason}); restart ${restarts} in ${delay} ms`);
+        await sleep(delay);
+      }
       if (interrupted) {
-        await appendAndRead(ledger, [{ stream: run, type: 'RunStopped', data: { run, reason: `interrupted by ${interrupted}`, signal: interrupted } }], true);
+        await recordStopped(ledger, run, interrupted);
         return { exitCode: interrupted === 'SIGTERM' ? 143 : 130, run, status: 'stopped', ...session.at, weightsDigest: null, restarts, url: server.url };
       }
     }
@@ -257,22 +272,15 @@ function failed(run: string | null, error: unknown): TrainResult {
   return { exitCode: 1, run, status: 'failed', epoch: 0, step: 0, weightsDigest: null, restarts: 0, error: { code, message: (error as Error)?.message ?? String(error) } };
 }
 
-async function runsState(ledger: Ledger): Promise<RunsState> {
-  try {
-    return ledger.state<RunsState>(RUNS_PROJECTION);
-  } catch {
-    return ledger.register(runsProjection);
-  }
-}
-
-/** The previous supervisor died mid-run (SIGKILL, power cut): say so in the ledger before anything else. */
-async function recordUncleanEnd(ledger: Ledger, run: RunSummary): Promise<void> {
-  const data: RunCrashed = { run: run.run, reason: 'the supervisor ended without finishing or stopping the run (killed?)', code: 'RUN_UNCLEAN_END', attempt: run.crashes + 1 };
-  await appendAndRead(ledger, [{ stream: run.run, type: 'RunCrashed', data }], true);
-}
-
 async function recordCrash(ledger: Ledger, run: string, outcome: Extract<SessionOutcome, { kind: 'crashed' }>, attempt: number): Promise<void> {
   const data: RunCrashed = { run, reason: outcome.reason, attempt, exitCode: outcome.exitCode, signal: outcome.signal, ...(outcome.code ? { code: outcome.code } : {}) };
-  await appendAndRead(ledger, [{ stream: run, type: 'RunCrashed', data }], true);
+  await ledger.append([{ stream: run, type: 'RunCrashed', data }], { durable: true });
+}
+
+/** Whether `run`'s newest RunFinished records saves that failed (so it is not complete). */
+async function finishedWithFailedSaves(ledger: Ledger, run: string): Promise<boolean> {
+  let last: RunFinished | undefined;
+  for await (const event of ledger.read({ stream: run, types: ['RunFinished'] })) last = event.data as RunFinished;
+  return (last?.failedSaves ?? 0) > 0;
 }
 

@@ -1,12 +1,10 @@
 /**
  * The real wiring of `train()`: the workspace's checkpoint store (src/store) seen through the RunStore port,
- * and the policy engine (src/policy) run over the ledger by PolicyFeed.
+ * and the policy engine (src/policy) run over the ledger by PolicyFeed. Every fact the store records comes
+ * back as stored (ledger seq, id, at), so the processor feeds the policy exactly what a replay reads.
  *
  * @example const ws = await defaultPorts.openWorkspace('./checkpoints')
  */
-import type { Ledger, LedgerEvent } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
-import type { CheckpointCommitted } from '../events.js';
 import { policyProjection } from '../policy/index.js';
 import { loadPolicy } from './load-policy.js';
 import type { CheckpointStore } from '../store/store.js';
@@ -14,27 +12,15 @@ import type { BlobBackend } from '../store/blobs.js';
 import { weightsDigest } from '../store/digest.js';
 import { openWorkspace } from '../workspace.js';
 import { PolicyFeed } from './policy-feed.js';
-import type { CommitMeta, RunStore, TrainPorts } from './ports.js';
-
-/** The stored event of `type` after `afterSeq` whose data matches, read back for its seq. */
-async function storedEvent(ledger: Ledger, stream: string, afterSeq: number, type: string, match: (data: any) => boolean): Promise<LedgerEvent | undefined> {
-  let found: LedgerEvent | undefined;
-  for await (const event of ledger.read({ stream, fromSeq: afterSeq + 1, types: [type] })) if (match(event.data)) found = event;
-  return found;
-}
+import type { RunStore, TrainPorts } from './ports.js';
 
 /**
  * The RunStore port over a CheckpointStore.
  * @example const store = storePort(workspace.store)
  */
 export function storePort(store: CheckpointStore<BlobBackend>): RunStore {
-  const ledger = store.ledger;
   return {
-    async commit(state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
-      const data = await store.commit(state, meta);
-      const entry = store.entry(data.checkpoint);
-      return { seq: entry.seq, id: `commit-${data.checkpoint}`, stream: data.run, type: 'CheckpointCommitted', v: 1, at: entry.at, data };
-    },
+    commit: (state, meta) => store.recorded.commit(state, meta),
     async load(checkpoint) {
       return (await store.loadId(checkpoint)).state;
     },
@@ -42,17 +28,10 @@ export function storePort(store: CheckpointStore<BlobBackend>): RunStore {
       const loaded = await store.loadNewestVerified(run);
       return loaded ? { checkpoint: loaded.id, state: loaded.state } : null;
     },
-    async prune(checkpoint, intentSeq) {
-      const before = ledger.lastSeq;
-      const stream = store.entry(checkpoint).run;
-      await store.prune(checkpoint, { intentSeq });
-      return storedEvent(ledger, stream, before, 'CheckpointPruned', (d) => d.checkpoint === checkpoint);
-    },
-    async backup(checkpoint, target) {
-      const before = ledger.lastSeq;
-      const stream = store.entry(checkpoint).run;
-      await store.backup(checkpoint, target);
-      return storedEvent(ledger, stream, before, 'BackupVerified', (d) => d.checkpoint === checkpoint);
+    prune: (checkpoint, intent) => store.recorded.prune(checkpoint, intent),
+    backup: (checkpoint, target) => store.recorded.backup(checkpoint, target),
+    async removeOrphans() {
+      return (await store.gc({ dryRun: false })).blobsDeleted;
     },
     weightsDigest,
   };

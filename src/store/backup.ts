@@ -3,6 +3,7 @@
  * record `BackupVerified` (or `BackupFailed`). Loads take a lost or corrupt blob from a verified backup.
  */
 import { resolve as resolvePath } from 'node:path';
+import type { LedgerEvent } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import type { BackupVerified } from '../events.js';
 import { BlobStore } from './blobs.js';
@@ -17,6 +18,14 @@ import { encodeJson } from './manifest.js';
  * @example const { blobs, bytes } = await backupCheckpoint(ctx, 'best', '/mnt/backup/ckpt')
  */
 export async function backupCheckpoint(ctx: StoreContext, ref: string, target: string): Promise<BackupVerified> {
+  return (await backupCheckpointEvent(ctx, ref, target)).data;
+}
+
+/**
+ * `backupCheckpoint`, resolving with the BackupVerified event as stored.
+ * @example const { seq } = await backupCheckpointEvent(ctx, 'ckpt-3', '/mnt/backup/ckpt')
+ */
+export async function backupCheckpointEvent(ctx: StoreContext, ref: string, target: string): Promise<LedgerEvent<BackupVerified>> {
   const id = await resolveRef(ctx, ref, false);
   const entry = entryOf(ctx, id);
   const dest = resolvePath(target);
@@ -39,8 +48,7 @@ export async function backupCheckpoint(ctx: StoreContext, ref: string, target: s
     await writeFileDurable(backupDescriptorPath(dest, id), encodeJson({ checkpoint: id, run: entry.run, epoch: entry.epoch, step: entry.step, manifest: entry.manifest, blobs: entry.blobs, metrics: entry.metrics, weightsDigest: entry.weightsDigest, source: ctx.dir }));
     for (const hash of entry.blobs) await backup.read(hash, backupBlobPath(dest, hash));
     const data: BackupVerified = { checkpoint: id, target: dest, blobs: entry.blobs.length, bytes };
-    await appendEvent(ctx, entry.run, 'BackupVerified', data);
-    return data;
+    return await appendEvent(ctx, entry.run, 'BackupVerified', data);
   } catch (error) {
     const code = hasCode(error) ? error.code : 'STORE_BACKUP_FAILED';
     const message = error instanceof Error ? error.message : String(error);

@@ -2,10 +2,12 @@
  * The commit protocol: blobs and manifest durable → CheckpointCommitted appended durably. A crash
  * before the event leaves only unreferenced files (gc removes them); nothing can reference a partial checkpoint.
  */
+import type { LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
+import { CkptError } from '../errors.js';
 import type { CheckpointCommitted } from '../events.js';
 import { hasCode } from '../errors.js';
-import { catalogOf, type StoreContext } from './context.js';
+import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { type CommitMeta, writeCheckpointContent } from './write.js';
 
 /** Ids handed out by this process but perhaps not yet visible in the catalog. */
@@ -23,8 +25,20 @@ export function nextCheckpointId(ctx: StoreContext): string {
  * @example const committed = await commitCheckpoint(ctx, state, { run: 'run-1', epoch: 3, step: 300, metrics, trainer: 'mlp', backend: 'cpu' })
  */
 export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+  return (await commitCheckpointEvent(ctx, state, meta)).data;
+}
+
+/**
+ * `commitCheckpoint`, resolving with the CheckpointCommitted event as stored (seq, id, at). A full disk is
+ * STORE_NO_SPACE; nothing is committed then, and the blobs already written are unreferenced (gc removes them).
+ * @example const { seq, data } = await commitCheckpointEvent(ctx, state, meta)
+ */
+export async function commitCheckpointEvent(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
   return ctx.mutex.run(async () => {
-    const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding);
+    const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding).catch((error) => {
+      if ((error as NodeJS.ErrnoException)?.code !== 'ENOSPC' && (error as { cause?: NodeJS.ErrnoException })?.cause?.code !== 'ENOSPC') throw error;
+      throw new CkptError('STORE_NO_SPACE', `no space left on the device of ${ctx.dir} while writing a checkpoint of ${meta.run} at epoch ${meta.epoch}; free space, then \`ckpt train --resume\``, { cause: error, details: { run: meta.run, epoch: meta.epoch, step: meta.step } });
+    });
     // The id is decided from the catalog as of `expectedSeq`: on a shared ledger another host may commit in
     // between (its catalog then names the same id), so the append is conditional and retried with a fresh id.
     for (;;) {
@@ -49,8 +63,7 @@ export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState
         backend: meta.backend,
       };
       try {
-        await ctx.ledger.append([{ stream: meta.run, type: 'CheckpointCommitted', data }], { durable: true, expectedSeq });
-        return data;
+        return await appendEvent(ctx, meta.run, 'CheckpointCommitted', data, { expectedSeq });
       } catch (error) {
         if (!hasCode(error) || error.code !== 'LEDGER_CONFLICT') throw error;
         reservedIds.set(ctx, Number(checkpoint.slice('ckpt-'.length)));

@@ -32,10 +32,14 @@ export function entryOf(ctx: StoreContext, id: string): CatalogEntry {
 }
 
 /**
- * Append one domain event durably and return it as stored.
+ * Append one domain event durably and return it as stored. `expectedSeq` makes it conditional (LEDGER_CONFLICT
+ * when another writer appended first).
  * @example await appendEvent(ctx, 'run-1', 'CheckpointPinned', { checkpoint: 'ckpt-3' })
  */
-export async function appendEvent<K extends EventType>(ctx: StoreContext, stream: string, type: K, data: EventMap[K], id?: string): Promise<LedgerEvent<EventMap[K]>> {
-  const { seqs } = await ctx.ledger.append([{ stream, type, data, ...(id ? { id } : {}) }], { durable: true });
-  return { seq: seqs[0], id: id ?? '', stream, type, v: 1, at: Date.now(), data };
+export async function appendEvent<K extends EventType>(
+  ctx: StoreContext, stream: string, type: K, data: EventMap[K], options: { id?: string; expectedSeq?: number } = {},
+): Promise<LedgerEvent<EventMap[K]>> {
+  const { id, expectedSeq } = options;
+  const { events } = await ctx.ledger.append([{ stream, type, data, ...(id ? { id } : {}) }], { durable: true, ...(expectedSeq !== undefined ? { expectedSeq } : {}) });
+  return events[0] as LedgerEvent<EventMap[K]>;
 }

@@ -4,6 +4,7 @@
  * listing) → `CheckpointPruned`. gc removes blobs no checkpoint references and leftover temp files.
  */
 import { unlink } from 'node:fs/promises';
+import type { LedgerEvent } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
 import type { CheckpointPruned, Decision } from '../events.js';
 import type { CatalogState } from '../projections/catalog.js';
@@ -16,7 +17,7 @@ export interface PruneOptions {
   reason?: string;
 }
 
-async function pruneLocked(ctx: StoreContext, id: string, options: PruneOptions): Promise<CheckpointPruned> {
+async function pruneLocked(ctx: StoreContext, id: string, options: PruneOptions): Promise<LedgerEvent<CheckpointPruned>> {
   const entry = entryOf(ctx, id);
   if (entry.status === 'pruned') throw new CkptError('STORE_PRUNED', `${id} is already pruned`, { details: { checkpoint: id } });
   if (entry.pinned) throw new CkptError('STORE_PINNED', `${id} is pinned; run \`ckpt unpin ${id}\` before pruning it`, { details: { checkpoint: id } });
@@ -29,15 +30,22 @@ async function pruneLocked(ctx: StoreContext, id: string, options: PruneOptions)
   const unshared = entry.blobs.filter((blob) => (refs[blob] ?? 0) <= 1);
   const { deleted, bytes } = await ctx.blobs.remove(unshared);
   const data: CheckpointPruned = { checkpoint: id, intentSeq, blobsDeleted: deleted, bytesFreed: bytes };
-  await appendEvent(ctx, entry.run, 'CheckpointPruned', data);
-  return data;
+  return appendEvent(ctx, entry.run, 'CheckpointPruned', data);
 }
 
 /**
  * Prune one checkpoint. Pinned checkpoints are refused (STORE_PINNED).
  * @example await prune(ctx, 'ckpt-2', { intentSeq: 41, reason: 'keepTopK: not in the top 3' })
  */
-export function prune(ctx: StoreContext, id: string, options: PruneOptions = {}): Promise<CheckpointPruned> {
+export async function prune(ctx: StoreContext, id: string, options: PruneOptions = {}): Promise<CheckpointPruned> {
+  return (await pruneEvent(ctx, id, options)).data;
+}
+
+/**
+ * `prune`, resolving with the CheckpointPruned event as stored.
+ * @example const { seq } = await pruneEvent(ctx, 'ckpt-2', { intentSeq: 41 })
+ */
+export function pruneEvent(ctx: StoreContext, id: string, options: PruneOptions = {}): Promise<LedgerEvent<CheckpointPruned>> {
   return ctx.mutex.run(() => pruneLocked(ctx, id, options));
 }
 

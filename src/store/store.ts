@@ -3,19 +3,19 @@
  * checkpoint facts in the ledger. One object per directory, created by `openWorkspace` (or `createStore`
  * when you already hold a ledger).
  */
-import type { Ledger } from '../../ledger/types.js';
+import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import type { BackupVerified, CheckpointCommitted, CheckpointPinned, CheckpointPruned, CheckpointTagged } from '../events.js';
 import { CATALOG, type CatalogEntry, type CatalogState, catalogProjection } from '../projections/catalog.js';
-import { backupCheckpoint } from './backup.js';
+import { backupCheckpoint, backupCheckpointEvent } from './backup.js';
 import { type BlobBackend, BlobStore } from './blobs.js';
-import { commitCheckpoint } from './commit.js';
+import { commitCheckpoint, commitCheckpointEvent } from './commit.js';
 import { type Compression, encodingFor } from './compression.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { type ExportOptions, type ExportResult, exportCheckpoint } from './export.js';
 import { importBundle, type ImportResult } from './bundle-import.js';
 import { type LoadedCheckpoint, loadById, loadRef, resolveRef, verifyCheckpoint, type VerifyResult } from './load.js';
-import { finishPendingPrunes, gc, type GcResult, prune, type PruneOptions, summary, type StoreSummary } from './maintenance.js';
+import { finishPendingPrunes, gc, type GcResult, prune, pruneEvent, type PruneOptions, summary, type StoreSummary } from './maintenance.js';
 import { Mutex } from './lock.js';
 import { hasCode } from '../errors.js';
 import type { CheckpointRef } from './refs.js';
@@ -60,6 +60,17 @@ export class CheckpointStore<B extends BlobBackend = BlobStore> {
   commit(state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
     return commitCheckpoint(this.ctx, state, meta);
   }
+
+  /**
+   * The facts `commit`, `prune` and `backup` record, as stored (seq, ledger id, at): what the decision processor
+   * feeds back to the policy.
+   * @example const committed = await store.recorded.commit(state, meta); committed.seq
+   */
+  readonly recorded = {
+    commit: (state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> => commitCheckpointEvent(this.ctx, state, meta),
+    prune: (id: string, options: PruneOptions = {}): Promise<LedgerEvent<CheckpointPruned>> => pruneEvent(this.ctx, id, options),
+    backup: (ref: string, target: string): Promise<LedgerEvent<BackupVerified>> => backupCheckpointEvent(this.ctx, ref, target),
+  };
 
   /**
    * Load a checkpoint by reference (`ckpt-3`, `latest`, `best`, `best:val_acc`, `epoch:4`, `run-2/latest`),

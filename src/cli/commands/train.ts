@@ -8,13 +8,13 @@ import { defineCommand, DEFAULT_DIR, nonNegativeInt, positiveInt, type CommonOpt
 
 type TrainFlags = CommonOptions & {
   trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean; run?: string;
-  maxRestarts?: number; serve?: boolean; port?: number; readOnly?: boolean; trainerConfig?: Record<string, unknown>;
+  maxRestarts?: number; serve?: boolean; port?: number; readOnly?: boolean; trainerConfig?: Record<string, unknown>; helloTimeout?: number;
 };
 
 /**
  * `ckpt train`: train a model under supervision, checkpointing into the ledger. With no flags: mnist-mlp, the
- * `normal` policy, ./checkpoints. Exit 0 when the run finished, 130/143 when interrupted (after a final
- * checkpoint), 1 when it failed.
+ * `normal` policy, ./checkpoints. Exit 0 when the run finished, 3 when it finished but decided saves failed
+ * (unless the policy tolerates that), 130/143 when interrupted (after a final checkpoint), 1 when it failed.
  */
 export function registerTrain(program: Command): void {
   defineCommand<TrainFlags>(
@@ -34,6 +34,7 @@ export function registerTrain(program: Command): void {
       .option('--no-resume', 'always start a new run (default: continue a run that crashed)')
       .option('--run <name>', 'start or resume this run (required with a shared --ledger)')
       .option('--max-restarts <n>', 'trainer crashes to recover from by resuming (default 3)', nonNegativeInt('--max-restarts'))
+      .option('--hello-timeout <s>', 'seconds a starting trainer may take to say hello (default 15)', positiveInt('--hello-timeout'))
       .option('--serve', 'serve the dashboard while training, and after it until Ctrl-C')
       .option('--port <n>', 'port for --serve (default: a free one)', nonNegativeInt('--port'))
       .option('--read-only', 'with --serve: the page cannot pin, tag, prune, verify or export')
@@ -52,6 +53,7 @@ export function registerTrain(program: Command): void {
         resume: opts.resume,
         run: opts.run,
         maxRestarts: opts.maxRestarts,
+        ...(opts.helloTimeout !== undefined ? { timeouts: { helloMs: opts.helloTimeout * 1000 } } : {}),
         serve: opts.serve,
         port: opts.port,
         serveWrites: opts.serve ? serveWrites : undefined,

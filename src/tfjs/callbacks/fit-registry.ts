@@ -15,6 +15,8 @@ import { leaseWorkspace, releaseWorkspace } from './workspace-pool.js';
 interface Slot { model: tf.LayersModel; key: string; run: Promise<FitRun>; members: Set<Participant>; watcher: NodeJS.Timeout }
 
 const slots = new Map<tf.LayersModel, Map<string, Slot>>();
+/** Releases under way: a later fit waits for them, so it sees every commit of the fit before it. */
+const releasing = new Set<Promise<void>>();
 
 /** How often a live run checks that its `fit` is still going. */
 const WATCH_MS = 200;
@@ -27,6 +29,7 @@ const isTraining = (model: tf.LayersModel): boolean => (model as unknown as { is
  */
 export async function joinFitRun(model: tf.LayersModel, dir: string, participant: Participant): Promise<FitRun> {
   await releaseStale();
+  await Promise.all([...releasing]);
   const key = resolve(dir);
   let byDir = slots.get(model);
   if (!byDir) slots.set(model, (byDir = new Map()));
@@ -84,11 +87,19 @@ export async function abandonFitRun(model: tf.LayersModel, dir: string): Promise
 async function releaseSlot(slot: Slot): Promise<void> {
   if (slots.get(slot.model)?.get(slot.key) !== slot) return;
   forget(slot);
-  // Let background saves finish before the workspace may close under them.
-  await (await slot.run.catch(() => undefined))?.settle();
-  const leases = slot.members.size;
-  slot.members.clear();
-  for (let i = 0; i < leases; i++) await releaseWorkspace(slot.key);
+  const release = (async () => {
+    // Let background saves finish before the workspace may close under them.
+    await (await slot.run.catch(() => undefined))?.settle();
+    const leases = slot.members.size;
+    slot.members.clear();
+    for (let i = 0; i < leases; i++) await releaseWorkspace(slot.key);
+  })();
+  releasing.add(release);
+  try {
+    await release;
+  } finally {
+    releasing.delete(release);
+  }
 }
 
 function forget(slot: Slot): void {

@@ -1,21 +1,26 @@
 /**
- * The run behind one `model.fit` in one ckpt directory: the in-process twin of the supervisor. Callbacks on
- * the same directory join it; it appends the run's events, runs the policy reducer over them (the same
- * src/policy reducer the supervisor runs, so decisions and reasons are identical), appends every decision
- * durably before acting on it, and carries the decisions out against the live model (save → store.commit,
- * prune → store.prune, stop → model.stopTraining, restore → store.load + restoreObject).
+ * The run behind one `model.fit` in one ckpt directory: the in-process driver of the decision processor (the
+ * supervisor's session is the other). Callbacks on the same directory join it; it appends the run's progress
+ * events and feeds them to the one DecisionProcessor (src/run/decision-processor.ts), which runs the policy,
+ * records and carries out every decision; this file supplies only the effects on the live model (capture its
+ * state, stop, restore) and the Keras filepath description.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LedgerEvent, Ledger } from '../../../ledger/types.js';
+import type { EventInput, Ledger } from '../../../ledger/types.js';
 import type { CheckpointState, HistoryEntry } from '../../checkpoint.js';
-import { DECISION_EVENT, type Metrics } from '../../events.js';
+import type { Metrics } from '../../events.js';
 import { CkptError } from '../../errors.js';
-import { createPolicy, parsePolicyConfig, type Policy, type PolicyState } from '../../policy/index.js';
+import { createPolicy, parsePolicyConfig, type Policy } from '../../policy/index.js';
+import { DecisionProcessor, type DecisionDriver } from '../../run/decision-processor.js';
+import { failedSaves } from '../../run/run-records.js';
+import { PolicyFeed } from '../../run/policy-feed.js';
+import type { RunPolicy } from '../../run/ports.js';
+import { SaveQueue } from '../../run/save-queue.js';
+import { storePort } from '../../run/workspace-ports.js';
 import { weightsDigest } from '../../store/index.js';
 import type { Workspace } from '../../workspace.js';
 import { captureObject, restoreObject } from '../state.js';
-import type { Participant, RecordedDecision, StepOutcome } from './participant.js';
-import { BackgroundSaves } from './background-saves.js';
+import type { Participant, StepOutcome } from './participant.js';
 import { mergePolicyInputs } from './policy-input.js';
 import { findContinuation, findResumePoint, recordCrashIfUnfinished, startRunEvents, type ResumePoint } from './run-lifecycle.js';
 
@@ -37,8 +42,9 @@ export class FitRun {
   /** True when this fit continued an interrupted run (BackupAndRestore). */
   resumed = false;
   private policy!: Policy;
-  private policyState!: PolicyState;
-  private fedSeq = 0;
+  private processor!: DecisionProcessor;
+  /** Where training is while its events are decided: what a save captures and a filepath names. */
+  private at: Position = { epoch: 0, step: 0, metrics: {}, names: { epoch: 0 } };
   private history: HistoryEntry[] = [];
   private stepsPerEpoch = 1;
   private started?: Promise<void>;
@@ -50,7 +56,6 @@ export class FitRun {
   private lastEpoch = 0;
   private stopped = false;
   private readonly outcomes = new Map<string, Promise<StepOutcome>>();
-  private readonly saves = new BackgroundSaves();
 
   constructor(readonly workspace: Workspace, readonly model: tf.LayersModel) {}
 
@@ -74,7 +79,6 @@ export class FitRun {
     this.stepsPerEpoch = estimateStepsPerEpoch(params);
     const config = parsePolicyConfig(mergePolicyInputs(this.participants.map((p) => p.policy)));
     this.policy = createPolicy(config);
-    this.policyState = this.policy.init();
     const wantsResume = this.participants.some((p) => p.resume);
     const point = wantsResume
       ? await findResumePoint(this.workspace, IN_PROCESS_TRAINER)
@@ -91,22 +95,38 @@ export class FitRun {
       this.run = run;
       this.lastEpoch = initialEpoch;
       this.lastStep = initialEpoch * this.stepsPerEpoch;
-      this.fedSeq = this.ledger.lastSeq;
-      await this.ledger.append(events, { durable: true });
-      await this.pump();
+      this.processor = this.createProcessor(PolicyFeed.fromState(this.policy, this.ledger, run, this.policy.init(), this.ledger.lastSeq));
+      await this.record(events, true);
     }
+  }
+
+  /** The one decision processor, with this fit's effects on the live model. */
+  private createProcessor(feed: RunPolicy): DecisionProcessor {
+    const driver: DecisionDriver = {
+      capture: () => this.captureState(),
+      stop: () => {
+        this.stopped = true;
+        this.model.stopTraining = true;
+      },
+      restore: async (state) => {
+        await restoreObject(this.model, undefined, state.objects.model);
+        return state.trainer.epoch;
+      },
+      describe: () => this.describe(this.at),
+      backend: () => tf.getBackend(),
+    };
+    return new DecisionProcessor({
+      run: this.run, ledger: this.ledger, store: storePort(this.workspace.store), policy: feed, saves: new SaveQueue(),
+      trainer: IN_PROCESS_TRAINER, driver, waitForSaves: this.participants.some((p) => p.durableAtEpochEnd),
+    });
   }
 
   /** Continue the directory's unfinished run; a BackupAndRestore point also restores the model from its checkpoint. */
   private async resume(point: ResumePoint, initialEpoch: number): Promise<void> {
     this.run = point.run;
     this.resumed = true;
-    // Rebuild the policy state by folding the run's recorded events, exactly as the supervisor's projection does.
-    for await (const event of this.ledger.read({ stream: this.run })) {
-      this.policyState = this.policy.decide(this.policyState, event).state;
-      this.fedSeq = event.seq;
-    }
-    this.fedSeq = this.ledger.lastSeq;
+    // The policy state is a fold of the run's recorded events, exactly as the supervisor's projection is.
+    this.processor = this.createProcessor(await PolicyFeed.open(this.policy, this.ledger, this.run));
     if (initialEpoch !== point.epoch) {
       throw new CkptError('CALLBACK_INITIAL_EPOCH',
         `${point.run} resumes after epoch ${point.epoch}, but fit started at initialEpoch ${initialEpoch}; pass initialEpoch: await backup.initialEpoch() to model.fit`,
@@ -116,8 +136,8 @@ export class FitRun {
     this.history = [...point.history];
     this.lastEpoch = point.epoch;
     this.lastStep = point.step;
-    await this.ledger.append(point.events(this.run), { durable: true });
-    await this.pump();
+    if (point.checkpoint && point.state) this.processor.alreadyCommitted({ epoch: point.epoch, step: point.step }, point.checkpoint);
+    await this.record(point.events(this.run), true);
   }
 
   /** The history so far (restored epochs included), as `{epoch, metrics}` entries. */
@@ -149,14 +169,11 @@ export class FitRun {
       this.lastStep = step;
       this.history = [...this.history.filter((h) => h.epoch < epoch), { epoch, metrics }];
       const ms = Math.round(performance.now() - this.epochStartedAt);
-      const at = { epoch, step, metrics, names: { epoch, ...metrics } };
-      const decisions = await this.record({ stream: this.run, type: 'EpochEnded', data: { run: this.run, epoch, step, metrics, ms } }, at);
-      if (this.stopped) {
-        // Stopping: a restore may wait for the best epoch's save still being written; finish it now.
-        await this.saves.drain();
-        decisions.push(...(await this.pump(at)));
-      }
-      return { epoch, step, metrics, decisions };
+      this.at = { epoch, step, metrics, names: { epoch, ...metrics } };
+      await this.record([{ stream: this.run, type: 'EpochEnded', data: { run: this.run, epoch, step, metrics, ms } }]);
+      // Stopping: a restore may wait for the best epoch's save still being written; finish it now.
+      if (this.stopped) await this.processor.drain();
+      return { epoch, step, metrics, decisions: this.processor.take() };
     });
   }
 
@@ -168,9 +185,9 @@ export class FitRun {
       const epoch = epochIndex + 1;
       this.lastStep = step;
       // A mid-epoch checkpoint has `epochIndex` epochs completed; its name uses Keras's epoch + 1 and batch + 1.
-      const at = { epoch: epochIndex, step, metrics, names: { epoch, batch: batch + 1, ...metrics } };
-      const decisions = await this.record({ stream: this.run, type: 'BatchEnded', data: { run: this.run, epoch, batch, step, metrics } }, at);
-      return { epoch, step, batch, metrics, decisions };
+      this.at = { epoch: epochIndex, step, metrics, names: { epoch, batch: batch + 1, ...metrics } };
+      await this.record([{ stream: this.run, type: 'BatchEnded', data: { run: this.run, epoch, batch, step, metrics } }]);
+      return { epoch, step, batch, metrics, decisions: this.processor.take() };
     });
   }
 
@@ -179,22 +196,21 @@ export class FitRun {
     return this.once('end', async () => {
       const reason = this.stopped ? 'early-stop' : 'done';
       const metrics = this.history.at(-1)?.metrics ?? {};
-      const position = { epoch: this.lastEpoch, step: this.lastStep, metrics, names: { epoch: this.lastEpoch, ...metrics } };
-      // Every save written and fed to the policy before it decides the "last" save; then that one too.
-      await this.saves.drain();
-      const decisions = await this.pump(position);
-      decisions.push(...(await this.record({ stream: this.run, type: 'TrainingEnded', data: { run: this.run, epoch: this.lastEpoch, step: this.lastStep, reason } }, position)));
-      await this.saves.drain();
-      decisions.push(...(await this.pump(position)));
+      this.at = { epoch: this.lastEpoch, step: this.lastStep, metrics, names: { epoch: this.lastEpoch, ...metrics } };
+      await this.record([{ stream: this.run, type: 'TrainingEnded', data: { run: this.run, epoch: this.lastEpoch, step: this.lastStep, reason } }], true);
+      // Every save written and its decisions carried out before the run is recorded as finished.
+      await this.processor.drain();
       const digest = weightsDigest({ objects: { model: await captureObject(this.model) } });
-      await this.ledger.append([{ stream: this.run, type: 'RunFinished', data: { run: this.run, epoch: this.lastEpoch, step: this.lastStep, weightsDigest: digest } }], { durable: true });
-      return { ...position, decisions };
+      const failed = await failedSaves(this.ledger, this.run);
+      const finished = { run: this.run, epoch: this.lastEpoch, step: this.lastStep, weightsDigest: digest, ...(failed > 0 ? { failedSaves: failed } : {}) };
+      await this.ledger.append([{ stream: this.run, type: 'RunFinished', data: finished }], { durable: true });
+      return { epoch: this.lastEpoch, step: this.lastStep, metrics, decisions: this.processor.take() };
     });
   }
 
   /** Wait for saves still being written (before the workspace closes); their failures are already recorded. */
   async settle(): Promise<void> {
-    await this.saves.drain().catch(() => undefined);
+    await this.processor?.drain().catch(() => undefined);
   }
 
   private once(key: string, work: () => Promise<StepOutcome>): Promise<StepOutcome> {
@@ -206,89 +222,19 @@ export class FitRun {
     return outcome;
   }
 
-  /** Append one progress event, then feed the policy until every decision it caused was carried out. */
-  private async record(event: { stream: string; type: string; data: unknown }, at: Position): Promise<RecordedDecision[]> {
-    this.saves.throwIfFailed();
-    await this.ledger.append([event]);
-    return this.pump(at);
+  /** Append progress events, then feed them to the processor (which carries out every decision they cause). */
+  private async record(events: EventInput[], durable = false): Promise<void> {
+    this.processor.throwIfFailed();
+    const stored = await this.ledger.append(events, { durable });
+    for (const event of stored.events) await this.processor.feed(event);
   }
 
-  /**
-   * Feed every new event of this run to the policy, in seq order; decisions are appended durably, then acted on.
-   * Acting appends more events (CheckpointCommitted, CheckpointPruned, ...), which the loop feeds in turn.
-   */
-  private async pump(at: Position = { epoch: this.lastEpoch, step: this.lastStep, metrics: {}, names: { epoch: this.lastEpoch } }): Promise<RecordedDecision[]> {
-    const recorded: RecordedDecision[] = [];
-    while (this.ledger.lastSeq > this.fedSeq) {
-      const toSeq = this.ledger.lastSeq;
-      const batch: LedgerEvent[] = [];
-      for await (const event of this.ledger.read({ stream: this.run, fromSeq: this.fedSeq + 1, toSeq })) batch.push(event);
-      this.fedSeq = toSeq;
-      for (const event of batch) {
-        const { state, decisions } = this.policy.decide(this.policyState, event);
-        this.policyState = state;
-        if (decisions.length === 0) continue;
-        const { seqs } = await this.ledger.append(
-          decisions.map((d) => ({ stream: this.run, type: DECISION_EVENT[d.kind], data: { ...d, run: d.run ?? this.run } })),
-          { durable: true },
-        );
-        for (let i = 0; i < decisions.length; i++) {
-          const decision: RecordedDecision = { ...decisions[i], seq: seqs[i] };
-          await this.act(decision, at);
-          recorded.push(decision);
-        }
-      }
-    }
-    return recorded;
-  }
-
-  private async act(decision: RecordedDecision, at: Position): Promise<void> {
-    const store = this.workspace.store;
-    switch (decision.kind) {
-      case 'save': {
-        // One save in flight: a new one first waits for the previous write (so memory holds one copy at most),
-        // then copies the state now (training changes the weights next batch) and is written while training goes on.
-        await this.saves.drain();
-        const state = await this.captureState(at);
-        const meta = {
-          run: this.run, epoch: decision.epoch ?? at.epoch, step: decision.step ?? at.step, metrics: at.metrics,
-          decisionSeq: decision.seq, labels: decision.labels, description: this.describe(at),
-          trainer: IN_PROCESS_TRAINER, backend: tf.getBackend(),
-        };
-        decision.committed = this.saves.enqueue(() => store.commit(state, meta)).then((c) => (decision.checkpoint = c.checkpoint));
-        decision.committed.catch(() => undefined); // the failure surfaces through saves.throwIfFailed
-        if (this.participants.some((p) => p.durableAtEpochEnd)) await this.saves.drain();
-        return;
-      }
-      case 'prune':
-        if (decision.checkpoint) await store.prune(decision.checkpoint, { intentSeq: decision.seq, reason: decision.reason });
-        return;
-      case 'backup':
-        // A failed backup is recorded by the store as BackupFailed; training goes on, as in the supervisor.
-        if (decision.checkpoint && decision.target) await store.backup(decision.checkpoint, decision.target).catch(() => undefined);
-        return;
-      case 'stop':
-        this.stopped = true;
-        this.model.stopTraining = true;
-        return;
-      case 'restore': {
-        if (!decision.checkpoint) return;
-        await this.saves.drain();
-        const loaded = await store.load(decision.checkpoint);
-        await restoreObject(this.model, undefined, loaded.state.objects.model);
-        decision.restoredEpoch = loaded.state.trainer.epoch;
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private async captureState(at: Position): Promise<CheckpointState> {
+  /** The live model: a decision is carried out before tfjs trains on, so it holds exactly the decided position. */
+  private async captureState(): Promise<CheckpointState> {
     const weightsOnly = this.participants.filter((p) => p.kind !== 'EarlyStopping').every((p) => p.weightsOnly);
     // The topology stays even for weights-only saves: it is one deduplicated blob, and exports need it.
     const object = await captureObject(this.model, weightsOnly ? undefined : this.model.optimizer);
-    return { objects: { model: object }, trainer: { epoch: at.epoch, step: at.step }, history: [...this.history] };
+    return { objects: { model: object }, trainer: { epoch: this.at.epoch, step: this.at.step }, history: [...this.history] };
   }
 
   private describe(at: Position): string | undefined {

@@ -2,20 +2,14 @@
  * What each callback brings to the shared run of one `model.fit` in one ckpt directory: its slice of the
  * policy configuration, and what it wants to hear back (the decisions of each epoch, for Keras-style output).
  */
-import type { Decision, Metrics } from '../../events.js';
+import type { Metrics } from '../../events.js';
 import type { PolicyPart } from './policy-input.js';
 
 export type CallbackKind = 'ModelCheckpoint' | 'EarlyStopping' | 'BackupAndRestore';
 
-/** A decision as appended to the ledger, with the seq it got (prune needs it as `intentSeq`). */
-export interface RecordedDecision extends Decision {
-  seq: number;
-  /** For `save`: the checkpoint it produced, once committed. For `restore`: the epoch restored. */
-  checkpoint?: string;
-  restoredEpoch?: number;
-  /** For `save`: settles with the checkpoint id once the background write is committed. */
-  committed?: Promise<string>;
-}
+/** A decision as appended to the ledger, with the seq it got: the decision processor's record. */
+export type { RecordedDecision } from '../../run/decision-processor.js';
+import type { RecordedDecision } from '../../run/decision-processor.js';
 
 /** What happened at the end of one epoch (or one saveFreq batch). */
 export interface StepOutcome {

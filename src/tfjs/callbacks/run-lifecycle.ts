@@ -5,8 +5,9 @@
  */
 import type { EventInput } from '../../../ledger/types.js';
 import type { CheckpointState, HistoryEntry } from '../../checkpoint.js';
-import type { RunCrashed, RunResumed, RunStarted } from '../../events.js';
-import { latestRun, nextRunId, runsProjection, RUNS_PROJECTION, type RunsState, type RunSummary } from '../../projections/runs.js';
+import type { RunResumed, RunStarted } from '../../events.js';
+import { latestRun, nextRunId, type RunSummary } from '../../projections/runs.js';
+import { recordUncleanEnd, runsState, uncleanEndEvent } from '../../run/run-records.js';
 import type { Workspace } from '../../workspace.js';
 
 /** Where an interrupted fit continues: its run, the checkpoint it restores (if one verifies), and its epoch. */
@@ -23,28 +24,10 @@ export interface ResumePoint {
   events(run: string): EventInput[];
 }
 
-/**
- * The runs projection of the workspace's ledger (registered on first use when the workspace does not keep it).
- * @example const last = latestRun(await runsOf(ws))
- */
-export async function runsOf(workspace: Workspace): Promise<RunsState> {
-  try {
-    return workspace.ledger.state<RunsState>(RUNS_PROJECTION);
-  } catch {
-    return workspace.ledger.register(runsProjection);
-  }
-}
+const OWNER = 'the fit process';
 
 function interrupted(run: RunSummary | undefined, trainer: string): run is RunSummary {
   return run !== undefined && run.trainer === trainer && (run.status === 'running' || run.status === 'crashed');
-}
-
-function crashEvent(run: RunSummary): EventInput<RunCrashed> {
-  return {
-    stream: run.run,
-    type: 'RunCrashed',
-    data: { run: run.run, reason: 'the fit process ended before the run finished (killed or crashed)', attempt: run.crashes + 1 },
-  };
 }
 
 /**
@@ -53,7 +36,7 @@ function crashEvent(run: RunSummary): EventInput<RunCrashed> {
  * @example const point = await findResumePoint(ws, 'tfjs-fit'); model.fit(x, y, { initialEpoch: point?.epoch ?? 0 })
  */
 export async function findResumePoint(workspace: Workspace, trainer: string): Promise<ResumePoint | undefined> {
-  const last = latestRun(await runsOf(workspace));
+  const last = latestRun(await runsState(workspace.ledger));
   if (!interrupted(last, trainer)) return undefined;
   const loaded = last.checkpoints.length > 0 ? await workspace.store.loadNewestVerified(last.run) : null;
   const epoch = loaded?.state.trainer.epoch ?? 0;
@@ -66,7 +49,7 @@ export async function findResumePoint(workspace: Workspace, trainer: string): Pr
     state: loaded?.state ?? null,
     history: loaded?.state.history ?? [],
     events: (run) => {
-      const events: EventInput[] = last.status === 'running' ? [crashEvent(last)] : [];
+      const events: EventInput[] = last.status === 'running' ? [uncleanEndEvent(last, OWNER)] : [];
       const resumed: RunResumed = { run, fromCheckpoint: loaded?.id ?? null, epoch, step, attempt: last.resumes + 1, reason: 'resume' };
       events.push({ stream: run, type: 'RunResumed', data: resumed });
       return events;
@@ -82,7 +65,7 @@ export async function findResumePoint(workspace: Workspace, trainer: string): Pr
  * @example const point = await findContinuation(ws, 'tfjs-fit', 4) // { run: 'run-1', epoch: 4, state: null, ... }
  */
 export async function findContinuation(workspace: Workspace, trainer: string, initialEpoch: number, stepsPerEpoch: number): Promise<ResumePoint | undefined> {
-  const last = latestRun(await runsOf(workspace));
+  const last = latestRun(await runsState(workspace.ledger));
   if (!interrupted(last, trainer)) return undefined;
   const catalog = workspace.store.catalog();
   const from = [...last.checkpoints].reverse()
@@ -97,7 +80,7 @@ export async function findContinuation(workspace: Workspace, trainer: string, in
     state: null,
     history: last.history.filter((h) => h.epoch <= initialEpoch).map((h) => ({ epoch: h.epoch, metrics: h.metrics })),
     events: (run) => {
-      const events: EventInput[] = last.status === 'running' ? [crashEvent(last)] : [];
+      const events: EventInput[] = last.status === 'running' ? [uncleanEndEvent(last, OWNER)] : [];
       const resumed: RunResumed = { run, fromCheckpoint: from?.id ?? null, epoch: initialEpoch, step, attempt: last.resumes + 1, reason: 'resume' };
       events.push({ stream: run, type: 'RunResumed', data: resumed });
       return events;
@@ -110,8 +93,8 @@ export async function findContinuation(workspace: Workspace, trainer: string, in
  * @example await recordCrashIfUnfinished(ws)
  */
 export async function recordCrashIfUnfinished(workspace: Workspace): Promise<void> {
-  const last = latestRun(await runsOf(workspace));
-  if (last?.status === 'running') await workspace.ledger.append([crashEvent(last)], { durable: true });
+  const last = latestRun(await runsState(workspace.ledger));
+  if (last?.status === 'running') await recordUncleanEnd(workspace.ledger, last, OWNER);
 }
 
 export type RunStartFacts = Omit<RunStarted, 'run' | 'pid' | 'protocol' | 'seed'> & { seed?: number };
@@ -121,7 +104,7 @@ export type RunStartFacts = Omit<RunStarted, 'run' | 'pid' | 'protocol' | 'seed'
  * @example const { run, events } = await startRunEvents(ws, facts); await ws.ledger.append(events, { durable: true })
  */
 export async function startRunEvents(workspace: Workspace, facts: RunStartFacts): Promise<{ run: string; events: EventInput[] }> {
-  const run = nextRunId(await runsOf(workspace));
+  const run = nextRunId(await runsState(workspace.ledger));
   // protocol 0: the trainer runs in the owner's process and speaks no wire protocol.
   const data: RunStarted = { ...facts, run, protocol: 0, seed: facts.seed ?? 0, pid: process.pid };
   return { run, events: [{ stream: run, type: 'RunStarted', data }] };

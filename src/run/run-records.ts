@@ -1,0 +1,64 @@
+/**
+ * The run lifecycle facts both drivers record (the supervisor in `train.ts`, the in-process fit in
+ * `tfjs/callbacks/run-lifecycle.ts`): which runs exist, a run that ended uncleanly, a stop.
+ *
+ * @example
+ *   const last = latestRun(await runsState(ledger));
+ *   if (last?.status === 'running') await recordUncleanEnd(ledger, last, 'the supervisor');
+ */
+import type { EventInput, Ledger } from '../../ledger/types.js';
+import type { RunCrashed, RunStopped } from '../events.js';
+import { RUNS_PROJECTION, runsProjection, type RunsState, type RunSummary } from '../projections/runs.js';
+
+/**
+ * The runs projection of `ledger` (registered on first use when the ledger does not keep it).
+ * @example const next = nextRunId(await runsState(ledger))
+ */
+export async function runsState(ledger: Ledger): Promise<RunsState> {
+  try {
+    return ledger.state<RunsState>(RUNS_PROJECTION);
+  } catch {
+    return ledger.register(runsProjection);
+  }
+}
+
+/**
+ * RunCrashed for a run whose owner (`the supervisor`, `the fit process`) ended without finishing or stopping it.
+ * @example uncleanEndEvent(last, 'the supervisor').data.code // 'RUN_UNCLEAN_END'
+ */
+export function uncleanEndEvent(run: RunSummary, owner: string): EventInput<RunCrashed> {
+  const data: RunCrashed = { run: run.run, reason: `${owner} ended without finishing or stopping the run (killed?)`, code: 'RUN_UNCLEAN_END', attempt: run.crashes + 1 };
+  return { stream: run.run, type: 'RunCrashed', data };
+}
+
+/**
+ * The previous owner died mid-run (SIGKILL, power cut): say so in the ledger before anything else.
+ * @example await recordUncleanEnd(ledger, last, 'the supervisor')
+ */
+export async function recordUncleanEnd(ledger: Ledger, run: RunSummary, owner: string): Promise<void> {
+  await ledger.append([uncleanEndEvent(run, owner)], { durable: true });
+}
+
+/**
+ * RunStopped after SIGINT/SIGTERM, durably.
+ * @example await recordStopped(ledger, 'run-1', 'SIGINT')
+ */
+export async function recordStopped(ledger: Ledger, run: string, signal: NodeJS.Signals): Promise<void> {
+  const data: RunStopped = { run, reason: `interrupted by ${signal}`, signal };
+  await ledger.append([{ stream: run, type: 'RunStopped', data }], { durable: true });
+}
+
+/**
+ * Decided saves of `run` that never became a checkpoint: positions with a SaveFailed and no later commit.
+ * @example const failed = await failedSaves(ledger, 'run-1') // 0 when every decided save was committed
+ */
+export async function failedSaves(ledger: Ledger, run: string): Promise<number> {
+  const failed = new Set<string>();
+  for await (const event of ledger.read({ stream: run, types: ['SaveFailed', 'CheckpointCommitted'] })) {
+    const { epoch, step } = event.data as { epoch: number; step: number };
+    const position = `${epoch}:${step}`;
+    if (event.type === 'SaveFailed') failed.add(position);
+    else failed.delete(position);
+  }
+  return failed.size;
+}
