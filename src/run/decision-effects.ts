@@ -102,15 +102,11 @@ export class DecisionEffects {
   async save(decision: Decision, decisionSeq: number, options: { wait: boolean }): Promise<void> {
     let reply: StateReply;
     try {
-      reply = await this.requests.request({ epoch: decision.epoch });
+      // Exactly the decided position's state, or a failed save: never another position's.
+      const at = this.host.position();
+      reply = await this.requests.request({ epoch: decision.epoch ?? at.epoch, step: decision.step ?? at.step });
     } catch (error) {
-      // The trainer keeps only its last few epoch states; when the decided one is gone, take its latest.
-      if (!(hasCode(error) && error.details?.trainerCode === 'PROTOCOL_STATE_GONE')) return this.saveFailed(decisionSeq, error);
-      try {
-        reply = await this.requests.request();
-      } catch (retryError) {
-        return this.saveFailed(decisionSeq, retryError);
-      }
+      return this.saveFailed(decisionSeq, error);
     }
     await this.commitInBackground(decision, decisionSeq, reply, options);
   }

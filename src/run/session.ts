@@ -193,6 +193,7 @@ export class RunSession {
         this.ctx.progress.batch(message);
         const [event] = await this.append([{ stream: run, type: 'BatchEnded', data: { run, epoch: message.epoch, batch: message.batch, step: message.step, metrics: message.metrics } }]);
         await this.effects.decide(event);
+        this.requests.release(message);
         return;
       }
       case 'epoch_end': {
@@ -203,6 +204,7 @@ export class RunSession {
         this.ctx.progress.epoch(message);
         const [event] = await this.append([{ stream: run, type: 'EpochEnded', data: { run, epoch: message.epoch, step: message.step, metrics: message.metrics, ms: message.ms } }]);
         await this.effects.decide(event);
+        this.requests.release(message);
         return;
       }
       case 'log': {

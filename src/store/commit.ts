@@ -4,6 +4,8 @@
  */
 import type { CheckpointState } from '../checkpoint.js';
 import type { CheckpointCommitted } from '../events.js';
+import { CkptError } from '../errors.js';
+import { formatPosition, statePositionMatches } from '../protocol/position.js';
 import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { type CommitMeta, writeCheckpointContent } from './write.js';
 
@@ -22,6 +24,7 @@ export function nextCheckpointId(ctx: StoreContext): string {
  * @example const committed = await commitCheckpoint(ctx, state, { run: 'run-1', epoch: 3, step: 300, metrics, trainer: 'mlp', backend: 'cpu' })
  */
 export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+  assertSamePosition(state, meta);
   return ctx.mutex.run(async () => {
     const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding);
     const checkpoint = nextCheckpointId(ctx);
@@ -46,4 +49,16 @@ export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState
     await appendEvent(ctx, meta.run, 'CheckpointCommitted', data);
     return data;
   });
+}
+
+/**
+ * A checkpoint holds exactly the state of the position it is recorded under: refuse a state whose own position
+ * (`state.trainer.{epoch, step}`) is not `meta`'s (the rule of src/protocol/position.ts). Nothing is written.
+ * @example assertSamePosition(stateOfEpoch12, { ...meta, epoch: 1, step: 4 }) // throws STORE_POSITION_MISMATCH
+ */
+export function assertSamePosition(state: CheckpointState, meta: Pick<CommitMeta, 'epoch' | 'step'>): void {
+  const own = state?.trainer;
+  if (!own || typeof own !== 'object') return; // a state without `trainer` is refused by writeCheckpointContent's checks
+  if (statePositionMatches(own, meta)) return;
+  throw new CkptError('STORE_POSITION_MISMATCH', `refusing to commit the state of ${formatPosition(own)} as a checkpoint of ${formatPosition(meta)}; ask the trainer for exactly that position's state`, { details: { state: { epoch: own.epoch, step: own.step }, meta: { epoch: meta.epoch, step: meta.step } } });
 }
