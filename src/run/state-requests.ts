@@ -81,8 +81,9 @@ export class StateRequests {
     clearTimeout(waiting.timer);
     if (message.type === 'state') waiting.resolve(message);
     else {
-      const code = PASSED_ON.has(message.code) ? message.code : 'PROTOCOL_TRAINER_ERROR';
-      waiting.reject(new CkptError(code, `trainer could not save: ${message.code}: ${message.message}`, { details: { code: message.code, trainerCode: message.code } }));
+      const passed = PASSED_ON.has(message.code);
+      const text = passed ? `trainer: ${message.message.replace(/^save failed: /, '')}` : `trainer could not save: ${message.code}: ${message.message}`;
+      waiting.reject(new CkptError(passed ? message.code : 'PROTOCOL_TRAINER_ERROR', text, { details: { code: message.code, trainerCode: message.code } }));
     }
     return true;
   }

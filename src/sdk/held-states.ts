@@ -63,9 +63,12 @@ export class HeldStates {
     return dropped;
   }
 
-  /** The held positions, for error messages: `1/94, 2/188`. */
-  describe(): string {
-    return [...this.held.values()].map((h) => `${h.position.epoch}/${h.position.step}`).join(', ') || 'none';
+  /** Why a position's state is not here, for PROTOCOL_STATE_GONE: what is held (`1/94, 2/188`) and what to do. */
+  whyGone(): string {
+    const held = [...this.held.values()].map((h) => `${h.position.epoch}/${h.position.step}`).join(', ') || 'none';
+    return this.options.hold
+      ? `held: ${held}; the supervisor released it, or it was never reported`
+      : `held: ${held}; without 'hold' this trainer keeps only its last ${this.options.keep} epoch ends: announce 'hold' or raise config.keepEpochStates`;
   }
 }
 

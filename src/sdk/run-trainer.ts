@@ -236,7 +236,7 @@ class TrainerSession {
     else state = this.latest;
     if (!state) {
       const at = message.step != null ? formatPosition({ epoch: message.epoch!, step: message.step }) : `epoch ${message.epoch}`;
-      throw Object.assign(new Error(`the state of ${at} is no longer held (held: ${this.held.describe()}); the supervisor released it or it was never reported`), { code: 'PROTOCOL_STATE_GONE' });
+      throw Object.assign(new Error(`the state of ${at} is no longer held (${this.held.whyGone()})`), { code: 'PROTOCOL_STATE_GONE' });
     }
     this.send({ type: 'state', requestId: message.requestId, state });
   }
