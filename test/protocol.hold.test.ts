@@ -90,14 +90,21 @@ test('given hello frames, when validated, then capabilities default to [] and a 
   }
 });
 
+type EpochEnd = Extract<TrainerMessage, { type: 'epoch_end' }>;
+/** Epoch `e`'s epoch_end, whether it arrived already or is still to come. */
+function epochEnd(t: ReturnType<typeof startTrainer>, e: number): Promise<EpochEnd> {
+  const arrived = t.messages.find((m) => m.type === 'epoch_end' && m.epoch === e) as EpochEnd | undefined;
+  return arrived ? Promise.resolve(arrived) : t.next('epoch_end', (m) => m.epoch === e);
+}
+
 for (const [sdk, trainer, epochEnds] of [['TypeScript', TINY, 4], ['Python', PYTHON, 8]] as const) {
   test(`given a ${sdk} SDK trainer with maxHeld 2, when nobody releases, then it stops after 2 reported positions; each release lets it go one further and released states are gone`, async () => {
     const t = startTrainer(trainer);
     const hello = await t.next('hello');
     assert.ok(hello.capabilities.includes('hold'));
     t.send({ type: 'start', config: { epochs: epochEnds, batchSize: 32, batchEvery: 0, maxHeld: 2 }, seed: 5 });
-    const e1 = await t.next('epoch_end', (m) => m.epoch === 1);
-    const e2 = await t.next('epoch_end', (m) => m.epoch === 2);
+    const e1 = await epochEnd(t, 1);
+    const e2 = await epochEnd(t, 2);
     // Waiting: a save is still answered (commands run while it waits), but no third epoch comes.
     t.send({ type: 'save', requestId: 's1', epoch: 1, step: e1.step });
     const s1 = await t.next('state', (m) => m.requestId === 's1');
@@ -105,7 +112,7 @@ for (const [sdk, trainer, epochEnds] of [['TypeScript', TINY, 4], ['Python', PYT
     await new Promise((r) => setTimeout(r, 300));
     assert.is(t.messages.filter((m) => m.type === 'epoch_end').length, 2, 'no epoch past maxHeld without a release');
     t.send({ type: 'release', epoch: 1, step: e1.step });
-    const e3 = await t.next('epoch_end', (m) => m.epoch === 3);
+    const e3 = await epochEnd(t, 3);
     await new Promise((r) => setTimeout(r, 300));
     assert.is(t.messages.filter((m) => m.type === 'epoch_end').length, 3, 'one release, one more epoch');
     t.send({ type: 'save', requestId: 'gone', epoch: 1, step: e1.step });
@@ -114,7 +121,7 @@ for (const [sdk, trainer, epochEnds] of [['TypeScript', TINY, 4], ['Python', PYT
     assert.equal((await t.next('state', (m) => m.requestId === 's2')).state.trainer.step, e2.step);
     t.send({ type: 'release', epoch: e3.epoch, step: e3.step });
     for (let e = 4; e <= epochEnds; e++) {
-      const end = await t.next('epoch_end', (m) => m.epoch === e);
+      const end = await epochEnd(t, e);
       t.send({ type: 'release', epoch: end.epoch, step: end.step });
     }
     assert.is((await t.next('done')).epoch, epochEnds);
