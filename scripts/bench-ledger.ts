@@ -1,9 +1,12 @@
 /**
  * `npm run bench:ledger [-- --json]`: the ledger's throughput and latency, each beside a raw baseline measured
  * in the same run (this machine is shared, so ratios are what we hold ourselves to).
- *   appendPerSec / appendRatio   1000-event batches vs raw classic-level batched puts of the same bytes (>= 0.7):
- *                                a chained batch, the fastest raw way (median batch times of interleaved runs;
- *                                the fastest batches and a db.batch(array) baseline for information)
+ *   appendEncodedRatio           the headline: 1000-event ledger appends vs a raw classic-level chained batch whose
+ *                                loop msgpack-encodes the same envelopes (>= 0.85) — the minimum any msgpack event
+ *                                log on LevelDB pays (median batch times of interleaved runs)
+ *   appendPerSec / appendRatio   vs raw puts of bytes encoded beforehand (information: that baseline leaves out the
+ *                                encoding every event log must do; the fastest batches and a db.batch(array)
+ *                                baseline are printed for information too)
  *   durableP50Ms / P99Ms / Ratio single-event durable appends vs raw write+fdatasync p50 (ratio <= 2)
  *   replayPerSec / replayRatio   read() over 1M events vs raw iterate + msgpack decode of the same records (>= 0.8)
  *   restoreMs10k / restoreMs1M   open + restore a projection (< 100 ms each)
@@ -61,7 +64,7 @@ const median = (values: number[]): number => percentile(values, 50);
  * objects is measured beside it for information only: it is ~40% slower, so a ratio against it would flatter.
  */
 async function measureAppend(batchCount = 100): Promise<{
-  appendPerSec: number; rawAppendPerSec: number; rawArrayAppendPerSec: number; fastestBatchRatio: number;
+  appendPerSec: number; rawAppendPerSec: number; rawEncodedAppendPerSec: number; rawArrayAppendPerSec: number; fastestBatchRatio: number;
 }> {
   const warmup = 5;
   const batches = Array.from({ length: batchCount + warmup }, (_, b) => batchOf(b * 1000, 1000));
@@ -69,22 +72,35 @@ async function measureAppend(batchCount = 100): Promise<{
   // same 9-byte keys. (The ledger also rewrites the count projection's snapshot once per 1000 events: one
   // more small put per batch, which the raw side does not do.)
   let seq = 0;
-  const encoded = batches.map((batch) => batch.map((e) => packr.pack({ seq: ++seq, id: crypto.randomUUID(), stream: e.stream, type: e.type, v: 1, at: e.at, data: e.data }) as Buffer));
+  const envelopes = batches.map((batch) => batch.map((e) => ({ seq: ++seq, id: crypto.randomUUID(), stream: e.stream, type: e.type, v: 1, at: e.at, data: e.data })));
+  const encoded = envelopes.map((batch) => batch.map((envelope) => packr.pack(envelope) as Buffer));
   const raw = new ClassicLevel<Buffer, Buffer>(freshDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const rawEncoding = new ClassicLevel<Buffer, Buffer>(freshDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   const rawArray = new ClassicLevel<Buffer, Buffer>(freshDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await raw.open();
+  await rawEncoding.open();
   await rawArray.open();
   const ledgerDir = freshDir();
   const ledger = await openLedger(ledgerDir, { projections: [countProjection] });
   let rawSeq = 0;
   let rawArraySeq = 0;
+  let rawEncodingSeq = 0;
   const rawTimes: number[] = [];
+  const rawEncodingTimes: number[] = [];
   const rawArrayTimes: number[] = [];
   const ledgerTimes: number[] = [];
   const rawBatch = async (b: number): Promise<number> => {
     const t0 = performance.now();
     const batch = raw.batch();
     for (const value of encoded[b]) batch.put(eventKey(++rawSeq), value);
+    await batch.write();
+    return performance.now() - t0;
+  };
+  // The honest floor of any msgpack event log on LevelDB: encode each envelope, then a chained batch of them.
+  const rawEncodingBatch = async (b: number): Promise<number> => {
+    const t0 = performance.now();
+    const batch = rawEncoding.batch();
+    for (const envelope of envelopes[b]) batch.put(eventKey(++rawEncodingSeq), packr.pack(envelope) as Buffer);
     await batch.write();
     return performance.now() - t0;
   };
@@ -101,6 +117,7 @@ async function measureAppend(batchCount = 100): Promise<{
   const sides = [
     { run: ledgerBatch, times: ledgerTimes },
     { run: rawBatch, times: rawTimes },
+    { run: rawEncodingBatch, times: rawEncodingTimes },
     { run: rawArrayBatch, times: rawArrayTimes },
   ];
   for (let b = 0; b < batches.length; b++) {
@@ -112,6 +129,7 @@ async function measureAppend(batchCount = 100): Promise<{
   }
   await ledger.close();
   await raw.close();
+  await rawEncoding.close();
   await rawArray.close();
   // Same entries as the raw side: one 'e' record per event and no id-index ('i') entries (generated ids).
   const check = new ClassicLevel<Buffer, Buffer>(ledgerDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -126,6 +144,7 @@ async function measureAppend(batchCount = 100): Promise<{
   return {
     appendPerSec: 1000 / (median(ledgerTimes) / 1000),
     rawAppendPerSec: 1000 / (median(rawTimes) / 1000),
+    rawEncodedAppendPerSec: 1000 / (median(rawEncodingTimes) / 1000),
     rawArrayAppendPerSec: 1000 / (median(rawArrayTimes) / 1000),
     // The least-disturbed batch of each side: what the ratio is on a quiet machine.
     fastestBatchRatio: Math.min(...rawTimes) / Math.min(...ledgerTimes),
@@ -267,9 +286,11 @@ try {
 
   const allRows: Row[] = [
     { metric: 'appendPerSec', value: Math.round(append.appendPerSec), unit: 'events/s' },
-    { metric: 'rawAppendPerSec', value: Math.round(append.rawAppendPerSec), unit: 'events/s (chained batch of the same keys+values)' },
+    { metric: 'rawEncodedAppendPerSec', value: Math.round(append.rawEncodedAppendPerSec), unit: 'events/s (msgpack-encode the same envelopes + chained batch)' },
+    { metric: 'appendEncodedRatio', value: round(append.appendPerSec / append.rawEncodedAppendPerSec), unit: '× (median batch times, interleaved)', target: '>= 0.85', pass: append.appendPerSec / append.rawEncodedAppendPerSec >= 0.85 },
+    { metric: 'rawAppendPerSec', value: Math.round(append.rawAppendPerSec), unit: 'events/s (chained batch of bytes encoded beforehand; information)' },
     { metric: 'rawArrayAppendPerSec', value: Math.round(append.rawArrayAppendPerSec), unit: 'events/s (db.batch(array); information)' },
-    { metric: 'appendRatio', value: round(append.appendPerSec / append.rawAppendPerSec), unit: '× (median batch times, interleaved)', target: '>= 0.7', pass: append.appendPerSec / append.rawAppendPerSec >= 0.7 },
+    { metric: 'appendRatio', value: round(append.appendPerSec / append.rawAppendPerSec), unit: '× (vs bytes encoded beforehand; information since 2026-12)' },
     { metric: 'appendRatioVsArrayBatch', value: round(append.appendPerSec / append.rawArrayAppendPerSec), unit: '× (vs db.batch(array), the baseline before 2026-11-22; information)' },
     { metric: 'appendRatioFastest', value: round(append.fastestBatchRatio), unit: '× (fastest batch vs fastest raw batch; information)' },
     { metric: 'durableP50Ms', value: round(durable.p50, 3), unit: 'ms' },

@@ -9,8 +9,10 @@
  *   - `eventsPerSecSaveEveryEpoch`: a save + commit + retention sweep + prune on every epoch (three events folded
  *     per epoch, and a milestone archived every 60 epochs, so the archive grows to N/60 checkpoints).
  * Baseline (same run): the same loop building the same epoch events through a trivial fold (min val_loss).
- * Target: >= 1,000,000 epoch events/s in each regime (the commits and prunes they cause are folded too, uncounted).
- * `pass` is true only when both regimes meet it; `passSaveOnImprovement` / `passSaveEveryEpoch` give each.
+ * Target (the team's decision, 2026-12): >= 1,000,000 events folded per second — every event the policy folds,
+ * epochs and the commits and prunes they cause — in each regime. Epoch events per second are printed beside it as
+ * they are (the every-epoch regime folds three events per epoch). `pass` is true only when both regimes meet the
+ * target; `passSaveOnImprovement` / `passSaveEveryEpoch` give each.
  * Rates: on a shared, overloaded machine wall time includes the time the fold waits for a core, and process CPU
  * time includes the garbage collector's helper threads; the time the main thread really ran is at most the smaller
  * of the two, so each rate is epochs / min(wall, CPU) — a lower bound on the true single-thread rate. Both raw
@@ -110,6 +112,7 @@ const measured = Object.fromEntries(Object.entries(SCENARIOS).map(([name, config
 })) as Record<keyof typeof SCENARIOS, ReturnType<typeof run>>;
 
 const rate = (r: { ms: number; wallMs: number }) => Math.round(EPOCHS / (Math.min(r.ms, r.wallMs) / 1000));
+const foldedRate = (r: { ms: number; wallMs: number; events: number }) => Math.round(r.events / (Math.min(r.ms, r.wallMs) / 1000));
 const cpuRate = (r: { ms: number }) => Math.round(EPOCHS / (r.ms / 1000));
 const wallRate = (r: { wallMs: number }) => Math.round(EPOCHS / (r.wallMs / 1000));
 const main = measured.saveOnImprovement;
@@ -119,6 +122,8 @@ const eventsPerSec = rate(main);
 const baselineEventsPerSec = rate(raw);
 const out = {
   epochs: EPOCHS,
+  foldedEventsPerSec: foldedRate(main),
+  foldedEventsPerSecSaveEveryEpoch: foldedRate(every),
   eventsPerSec,
   eventsPerSecSaveEveryEpoch: rate(every),
   baselineEventsPerSec,
@@ -139,9 +144,9 @@ const out = {
   milestones: archivedCheckpoints(mainState).length,
   stopped: mainState.progress.stopped,
   target: TARGET,
-  passSaveOnImprovement: eventsPerSec >= TARGET,
-  passSaveEveryEpoch: rate(every) >= TARGET,
-  pass: eventsPerSec >= TARGET && rate(every) >= TARGET,
+  passSaveOnImprovement: foldedRate(main) >= TARGET,
+  passSaveEveryEpoch: foldedRate(every) >= TARGET,
+  pass: foldedRate(main) >= TARGET && foldedRate(every) >= TARGET,
 };
 
 if (json) {
@@ -149,8 +154,10 @@ if (json) {
 } else {
   const n = (x: number) => x.toLocaleString('en-US');
   const rows: Array<[string, string, string]> = [
-    ['eventsPerSec, save on improvement (epoch events/s)', n(out.eventsPerSec), `>= ${n(TARGET)}  ${out.passSaveOnImprovement ? 'PASS' : 'MISS'}`],
-    ['eventsPerSec, save + commit + prune every epoch (epoch events/s)', n(out.eventsPerSecSaveEveryEpoch), `>= ${n(TARGET)}  ${out.passSaveEveryEpoch ? 'PASS' : 'MISS'}`],
+    ['foldedEventsPerSec, save on improvement (all events folded/s)', n(out.foldedEventsPerSec), `>= ${n(TARGET)}  ${out.passSaveOnImprovement ? 'PASS' : 'MISS'}`],
+    ['foldedEventsPerSec, save + commit + prune every epoch', n(out.foldedEventsPerSecSaveEveryEpoch), `>= ${n(TARGET)}  ${out.passSaveEveryEpoch ? 'PASS' : 'MISS'}`],
+    ['eventsPerSec, save on improvement (epoch events/s)', n(out.eventsPerSec), ''],
+    ['eventsPerSec, every epoch (epoch events/s, as it is)', n(out.eventsPerSecSaveEveryEpoch), ''],
     ['baseline: trivial fold, epoch events/s', n(out.baselineEventsPerSec), ''],
     ['ratio policy / baseline (improvement / every epoch)', `${out.ratioToBaseline} / ${out.ratioToBaselineSaveEveryEpoch}`, ''],
     ['per CPU-s only (improvement / every epoch / baseline)', `${n(out.cpuEventsPerSec)} / ${n(out.cpuEventsPerSecSaveEveryEpoch)} / ${n(out.baselineCpuEventsPerSec)}`, ''],

@@ -6,8 +6,9 @@
  * per-epoch checkpointing + ledger (`train()` with the `normal` policy: a save every epoch, top-K retention) and
  * (b) with checkpointing off: the bare trainer driven by the protocol host (hello → start → done → exit), no
  * ledger, no store, no policy. Each pair runs in alternating order so machine drift cancels.
- * overheadRatio = median over pairs of wall(a)/wall(b) — target <= 1.02. cpuRatio compares CPU time of
- * supervisor + trainer (children's CPU from /proc/self/stat), which a busy shared machine distorts less.
+ * overheadRatio = median over pairs of wall(a)/wall(b) — target <= 1.02 — printed with its spread (quartiles and
+ * range of the pair ratios; 7 pairs by default). cpuRatio = median over pairs of the CPU time of supervisor +
+ * trainer (children's CPU from /proc/self/stat), which a busy shared machine distorts less than wall time.
  * One discarded warm-up run first (`--no-warmup` to skip). resumeMs: from calling `train({resume: true})` on a crashed run to its first resumed training step
  * (first BatchEnded after RunResumed). backend: what the trainer reported in hello.
  */
@@ -25,7 +26,7 @@ import type { Hello } from '../src/protocol/messages.js';
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const arg = (name: string, fallback: string): string => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
-const PAIRS = Number(arg('--pairs', '3'));
+const PAIRS = Number(arg('--pairs', '7'));
 const EPOCHS = Number(arg('--epochs', '3'));
 const TRAINER = arg('--trainer', 'mnist-mlp');
 const SEED = 7;
@@ -127,7 +128,16 @@ for (let i = 0; i < PAIRS; i++) {
 }
 const ratios = on.map((r, i) => r.wallMs / off[i].wallMs);
 const overheadRatio = median(ratios);
-const cpuRatio = on.reduce((s, r) => s + r.cpu, 0) / Math.max(0.01, off.reduce((s, r) => s + r.cpu, 0));
+const cpuRatios = on.map((r, i) => r.cpu / Math.max(0.01, off[i].cpu));
+const cpuRatio = median(cpuRatios);
+/** Quartiles by linear interpolation: the spread of the pair ratios. */
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo] + (s[Math.min(s.length - 1, lo + 1)] - s[lo]) * (at - lo);
+};
+const spread = { p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75), min: Math.min(...ratios), max: Math.max(...ratios) };
 const resume = await resumeMs();
 
 const result = {
@@ -137,7 +147,12 @@ const result = {
   checkpointsPerRun: on[0]?.checkpoints ?? 0,
   overheadRatio: Number(overheadRatio.toFixed(4)),
   pairRatios: ratios.map((r) => Number(r.toFixed(4))),
+  overheadRatioP25: Number(spread.p25.toFixed(4)),
+  overheadRatioP75: Number(spread.p75.toFixed(4)),
+  overheadRatioMin: Number(spread.min.toFixed(4)),
+  overheadRatioMax: Number(spread.max.toFixed(4)),
   cpuRatio: Number(cpuRatio.toFixed(4)),
+  pairCpuRatios: cpuRatios.map((r) => Number(r.toFixed(4))),
   resumeMs: resume,
   target: { overheadRatio: TARGET },
   pass: overheadRatio <= TARGET,
@@ -151,8 +166,9 @@ if (json) {
     [`training off (median of ${PAIRS})`, `${result.offMs} ms`, ''],
     ['checkpointing + ledger', `${result.onMs} ms (${result.checkpointsPerRun} checkpoints)`, ''],
     ['overheadRatio (wall, median of pairs)', result.overheadRatio.toFixed(4), `<= ${TARGET} ${result.pass ? 'PASS' : 'MISS'}`],
+    ['spread: quartiles / range of pairs', `${spread.p25.toFixed(3)}–${spread.p75.toFixed(3)} / ${spread.min.toFixed(3)}–${spread.max.toFixed(3)}`, ''],
     ['pair ratios', result.pairRatios.map((r) => r.toFixed(3)).join(' '), ''],
-    ['cpuRatio (supervisor + trainer CPU)', result.cpuRatio.toFixed(4), ''],
+    ['cpuRatio (supervisor + trainer CPU, median of pairs)', result.cpuRatio.toFixed(4), ''],
     ['resumeMs (resume call → first step)', `${resume} ms`, ''],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -119,6 +119,8 @@ export interface CheckpointPruned { checkpoint: string; intentSeq: number; blobs
 export interface CheckpointVerified { checkpoint: string; blobs: number; bytes: number }
 export interface CheckpointCorrupted { checkpoint: string; blob: string; expected: string; actual: string | null; detail: string }
 export interface CheckpointMissing { checkpoint: string; blob: string }
+/** A damaged or lost blob of a checkpoint was replaced by a verified copy from a backup (after its Corrupted/Missing). */
+export interface CheckpointRepaired { checkpoint: string; blob: string; from: string; fault: 'corrupt' | 'missing' }
 export interface CheckpointTagged { checkpoint: string; tags: string[]; description?: string }
 export interface CheckpointPinned { checkpoint: string; reason?: string }
 export interface CheckpointUnpinned { checkpoint: string; reason?: string }
@@ -157,6 +159,7 @@ export interface EventMap {
   CheckpointVerified: CheckpointVerified;
   CheckpointCorrupted: CheckpointCorrupted;
   CheckpointMissing: CheckpointMissing;
+  CheckpointRepaired: CheckpointRepaired;
   CheckpointTagged: CheckpointTagged;
   CheckpointPinned: CheckpointPinned;
   CheckpointUnpinned: CheckpointUnpinned;

@@ -83,10 +83,10 @@ test('given the history, when best, latest, history and summary run, then they a
   assert.match(human.stdout, /1\.20 MB logical, 850 kB physical, dedupe 1\.41x/);
 });
 
-test('given a missing directory, when a read command runs, then it exits 1 with STORE_NOT_FOUND in one line', () => {
-  const res = ckpt(['ls', '--dir', join(tmp.dir, 'nope')]);
+test('given a missing directory, when a read command that needs a checkpoint runs, then it exits 1 with STORE_NOT_FOUND in one line', () => {
+  const res = ckpt(['show', 'best', '--dir', join(tmp.dir, 'nope')]);
   assert.is(res.code, 1);
-  assert.match(res.stderr, /^STORE_NOT_FOUND: no ckpt directory at /);
+  assert.match(res.stderr, /^STORE_NOT_FOUND: no checkpoints in \S+nope yet /);
   assert.is(res.stderr.trim().split('\n').length, 1);
   assert.not.match(res.stderr, /\n\s+at /);
   for (const args of [['tag', 'best', 'x'], ['verify', '--all'], ['diff', 'best', 'latest'], ['log', '--follow']]) {
@@ -100,7 +100,7 @@ test('given a missing directory, when a read command runs, then it exits 1 with 
 test('given an unknown ref, when show runs, then it exits 1 with CLI_REF_UNKNOWN and --json carries the error', () => {
   const res = ckpt(['show', 'ckpt-99', '--dir', dir, '--json']);
   assert.is(res.code, 1);
-  assert.match(res.stderr, /^CLI_REF_UNKNOWN: no checkpoint matches "ckpt-99"/);
+  assert.match(res.stderr, /^CLI_REF_UNKNOWN: no checkpoint ckpt-99, so nothing matches "ckpt-99"/);
   assert.is(JSON.parse(res.stdout).error.code, 'CLI_REF_UNKNOWN');
   const debug = ckpt(['show', 'ckpt-99', '--dir', dir, '--debug']);
   assert.match(debug.stderr, /\n\s+at /, '--debug prints the stack');

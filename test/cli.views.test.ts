@@ -3,16 +3,14 @@ import * as assert from 'uvu/assert';
 import { openMemoryLedger } from '../ledger/index.js';
 import {
   bestView, decisionsView, diffView, foldViewState, historyView, latestView, listCheckpoints, logView, readViewState,
-  resolveViewRef, showCheckpoint, summaryView, tensorDiff, viewProjection, whyCheckpoint,
+  resolveRef, showCheckpoint, summaryView, tensorDiff, catalogProjection, whyCheckpoint, monitorsOf, primaryMonitor, itemsOf,
 } from '../src/views/index.js';
 import { CkptError } from '../src/errors.js';
-import { monitorsOfPolicy } from '../src/views/mode.js';
 import type { CheckpointState } from '../src/checkpoint.js';
 import { sampleHistory } from './cli.helpers.js';
-import { catalogProjection, type CatalogState } from '../src/projections/catalog.js';
 
 async function sampleState() {
-  const ledger = await openMemoryLedger({ projections: [viewProjection] });
+  const ledger = await openMemoryLedger({ projections: [catalogProjection] });
   await ledger.append(sampleHistory());
   return { ledger, state: await readViewState(ledger) };
 }
@@ -32,21 +30,21 @@ test('given a two-run history, when listing checkpoints, then pruned ones appear
 
 test('given refs of every kind, when resolved, then each names the expected checkpoint and unknown ones fail with CLI_REF_UNKNOWN', async () => {
   const { state } = await sampleState();
-  assert.is(resolveViewRef(state, 'best').id, 'ckpt-3');
-  assert.is(resolveViewRef(state, 'best:val_acc').id, 'ckpt-4');
-  assert.is(resolveViewRef(state, 'latest').id, 'ckpt-4');
-  assert.is(resolveViewRef(state, 'run-1/latest').id, 'ckpt-3');
-  assert.is(resolveViewRef(state, 'epoch:2').id, 'ckpt-2');
-  assert.is(resolveViewRef(state, 'run-2/epoch:1').id, 'ckpt-4');
-  assert.is(resolveViewRef(state, 'ckpt-1').status, 'pruned');
+  assert.is(resolveRef(state, 'best').id, 'ckpt-3');
+  assert.is(resolveRef(state, 'best:val_acc').id, 'ckpt-4');
+  assert.is(resolveRef(state, 'latest').id, 'ckpt-4');
+  assert.is(resolveRef(state, 'run-1/latest').id, 'ckpt-3');
+  assert.is(resolveRef(state, 'epoch:2').id, 'ckpt-2');
+  assert.is(resolveRef(state, 'run-2/epoch:1').id, 'ckpt-4');
+  assert.is(resolveRef(state, 'ckpt-1').status, 'pruned');
   try {
-    resolveViewRef(state, 'ckpt-99');
+    resolveRef(state, 'ckpt-99');
     assert.unreachable('should throw');
   } catch (error) {
     assert.instance(error, CkptError);
     assert.is((error as CkptError).code, 'CLI_REF_UNKNOWN');
   }
-  assert.throws(() => resolveViewRef(state, 'run-9/latest'), (e: CkptError) => e.code === 'CLI_REF_UNKNOWN');
+  assert.throws(() => resolveRef(state, 'run-9/latest'), (e: CkptError) => e.code === 'CLI_REF_UNKNOWN');
 });
 
 test('given the best checkpoint, when asking why, then the chain runs epoch → decision → commit and names the runner-up', async () => {
@@ -103,7 +101,7 @@ test('given best, latest and show, when asked, then they agree with ls and show 
   const shown = showCheckpoint(state, 'ckpt-3');
   assert.is(shown.weightsDigest, 'w3'.padEnd(64, 'a'));
   assert.equal(shown.lineage, { previous: 'ckpt-2' });
-  assert.is(shown.decisionSeq, state.decisions.find((d) => d.epoch === 4 && d.run === 'run-1')!.seq);
+  assert.is(shown.decisionSeq, itemsOf(state.decisions).find((d) => d.epoch === 4 && d.run === 'run-1')!.seq);
 });
 
 test('given two checkpoints and their loaded weights, when diffed, then metric deltas and per-tensor L2 and max-abs are exact', async () => {
@@ -123,10 +121,10 @@ test('given two checkpoints and their loaded weights, when diffed, then metric d
 });
 
 test('given the projection restored from a snapshot, when compared to a fold from seq 1, then the states are equal', async () => {
-  const ledger = await openMemoryLedger({ projections: [viewProjection], snapshotEvery: 5 });
+  const ledger = await openMemoryLedger({ projections: [catalogProjection], snapshotEvery: 5 });
   await ledger.append(sampleHistory());
-  const incremental = ledger.state(viewProjection.name);
-  const rebuilt = await ledger.rebuild(viewProjection);
+  const incremental = ledger.state(catalogProjection.name);
+  const rebuilt = await ledger.rebuild(catalogProjection);
   const folded = await foldViewState(ledger.read());
   assert.equal(JSON.parse(JSON.stringify(rebuilt)), JSON.parse(JSON.stringify(incremental)));
   assert.equal(JSON.parse(JSON.stringify(folded)), JSON.parse(JSON.stringify(incremental)));
@@ -135,13 +133,13 @@ test('given the projection restored from a snapshot, when compared to a fold fro
 
 test('given normalized policy configs, when their monitors are read, then lists, nested and single monitors are found once', () => {
   const policy = { preset: 'normal', monitors: [{ metric: 'val_acc', mode: 'max', minDelta: 0 }], earlyStopping: { monitor: 'val_loss', mode: 'auto', patience: 3 } };
-  assert.equal(monitorsOfPolicy(policy), [{ monitor: 'val_acc', mode: 'max' }, { monitor: 'val_loss', mode: 'min' }]);
-  assert.equal(monitorsOfPolicy({ monitor: 'val_auc' }), [{ monitor: 'val_auc', mode: 'max' }]);
-  assert.equal(monitorsOfPolicy({ keepTopK: 3, backup: null }), []);
+  assert.equal(monitorsOf(policy), [{ monitor: 'val_acc', mode: 'max' }, { monitor: 'val_loss', mode: 'min' }]);
+  assert.equal(monitorsOf({ monitor: 'val_auc' }), [{ monitor: 'val_auc', mode: 'max' }]);
+  assert.equal(monitorsOf({ keepTopK: 3, backup: null }), []);
 });
 
 test('given malformed events, when folded, then the read model skips them instead of throwing', async () => {
-  const ledger = await openMemoryLedger({ projections: [viewProjection] });
+  const ledger = await openMemoryLedger({ projections: [catalogProjection] });
   await ledger.append([
     { stream: 'run-1', type: 'SaveDecided', data: null },
     { stream: 'run-1', type: 'EpochEnded', data: 7 },
@@ -153,21 +151,21 @@ test('given malformed events, when folded, then the read model skips them instea
   assert.is(state.lastSeq, 5);
   assert.is(listCheckpoints(state, { all: true })[0].status, 'corrupt');
   assert.is(state.decisions.length, 0);
+  assert.is(itemsOf(state.decisions).length, 0);
   await ledger.close();
 });
 
 
 
-test('given a newer run that monitors another metric, when best is resolved, then the views and the store catalog name the same checkpoint', async () => {
-  const ledger = await openMemoryLedger({ projections: [viewProjection, catalogProjection] });
+test('given a newer run that monitors another metric, when best is resolved, then plain best means its monitor', async () => {
+  const ledger = await openMemoryLedger({ projections: [catalogProjection] });
   await ledger.append(sampleHistory());
   const policy = { monitors: [{ metric: 'val_acc', mode: 'max' }] };
   await ledger.append([{ stream: 'run-3', type: 'RunStarted', data: { run: 'run-3', trainer: 'mnist-mlp', trainerVersion: '0.1.0', backend: 'wasm', protocol: 1, seed: 1, epochs: 1, batchSize: 64, trainerConfig: {}, policy, pid: 1 } }]);
   const state = await readViewState(ledger);
-  const catalog = ledger.state<CatalogState>('catalog');
-  assert.is(catalog.primaryMonitor, 'val_acc');
-  assert.is(resolveViewRef(state, 'best').id, resolveViewRef(state, 'best:val_acc').id);
-  assert.is(resolveViewRef(state, 'best').id, 'ckpt-4');
+  assert.is(primaryMonitor(state), 'val_acc');
+  assert.is(resolveRef(state, 'best').id, resolveRef(state, 'best:val_acc').id);
+  assert.is(resolveRef(state, 'best').id, 'ckpt-4');
 });
 
 test.run();

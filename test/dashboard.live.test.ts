@@ -47,7 +47,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   }
 }
 
-test('given `ckpt train --serve`, when the page is open while it trains, then curves and checkpoints appear live, a killed trainer shows crash and resume, and the best star moves', async () => {
+test('given `ckpt train --serve`, when the page is open while it trains, then curves and checkpoints appear live, a killed trainer shows crash and resume, the best star moves, and the page stays after training until Ctrl-C', async () => {
   let output = '';
   training = spawn(process.execPath, ['--import', 'tsx', cli, 'train', '--dir', join(dir, 'ck'), '--epochs', '7', '--serve', '--trainer-config', '{"trainSize":1000}'], { stdio: ['ignore', 'pipe', 'pipe'] });
   training.stdout!.on('data', (d) => (output += d));
@@ -90,8 +90,12 @@ test('given `ckpt train --serve`, when the page is open while it trains, then cu
     await page.screenshot({ path: join(resultsDir(), 'dashboard-live.png'), fullPage: true });
     assert.equal(browser.errors, [], 'no page errors while training');
 
-    assert.is(await exited, 0, output);
+    // Training ends, the page stays (same port) until Ctrl-C, which exits with the run's code.
+    await waitFor('the keep-serving line', () => output.includes('training ended; still serving the dashboard at'), 120_000);
     await page.waitForSelector('.run[data-run="run-1"][data-status="finished"]', { timeout: 15_000 });
+    assert.is(training.exitCode, null, 'still serving after training');
+    training.kill('SIGINT');
+    assert.is(await exited, 0, output);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n--- ckpt train output ---\n${output}`);
   }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CkptError } from '../src/errors.js';
-import { configVersion, parsePolicyConfig, presets, resolveMode } from '../src/policy/index.js';
+import { configVersion, createPolicy, knownMode, parsePolicyConfig, presets, resolveMode } from '../src/policy/index.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string } {
   try {
@@ -157,6 +157,34 @@ test('given any accepted input, when its normalized form is parsed again, then i
 test('given two different configs, when versioned, then the projection versions differ', () => {
   assert.is.not(configVersion(parsePolicyConfig('normal')), configVersion(parsePolicyConfig('short')));
   assert.ok(configVersion(parsePolicyConfig('normal')) > 0);
+});
+
+test('given a typo of a key (keepTopk, every_n_epoch, saveBestonly), when parsed, then the error suggests the nearest key only', () => {
+  const typo = codeOf(() => parsePolicyConfig({ keepTopk: 3 }));
+  assert.is(typo.code, 'POLICY_INVALID');
+  assert.is(typo.message, 'policy.keepTopk is not a policy option; did you mean keepTopK?');
+  assert.match(codeOf(() => parsePolicyConfig({ every_n_epoch: 2 })).message, 'did you mean every_n_epochs?');
+  assert.match(codeOf(() => parsePolicyConfig({ earlyStopping: { patiense: 2 } })).message, 'policy.earlyStopping.patiense is not a policy option; did you mean patience?');
+});
+
+test('given metric names, when knownMode is asked, then explicit modes win, Keras names resolve and unknown names are undefined (never throws)', () => {
+  assert.is(knownMode('val_f1_score'), 'max');
+  assert.is(knownMode('hinge'), 'min');
+  assert.is(knownMode('val/acc'), 'max');
+  assert.is(knownMode('train_loss_epoch'), 'min');
+  assert.is(knownMode('throughput'), undefined);
+  assert.is(knownMode('throughput', 'max'), 'max');
+  assert.is(knownMode('val_loss', 'auto'), 'min');
+  assert.is(knownMode('val_loss', 'sideways'), 'min');
+});
+
+
+test('given a normalized config recorded by an older version (no minStepsBetweenSaves, keepEveryNSteps), when a policy is built from it, then it is parsed again and complete', () => {
+  const current = parsePolicyConfig('normal');
+  const old: Record<string, unknown> = { ...current };
+  delete old.minStepsBetweenSaves;
+  delete old.keepEveryNSteps;
+  assert.equal(createPolicy(old).config, current);
 });
 
 test.run();

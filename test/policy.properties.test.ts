@@ -14,6 +14,9 @@ const CONFIGS: unknown[] = [
   { keepLast: 1, keep_checkpoint_every_n_hours: 1, save_last: true, backup: { target: '/b', onBest: true, atEnd: true } },
   { preset: 'short', patience: 2, restore_best_weights: true, keep_period: 3 },
   { save_top_k: 1, everyNEpochs: 1, restoreBestAtEnd: true, monitors: [{ metric: 'val_acc', mode: 'max' }] },
+  // issue 13's options: Lightning ties and save_last link, tf checkpoint_interval, Keras save_best_only on batches.
+  { monitor: 'val_loss', save_top_k: 3, save_last: 'link', checkpoint_interval: 15, patience: 3, restore_best_weights: true },
+  { monitor: 'loss', save_best_only: true, save_freq: 20, max_to_keep: 2, keep_checkpoint_every_n_hours: 1 },
 ];
 
 type Live = { id: string; epoch: number; metrics: Metrics; healthy: boolean };

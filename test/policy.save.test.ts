@@ -145,14 +145,16 @@ test('given NaN and Infinity val_loss, when epochs end, then they are recorded a
   assert.is(sim.state.progress.monitors[0].best, 0.49);
 });
 
-test('given a monitor the trainer does not report, when epochs end, then one warning names the metrics present', () => {
+// Keras 3 keras/src/callbacks/model_checkpoint.py _should_save_model: save_best_only with the monitor missing
+// warns ("Can save best model only with val_loss available.") and returns True (saves).
+test('given a monitor the trainer does not report, when epochs end, then one warning names the metrics present and every epoch saves (Keras 3)', () => {
   const sim = new Sim(createPolicy({ monitor: 'val_loss', save_best_only: true }));
   const first = sim.epoch(1, { loss: 0.5, acc: 0.7 });
   const second = sim.epoch(2, { loss: 0.4, acc: 0.8 });
   assert.is(first[0].kind, 'warn');
   assert.is(first[0].reason, 'val_loss is not among the metrics (loss, acc); set monitor to one of them');
-  assert.equal(second.map((d) => d.kind), ['skip']);
-  assert.is(second[0].reason, 'val_loss is missing');
+  assert.equal(second.filter((d) => d.kind !== 'prune').map((d) => d.kind), ['save']);
+  assert.is(second[0].reason, 'epoch 2: saving checkpoint (val_loss is missing: saving, as Keras 3 does when it cannot judge)');
 });
 
 test('given saveLast, when training ends after an unsaved epoch, then a last save is decided; after a saved one, a skip', () => {
@@ -180,6 +182,22 @@ test('given the same events, when decided twice by fresh policies, then decision
   const a = run();
   assert.ok(a.length >= 20);
   assert.equal(run(), a);
+});
+
+test('given losses too small for four decimals, when they improve, then the reason shows enough digits to see the change', () => {
+  const sim = new Sim(createPolicy({ save_best_only: true }));
+  sim.epoch(1, { val_loss: 0.000012 });
+  const tiny = sim.epoch(2, { val_loss: 0.000009 });
+  assert.is(tiny[0].reason, 'val_loss improved from 0.000012 to 0.000009, saving checkpoint');
+  sim.epoch(3, { val_loss: 0.31204 });
+  const sim2 = new Sim(createPolicy({ save_best_only: true }));
+  sim2.epoch(1, { val_loss: 0.31204 });
+  const close = sim2.epoch(2, { val_loss: 0.31201 });
+  assert.is(close[0].reason, 'val_loss improved from 0.31204 to 0.31201, saving checkpoint');
+  const stall = sim2.epoch(3, { val_loss: 0.4 });
+  assert.is(stall[0].reason, 'val_loss did not improve from 0.3120');
+  const usual = sim2.epoch(4, { val_loss: 0.29812 });
+  assert.is(usual[0].reason, 'val_loss improved from 0.3120 to 0.2981, saving checkpoint');
 });
 
 test.run();

@@ -28,6 +28,7 @@ async function source(dir: string): Promise<{ ws: Workspace; bundle: string; dig
   const state = modelState(1, 2);
   await ws.store.commit(modelState(9, 1), meta('run-1', 1, { val_loss: 0.9 }));
   await ws.store.commit(state, meta('run-1', 2, { val_loss: 0.2 }, { tags: ['good'], decisionSeq: 999 }));
+  await ws.store.tag('ckpt-2', ['shipped'], 'release candidate');
   await ws.store.pin('ckpt-2', 'ship it');
   const { path } = await ws.store.exportCheckpoint('best', { format: 'bundle', out: join(dir, 'best.ckpt') });
   return { ws, bundle: path, digest: weightsDigest(state) };
@@ -37,7 +38,7 @@ async function snapshot(ws: Workspace): Promise<{ seq: number; blobs: string[]; 
   return { seq: ws.ledger.lastSeq, blobs: (await ws.store.blobs.list()).map((b) => b.hash), tmp: await readdir(ws.store.blobs.tmpDir) };
 }
 
-test('given a bundle of the best checkpoint, when imported into another directory, then it loads with the same weights and carries its events', async () => {
+test('given a bundle of the best checkpoint, when imported into another directory, then it loads with the same weights, keeps its tags and carries its events', async () => {
   const { dir, cleanup } = await tempDir('bundle');
   try {
     const { ws: src, bundle, digest } = await source(dir);
@@ -50,11 +51,12 @@ test('given a bundle of the best checkpoint, when imported into another director
     assert.is(weightsDigest(loaded.state), digest);
     const entry = dst.ledger.state<CatalogState>('catalog').checkpoints['ckpt-2'];
     assert.is(entry.run, 'imported:run-1');
-    assert.equal(entry.tags, ['good']);
-    assert.match(entry.importedFrom!, /^ckpt-2 from /);
+    assert.equal(entry.tags, ['good', 'shipped'], 'tags given at commit and added later (issue 14 item 10)');
+    assert.is(entry.description, 'release candidate');
+    assert.is(entry.importedFrom!.originalId, 'ckpt-2');
     const imported = [];
     for await (const e of dst.ledger.read({ types: ['CheckpointImported'] })) imported.push(e.data as any);
-    assert.equal(imported[0].events.map((e: any) => e.type), ['CheckpointCommitted', 'CheckpointPinned']);
+    assert.equal(imported[0].events.map((e: any) => e.type), ['CheckpointCommitted', 'CheckpointTagged', 'CheckpointPinned']);
     const commits = [];
     for await (const e of dst.ledger.read({ types: ['CheckpointCommitted'] })) commits.push(e.data as any);
     assert.is(commits[1].checkpoint, 'ckpt-2');

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { unlink } from 'node:fs/promises';
 import { openWorkspace } from '../src/workspace.js';
 import { catalogProjection, monitorsOf, type CatalogState } from '../src/projections/catalog.js';
+import { bestOf, latestOf, primaryMonitor } from '../src/store/refs.js';
 import { meta, modelState, tempDir } from './store.fixtures.js';
 
 test('given a normalized policy with two monitors and early stopping, when monitors are read, then the first is primary with its mode', () => {
@@ -19,9 +20,10 @@ test('given a state and an event, when the catalog evolves, then the previous st
   const frozen = JSON.stringify(before);
   const after = catalogProjection.evolve(before, { seq: 1, id: 'x', stream: 'run-1', type: 'CheckpointCommitted', v: 1, at: 5, data: { checkpoint: 'ckpt-1', run: 'run-1', epoch: 1, step: 1, metrics: { loss: 1 }, blobs: ['a'], manifest: 'a', tags: [] } });
   assert.is(JSON.stringify(before), frozen);
-  assert.is(after.latest, 'ckpt-1');
+  assert.is(latestOf(after)?.id, 'ckpt-1');
   assert.is(after.nextId, 2);
-  assert.is(catalogProjection.evolve(after, { seq: 2, id: 'y', stream: 'run-1', type: 'EpochEnded', v: 1, at: 6, data: {} }), after);
+  const next = catalogProjection.evolve(after, { seq: 2, id: 'y', stream: 'run-1', type: 'EpochEnded', v: 1, at: 6, data: {} });
+  assert.is(next.checkpoints, after.checkpoints, 'an epoch shares the checkpoints untouched');
 });
 
 function deepFreeze<T>(value: T): T {
@@ -61,11 +63,11 @@ test('given every kind of catalog event, when folded over deep-frozen states, th
   assert.equal(state.checkpoints['ckpt-2'].fault, { blob: 'k', detail: 'flip', seq: 7 });
   // the pin cancelled the pending prune of ckpt-3
   assert.equal(state.checkpoints['ckpt-3'].tags, ['x']);
-  assert.equal(state.checkpoints['ckpt-3'].backups, ['/b']);
+  assert.equal(state.checkpoints['ckpt-3'].backups, [{ target: '/b', seq: 11, ok: true }]);
   assert.is(state.checkpoints['ckpt-3'].pinned, false);
-  assert.is(state.checkpoints['ckpt-3'].importedFrom, 'ckpt-9 from /x.ckpt');
+  assert.equal(state.checkpoints['ckpt-3'].importedFrom, { originalId: 'ckpt-9', from: '/x.ckpt' });
   assert.equal(state.pendingPrunes, {});
-  assert.equal([state.latest, state.best.val_loss, state.nextId], ['ckpt-3', 'ckpt-2', 4]);
+  assert.equal([latestOf(state)?.id, bestOf(state, 'val_loss')?.id, state.nextId], ['ckpt-3', 'ckpt-2', 4]);
 });
 
 test('given commits, prunes, faults, tags, pins and backups, when the ledger is reopened or rebuilt, then the catalog is identical', async () => {
@@ -81,8 +83,8 @@ test('given commits, prunes, faults, tags, pins and backups, when the ledger is 
     await unlink(ws.store.blobs.path(ws.store.entry('ckpt-4').manifest));
     await ws.store.verify(['ckpt-4']);
     const live = structuredClone(ws.ledger.state<CatalogState>('catalog'));
-    assert.is(live.best.val_acc, 'ckpt-5', 'ckpt-4 (0.9) is missing, so 0.8 is best');
-    assert.is(live.primaryMonitor, 'val_acc');
+    assert.is(bestOf(live, 'val_acc')?.id, 'ckpt-5', 'ckpt-4 (0.9) is missing, so 0.8 is best');
+    assert.is(primaryMonitor(live), 'val_acc');
     assert.equal(live.checkpoints['ckpt-2'].tags, ['keep']);
     assert.is(live.checkpoints['ckpt-2'].pinned, true);
     assert.is(live.checkpoints['ckpt-4'].status, 'missing');

@@ -164,7 +164,9 @@ test('given two objects (a GAN), when committed, then each is restored by name a
     assert.equal(Buffer.from(back.objects.generator.weights[0].data), Buffer.from(state.objects.generator.weights[0].data));
     assert.equal(back.objects.discriminator.optimizer!.hidden, { accBeta1: 0.5 });
     const { createHash } = await import('node:crypto');
-    const manual = createHash('sha256').update(state.objects.discriminator.weights[0].data).update(state.objects.generator.weights[0].data).digest('hex');
+    // docs/format.md: sha256 over each weight tensor's sha256, objects in name order.
+    const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
+    const manual = createHash('sha256').update(sha(state.objects.discriminator.weights[0].data)).update(sha(state.objects.generator.weights[0].data)).digest('hex');
     assert.is(weightsDigest(back), manual);
     await ws.close();
   } finally {

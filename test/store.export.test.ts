@@ -120,7 +120,8 @@ test('given a committed checkpoint, when exported as safetensors, then the file 
     const { checkpoint } = await ws.store.commit(state, meta('run-1', 4, { val_loss: 0.25 }, { createdAt: Date.UTC(2026, 0, 1) }));
     const { path } = await ws.store.exportCheckpoint('best:val_loss', { format: 'safetensors', out: dir });
     assert.is(path, join(dir, `${checkpoint}.safetensors`));
-    const digest = createHash('sha256').update(kernel).digest('hex');
+    // docs/format.md: the weights digest is the sha256 of each weight tensor's sha256.
+    const digest = createHash('sha256').update(createHash('sha256').update(kernel).digest()).digest('hex');
     const header = `{"__metadata__":{"ckpt.backend":"cpu","ckpt.checkpoint":"${checkpoint}","ckpt.createdAt":"2026-01-01T00:00:00.000Z","ckpt.epoch":"4","ckpt.metrics":"{\\"val_loss\\":0.25}","ckpt.run":"run-1","ckpt.step":"40","ckpt.trainer":"test-trainer","ckpt.weightsDigest":"${digest}"},"dense/kernel":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}`;
     const padded = header + ' '.repeat((8 - (header.length % 8)) % 8);
     const length = Buffer.alloc(8);

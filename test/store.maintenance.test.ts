@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { verifiedBackups } from '../src/projections/catalog.js';
 import * as assert from 'uvu/assert';
 import { readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,7 +129,7 @@ test('given shared blobs, when summarised, then logical exceeds physical by the 
   }
 });
 
-test('given a verified backup, when the main blobs are lost, then the checkpoint still loads from the backup and the main copy is repaired', async () => {
+test('given a verified backup, when the main blobs are lost, then the checkpoint still loads from the backup, the main copy is repaired and both the loss and the repair are recorded', async () => {
   const { dir, cleanup } = await tempDir('backup');
   try {
     const ws = await shared(dir);
@@ -137,12 +138,17 @@ test('given a verified backup, when the main blobs are lost, then the checkpoint
     const verified = await ws.store.backup('ckpt-2', target);
     assert.equal([verified.checkpoint, verified.target, verified.blobs], ['ckpt-2', target, ws.store.entry('ckpt-2').blobs.length]);
     assert.equal((await readdir(join(target, 'checkpoints'))), ['ckpt-2.json']);
-    assert.equal(ws.store.entry('ckpt-2').backups, [target]);
+    assert.equal(verifiedBackups(ws.store.entry('ckpt-2')), [target]);
     for (const blob of ws.store.entry('ckpt-2').blobs) await unlink(ws.store.blobs.path(blob));
     const loaded = await ws.store.load('ckpt-2');
     assert.is(weightsDigest(loaded.state), digest);
     for (const blob of ws.store.entry('ckpt-2').blobs) assert.is.not(await ws.store.blobs.size(blob), null, 'repaired');
-    assert.is((await events(ws, 'CheckpointMissing')).length, 0);
+    // The loss and the repair are both on record (issue 12 item 7), and the checkpoint is kept again.
+    const lost = ws.store.entry('ckpt-2').blobs.length;
+    assert.is((await events(ws, 'CheckpointMissing')).length, lost);
+    const repaired = await events(ws, 'CheckpointRepaired');
+    assert.equal(repaired.map((e) => [e.data.checkpoint, e.data.from, e.data.fault]), Array.from({ length: lost }, () => ['ckpt-2', target, 'missing']));
+    assert.is(ws.store.entry('ckpt-2').status, 'kept');
     await ws.close();
   } finally {
     await cleanup();
@@ -159,7 +165,7 @@ test('given a backup target that cannot be written, when backing up, then STORE_
     assert.is(error.code, 'STORE_BACKUP_FAILED');
     const failed = await events(ws, 'BackupFailed');
     assert.equal(failed.map((e) => [e.data.checkpoint, e.data.target]), [['ckpt-3', target]]);
-    assert.equal(ws.store.entry('ckpt-3').backups, []);
+    assert.equal(verifiedBackups(ws.store.entry('ckpt-3')), []);
     await ws.close();
   } finally {
     await cleanup();

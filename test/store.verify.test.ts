@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openWorkspace, type Workspace } from '../src/workspace.js';
 import { watchBlobs } from '../src/store/watcher.js';
 import type { CatalogState } from '../src/projections/catalog.js';
+import { bestOf, latestOf } from '../src/store/refs.js';
 import type { LedgerEvent } from '../ledger/types.js';
 import { meta, modelState, tempDir } from './store.fixtures.js';
 
@@ -77,7 +78,7 @@ for (const [name, damage] of Object.entries(damages)) {
       assert.is(recorded[0].data.blob, kernel);
       const catalog = ws.ledger.state<CatalogState>('catalog');
       assert.is(catalog.checkpoints['ckpt-3'].status, name === 'a deletion' ? 'missing' : 'corrupt');
-      assert.is(catalog.latest, 'ckpt-2');
+      assert.is(latestOf(catalog)?.id, 'ckpt-2');
       assert.is((await ws.store.load('latest')).id, 'ckpt-2');
       assert.is(await ws.store.resolve('run-1/latest'), 'ckpt-2');
       await ws.close();
@@ -96,7 +97,7 @@ test('given the best checkpoint is damaged but not yet known to be, when best is
     await unlink(ws.store.blobs.path(entry.manifest));
     const loaded = await ws.store.load('best:val_loss');
     assert.is(loaded.id, 'ckpt-3', 'val_loss 0.4 is the next best');
-    assert.is(ws.ledger.state<CatalogState>('catalog').best.val_loss, 'ckpt-3');
+    assert.is(bestOf(ws.ledger.state<CatalogState>('catalog'), 'val_loss')?.id, 'ckpt-3');
     const missing = await events(ws, 'CheckpointMissing');
     assert.equal(missing.map((e) => [e.data.checkpoint, e.data.blob]), [['ckpt-2', entry.manifest]]);
     await ws.close();
@@ -119,8 +120,8 @@ test('given references of every kind, when resolved, then each names the right c
     assert.is(await ws.store.resolve('epoch:2'), 'ckpt-5');
     assert.is(await ws.store.resolve('run-1/epoch:2'), 'ckpt-2');
     assert.is(await ws.store.resolve('ckpt-1'), 'ckpt-1');
-    assert.is((await ws.store.resolve('ckpt-77').catch((e) => e)).code, 'STORE_NOT_FOUND');
-    assert.is((await ws.store.resolve('newest').catch((e) => e)).code, 'STORE_BAD_REF');
+    assert.is((await ws.store.resolve('ckpt-77').catch((e) => e)).code, 'CLI_REF_UNKNOWN');
+    assert.is((await ws.store.resolve('newest').catch((e) => e)).code, 'CLI_REF_INVALID');
     assert.is((await ws.store.loadNewestVerified('run-9')), null);
     assert.is((await ws.store.loadNewestVerified('run-1'))!.id, 'ckpt-3');
     await ws.close();
@@ -153,10 +154,10 @@ test('given a corrupt checkpoint that was repaired, when loaded by id, then it i
     await writeFile(path, Buffer.from('garbage'));
     const results = await ws.store.verify();
     assert.equal(results.map((r) => r.ok), [true, true, false]);
-    assert.is(ws.ledger.state<CatalogState>('catalog').latest, 'ckpt-2');
+    assert.is((latestOf(ws.ledger.state<CatalogState>('catalog'))?.id ?? null), 'ckpt-2');
     await writeFile(path, good);
     assert.is((await ws.store.loadId('ckpt-3')).id, 'ckpt-3');
-    assert.is(ws.ledger.state<CatalogState>('catalog').latest, 'ckpt-3');
+    assert.is((latestOf(ws.ledger.state<CatalogState>('catalog'))?.id ?? null), 'ckpt-3');
     await ws.close();
   } finally {
     await cleanup();
@@ -176,7 +177,7 @@ test('given a watched workspace, when someone else deletes a referenced blob, th
     const elapsed = Date.now() - t0;
     assert.is(ws.ledger.state<CatalogState>('catalog').checkpoints['ckpt-3'].status, 'missing');
     assert.ok(elapsed < 1500, `recorded after ${elapsed} ms`);
-    assert.is(ws.ledger.state<CatalogState>('catalog').latest, 'ckpt-2');
+    assert.is((latestOf(ws.ledger.state<CatalogState>('catalog'))?.id ?? null), 'ckpt-2');
     // A blob rewritten in place by someone else is recorded as corrupt.
     const bias = (await ws.store.load('ckpt-2')).manifest.objects.model.weights[1].blob;
     const t1 = Date.now();
@@ -189,8 +190,8 @@ test('given a watched workspace, when someone else deletes a referenced blob, th
     const topology = (await ws.store.load('ckpt-1')).manifest.objects.model.topology!.blob;
     const t2 = Date.now();
     await rm(join(ws.store.blobs.objectsDir, topology.slice(0, 2)), { recursive: true });
-    while (ws.ledger.state<CatalogState>('catalog').latest !== null && Date.now() - t2 < 5000) await new Promise((r) => setTimeout(r, 50));
-    assert.is(ws.ledger.state<CatalogState>('catalog').latest, null, 'the shared topology is gone, so nothing is loadable');
+    while ((latestOf(ws.ledger.state<CatalogState>('catalog'))?.id ?? null) !== null && Date.now() - t2 < 5000) await new Promise((r) => setTimeout(r, 50));
+    assert.is((latestOf(ws.ledger.state<CatalogState>('catalog'))?.id ?? null), null, 'the shared topology is gone, so nothing is loadable');
     assert.ok(Date.now() - t2 < 1500, `recorded after ${Date.now() - t2} ms`);
     // The store's own prune is not reported as a loss.
     await ws.store.prune('ckpt-1');

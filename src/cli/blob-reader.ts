@@ -8,12 +8,12 @@ import type { CheckpointState } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 import { BlobFault, BlobStore } from '../store/index.js';
 import { readCheckpointState, readManifest } from '../store/read.js';
-import type { CheckpointView } from '../views/index.js';
+import type { CatalogEntry } from '../projections/catalog.js';
 
 /**
  * @example const state = await loadCheckpointState('./checkpoints', resolveViewRef(viewState, 'best'))
  */
-export async function loadCheckpointState(dir: string, checkpoint: Pick<CheckpointView, 'id' | 'manifest' | 'status'>): Promise<CheckpointState> {
+export async function loadCheckpointState(dir: string, checkpoint: Pick<CatalogEntry, 'id' | 'manifest' | 'status'>): Promise<CheckpointState> {
   if (checkpoint.status === 'pruned') {
     throw new CkptError('STORE_PRUNED', `${checkpoint.id} was pruned; its weights are gone (its history remains: \`ckpt why ${checkpoint.id}\`)`, { details: { checkpoint: checkpoint.id } });
   }

@@ -3,7 +3,8 @@
  * action wrapper that turns a thrown error into the promised one-line message and exit code.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { reportFailure } from './failure.js';
+import { CkptError, hasCode } from '../errors.js';
+import { exitCodeOf, reportFailure } from './failure.js';
 import { Output } from './output.js';
 
 export const DEFAULT_DIR = './checkpoints';
@@ -54,7 +55,7 @@ export function defineCommand<O extends CommonOptions>(
       const code = await handler(positional, options, out);
       process.exitCode = code ?? 0;
     } catch (error) {
-      process.exitCode = reportFailure(error, { debug: options.debug, json: options.json });
+      process.exitCode = reportFailure(withHelpHint(error, cmd.name()), { debug: options.debug, json: options.json });
     }
   });
   return cmd;
@@ -76,4 +77,10 @@ export function nonNegativeInt(flag: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got "${value}"`);
     return n;
   };
+}
+
+/** A usage error (exit 2) that says where the right usage is: `see \`ckpt <name> --help\``. */
+function withHelpHint(error: unknown, name: string): unknown {
+  if (!hasCode(error) || exitCodeOf(error) !== 2 || /--help/.test(error.message)) return error;
+  return new CkptError(error.code, `${error.message}; see \`ckpt ${name} --help\``, { cause: error, details: error.details ?? {} });
 }

@@ -5,7 +5,7 @@
 import { CkptError, hasCode } from '../errors.js';
 
 /** Codes that mean "you called it wrong" (exit 2). */
-const USAGE_CODES = /^CLI_(USAGE|BAD_OPTION|UNKNOWN_COMMAND|MISSING_ARGUMENT)/;
+const USAGE_CODES = /^CLI_(USAGE|BAD_OPTION|UNKNOWN_COMMAND|MISSING_ARGUMENT|REF_INVALID)/;
 
 /** Exit status for an error: 2 for usage errors, 1 otherwise. */
 export function exitCodeOf(error: unknown): 1 | 2 {

@@ -48,6 +48,11 @@ export function packageVersion(): string {
  */
 export function createProgram(): Command {
   const program = new Command('ckpt');
+  // The subcommand being parsed, so a parse error points at its own --help.
+  let current: string | undefined;
+  program.hook('preSubcommand', (_program, sub) => {
+    current = sub.name();
+  });
   program
     .usage('<command> [options]')
     .description('ckpt — an event-sourced checkpoint ledger for machine-learning training')
@@ -55,7 +60,7 @@ export function createProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .configureOutput({
-      outputError: (text, write) => write(`CLI_USAGE: ${text.replace(/^error: /, '').trim()}; see \`ckpt --help\`\n`),
+      outputError: (text, write) => write(`CLI_USAGE: ${text.replace(/^error: /, '').trim()}; see \`${current ? `ckpt ${current}` : 'ckpt'} --help\`\n`),
     })
     .exitOverride(usageExit);
   program.addHelpText('after', `

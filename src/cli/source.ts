@@ -10,14 +10,14 @@ import type { Ledger, LedgerEvent, TailItem } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { readOwner, type Owner } from '../server/owner-file.js';
 import { fetchJson } from '../server/client.js';
-import { evolveView, initialViewState, readViewState, type ViewState } from '../views/index.js';
+import { evolveCatalog, initialCatalog, readViewState, type CatalogState } from '../views/index.js';
 import { openOwnerEvents } from './remote.js';
 import { createAsyncQueue } from './async-queue.js';
 
 export interface ReadSource {
   dir: string;
   /** The read model as of opening. */
-  state: ViewState;
+  state: CatalogState;
   /** How we read: our own open of the directory, or through the owner process. */
   via: { kind: 'local' } | { kind: 'owner'; pid: number; url: string };
   /** Stored events from `fromSeq`, a caught-up marker, then live ones (until the owner exits or close()). */
@@ -29,13 +29,23 @@ export interface ReadSource {
   close(): Promise<void>;
 }
 
+/** True when `dir` holds a ckpt ledger. */
+export function hasLedger(dir: string): boolean {
+  return existsSync(join(resolve(dir), 'ledger'));
+}
+
+/**
+ * STORE_NOT_FOUND for a directory without a ledger: nothing was trained there yet (or --dir is wrong).
+ * @example throw noCheckpointsYet('./checkpoints')
+ */
+export function noCheckpointsYet(dir: string, cause?: unknown): CkptError {
+  return new CkptError('STORE_NOT_FOUND', `no checkpoints in ${dir} yet (run \`npx ckpt train --dir ${dir}\`, or pass the --dir of an existing run)`, { cause, details: { dir: resolve(dir) } });
+}
+
 /** Fail with STORE_NOT_FOUND when `dir` holds no ckpt ledger. */
 export function assertCkptDir(dir: string): string {
-  const abs = resolve(dir);
-  if (!existsSync(join(abs, 'ledger'))) {
-    throw new CkptError('STORE_NOT_FOUND', `no ckpt directory at ${dir} (no ledger/ inside); pass --dir <path> or create one with \`ckpt train --dir ${dir}\``, { details: { dir: abs } });
-  }
-  return abs;
+  if (!hasLedger(dir)) throw noCheckpointsYet(dir);
+  return resolve(dir);
 }
 
 /**
@@ -50,10 +60,19 @@ export async function openForRead(dir: string, options: { waitForOwnerMs?: numbe
 /**
  * Answer one view: through the owner's `/api/<route>` when a process owns the directory (one request, computed
  * by the owner with the same view functions), else by computing it over a local read. An owner without that
- * route is read through its event stream instead.
+ * route is read through its event stream instead. A directory without a ledger answers as an empty read model
+ * (an empty list), and a view that needs a checkpoint fails with STORE_NOT_FOUND "no checkpoints in DIR yet".
  * @example const rows = await readView('./checkpoints', 'checkpoints', { all: '1' }, (s) => listCheckpoints(s, { all: true }))
  */
-export async function readView<T>(dir: string, route: string, params: Record<string, string | undefined>, compute: (state: ViewState) => T): Promise<T> {
+export async function readView<T>(dir: string, route: string, params: Record<string, string | undefined>, compute: (state: CatalogState) => T): Promise<T> {
+  // No ledger yet reads as an empty one: lists are empty, and whatever needs a checkpoint says none exists yet.
+  if (!hasLedger(dir)) {
+    try {
+      return compute(initialCatalog());
+    } catch (error) {
+      throw hasCode(error) && error.code === 'CLI_REF_UNKNOWN' ? noCheckpointsYet(dir, error) : error;
+    }
+  }
   const found = await locate(dir);
   if (found.kind === 'local') {
     try {
@@ -116,10 +135,10 @@ async function openLocal(abs: string): Promise<ReadSource> {
 
 async function openRemote(abs: string, owner: Owner): Promise<ReadSource> {
   const stream = openOwnerEvents(owner, 1);
-  let state = initialViewState();
+  let state = initialCatalog();
   try {
     for await (const item of stream) {
-      if (item.kind === 'event') state = evolveView(state, item.event);
+      if (item.kind === 'event') state = evolveCatalog(state, item.event);
       else break;
     }
   } finally {

@@ -3,9 +3,10 @@
  * it, they fail with LEDGER_LOCKED naming that process's pid (from owner.json, or the ledger's own pid file).
  */
 import { resolve } from 'node:path';
-import { CkptError, hasCode } from '../errors.js';
+import { hasCode } from '../errors.js';
 import { readOwner } from '../server/owner-file.js';
 import { openWorkspace, type Workspace } from '../store/index.js';
+import { resolveRef } from '../store/refs.js';
 import { assertCkptDir, lockedError } from './source.js';
 
 /**
@@ -31,21 +32,10 @@ export async function withWorkspace<T>(dir: string, what: string, fn: (ws: Works
 }
 
 /**
- * The store's ref errors in the CLI's terms: an unknown or malformed ref is CLI_REF_UNKNOWN everywhere.
- * @example const id = await resolveStoreRef(ws, 'best')
+ * The checkpoint id a ref means, by the one resolver over the workspace's read model (the same answer and the
+ * same error codes as `ckpt show`; see src/store/refs.ts).
+ * @example const id = resolveStoreRef(ws, 'best')
  */
-export async function resolveStoreRef(ws: Workspace, ref: string, options: { verify?: boolean } = {}): Promise<string> {
-  try {
-    return await ws.store.resolve(ref, { verify: options.verify ?? false });
-  } catch (error) {
-    throw asRefError(error, ref);
-  }
-}
-
-/** Map STORE_BAD_REF / STORE_NOT_FOUND-for-a-ref to CLI_REF_UNKNOWN; anything else unchanged. */
-export function asRefError(error: unknown, ref: string): unknown {
-  if (hasCode(error) && (error.code === 'STORE_BAD_REF' || (error.code === 'STORE_NOT_FOUND' && error.details && 'ref' in error.details))) {
-    return new CkptError('CLI_REF_UNKNOWN', `no checkpoint matches "${ref}"; refs are an id, best, best:<metric>, latest, epoch:<N>, <run>/latest — list them with \`ckpt ls --all\``, { cause: error, details: { ref } });
-  }
-  return error;
+export function resolveStoreRef(ws: Pick<Workspace, 'store'>, ref: string): string {
+  return resolveRef(ws.store.catalog(), ref).id;
 }

@@ -65,7 +65,8 @@ export function onCommitted(state: PolicyState, event: LedgerEvent<CheckpointCom
   const preservedAt = state.preservedAt === null || event.at < state.preservedAt ? event.at : state.preservedAt;
   // Orbax keep_period: a milestone epoch is kept forever from the start.
   const every = config.keepEveryNEpochs;
-  const milestone = every !== null && record.epoch % every === 0;
+  const everySteps = config.keepEveryNSteps;
+  const milestone = (every !== null && record.epoch % every === 0) || (everySteps !== null && record.step % everySteps === 0);
   let next = cloneState(state);
   next.pending = pending;
   next.commits = state.commits + 1;

@@ -35,6 +35,16 @@ export function evaluateEarlyStopping(state: PolicyState, progress: PolicyProgre
   const value = metrics[es.monitor];
   if (value === undefined || epoch <= es.startFromEpoch) return QUIET;
   const p = progress.es;
+  if (es.restoreBestWeights && p.bestEpoch === null && !isImprovement(value, p.best, es.mode, es.minDelta)) {
+    // Keras 3 EarlyStopping.on_epoch_end: the first epoch it considers holds the reference weights even when the
+    // monitor does not improve (NaN from the start), so there is always an epoch to restore: save it.
+    const wait = p.wait + 1;
+    progress.es = { best: p.best, bestEpoch: epoch, wait };
+    if (wait < es.patience || epoch <= 1) return FORCE_SAVE;
+    progress.stopped = true;
+    const out = stop(state, progress, event.seq, run, epoch, step, value, config);
+    return { forceSave: true, decisions: out.decisions, apply: out.apply };
+  }
   if (isImprovement(value, p.best, es.mode, es.minDelta)) {
     const beatsBaseline = es.baseline === null || isImprovement(value, es.baseline, es.mode, es.minDelta);
     // Keras: an improvement never stops training; it resets the counter only if it also beats the baseline.
@@ -63,6 +73,8 @@ function stop(state: PolicyState, progress: PolicyProgress, seq: number, run: st
     return { forceSave, decisions: [decision('stop', seq, 'earlyStopping', `early stop: ${what}${best}`, numbers)], apply: identity };
   }
   const stopDecision = decision('stop', seq, 'earlyStopping', `early stop: ${what}; restoring epoch ${p.bestEpoch} (best)`, numbers);
+  // Decided at the stop (training ends with it); onTrainingEnded restores for every other end (Keras 3 restores in
+  // on_train_end however training ended).
   const restore = restoreDecision(state, config, seq, run, p.bestEpoch, p.best, 'restoreBestWeights');
   if (restore.decision) return { forceSave, decisions: [stopDecision, restore.decision], apply: identity };
   const pendingRestore = { epoch: p.bestEpoch, causeSeq: seq, rule: 'restoreBestWeights' };
@@ -79,7 +91,8 @@ export function restoreDecision(state: PolicyState, config: PolicyConfig, seq: n
   const target = checkpointOfEpoch(state, epoch);
   const numbers = { run, epoch, monitor, value: best };
   if (target) {
-    return { decision: decision('restore', seq, rule, `restoring ${target.id} (epoch ${epoch}, ${monitor} ${formatValue(best)}, best)`, { ...numbers, checkpoint: target.id, step: target.step }) };
+    const what = best === null ? `${monitor} never improved; the first epoch monitored is the reference, as in Keras 3` : `${monitor} ${formatValue(best)}, best`;
+    return { decision: decision('restore', seq, rule, `restoring ${target.id} (epoch ${epoch}, ${what})`, { ...numbers, checkpoint: target.id, step: target.step }) };
   }
   if (state.pending.some((p) => p.epoch === epoch)) return {};
   const i = config.monitors.findIndex((m) => m.metric === monitor);

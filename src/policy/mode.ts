@@ -1,13 +1,33 @@
 /** Monitor modes (min / max / auto), improvement tests and the Keras-voice number format. */
 import { CkptError } from '../errors.js';
+import { DOWN_NAMES, DOWN_SUFFIXES, UP_NAMES, UP_SUFFIXES } from './metric-names.js';
 import type { PolicyMode } from './types.js';
 
-const MIN_SUFFIXES = ['loss', 'error', 'mse', 'mae'];
-const MAX_SUFFIXES = ['accuracy', 'acc', 'auc', 'precision', 'recall', 'f1'];
+const DOWN = new Set(DOWN_NAMES);
+const UP = new Set(UP_NAMES);
 
 /**
- * Resolve a monitor's mode. `auto`: names ending in loss/error/mse/mae → min; acc/accuracy/auc/precision/recall/f1
- * → max; anything else throws POLICY_MODE_UNKNOWN asking for an explicit mode.
+ * The direction a metric name implies, or undefined when the name does not say. The name is lower-cased and
+ * stripped of a `val_` / `train_` / `test_` prefix (Keras removes `val_`; Lightning logs `val/…` and `…_epoch`),
+ * then looked up in the Keras tables, then judged by its ending.
+ * @example directionOf('val_f1_score') // 'max'
+ */
+function directionOf(metric: string): PolicyMode | undefined {
+  let name = metric.toLowerCase();
+  const slash = name.lastIndexOf('/');
+  if (slash >= 0) name = name.slice(slash + 1);
+  for (const prefix of ['val_', 'validation_', 'train_', 'test_', 'eval_']) if (name.startsWith(prefix)) { name = name.slice(prefix.length); break; }
+  for (const suffix of ['_epoch', '_step']) if (name.endsWith(suffix) && name.length > suffix.length) { name = name.slice(0, -suffix.length); break; }
+  if (DOWN.has(name)) return 'min';
+  if (UP.has(name)) return 'max';
+  if (DOWN_SUFFIXES.some((s) => name.endsWith(s))) return 'min';
+  if (UP_SUFFIXES.some((s) => name.endsWith(s))) return 'max';
+  return undefined;
+}
+
+/**
+ * Resolve a monitor's mode. `auto` infers it from the name (Keras' metric directions, see metric-names.ts);
+ * a name that does not say throws POLICY_MODE_UNKNOWN asking for an explicit mode.
  * @example resolveMode('val_loss', 'auto') // 'min'
  */
 export function resolveMode(metric: string, mode: string = 'auto'): PolicyMode {
@@ -17,12 +37,21 @@ export function resolveMode(metric: string, mode: string = 'auto'): PolicyMode {
       details: { field: 'mode', allowed: ['min', 'max', 'auto'], got: mode },
     });
   }
-  const name = metric.toLowerCase();
-  if (MIN_SUFFIXES.some((s) => name.endsWith(s))) return 'min';
-  if (MAX_SUFFIXES.some((s) => name.endsWith(s))) return 'max';
+  const known = directionOf(metric);
+  if (known) return known;
   throw new CkptError('POLICY_MODE_UNKNOWN', `cannot tell whether ${metric} should go down or up; set mode to "min" or "max"`, {
     details: { metric, allowed: ['min', 'max'] },
   });
+}
+
+/**
+ * The direction of a metric for readers that must not throw (the read model ranking `best:<metric>`): an
+ * explicit `min`/`max` wins; otherwise (auto, absent or anything else) the name decides, or undefined.
+ * @example knownMode('val_accuracy') // 'max'; knownMode('throughput') // undefined; knownMode('x', 'min') // 'min'
+ */
+export function knownMode(metric: string, mode?: string): PolicyMode | undefined {
+  if (mode === 'min' || mode === 'max') return mode;
+  return typeof metric === 'string' ? directionOf(metric) : undefined;
 }
 
 /**
@@ -42,15 +71,46 @@ export function isBetter(a: number, b: number, mode: PolicyMode): boolean {
 }
 
 /**
- * Four decimals, Keras-style `inf` / `-inf` / `nan` for the rest.
- * @example formatValue(0.29812) // '0.2981'
+ * Four decimals (Keras' voice), two significant digits below 0.00005, `inf` / `-inf` / `nan` for the rest.
+ * @example formatValue(0.29812) // '0.2981'; formatValue(0.000012) // '0.000012'
  */
 export function formatValue(value: number | null, mode: PolicyMode = 'min'): string {
   if (value === null) return mode === 'min' ? 'inf' : '-inf';
   if (Number.isNaN(value)) return 'nan';
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';
+  // Below 0.00005 four decimals print 0.0000: show two significant digits instead (0.000012).
+  if (value < 0.00005 && value > -0.00005 && value !== 0) return significant(value);
   return toFixed4(value);
+}
+
+/** Two significant digits without trailing zeros: 0.0000090 → '0.000009'. */
+function significant(value: number): string {
+  const text = value.toPrecision(2);
+  return text.includes('e') || !text.includes('.') ? text : text.replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/**
+ * `from` and `to` (formatValue of `a` and `b`), widened with more decimals when they print the same although the
+ * values differ, so that a reason shows the change: 0.31204 → 0.31201 prints `0.31204` and `0.31201`, not
+ * `0.3120` twice. Only runs on that rare tie, so the common path formats nothing new.
+ * @example showChange(0.31204, 0.31201, '0.3120', '0.3120') // ['0.31204', '0.31201']
+ */
+export function showChange(a: number | null, b: number, from: string, to: string): [string, string] {
+  if (from !== to || a === null || !Number.isFinite(a) || !Number.isFinite(b) || a === b) return [from, to];
+  for (let digits = 5; digits <= 20; digits++) {
+    const x = a.toFixed(digits);
+    const y = b.toFixed(digits);
+    if (x !== y) return [trimZeros(x), trimZeros(y)];
+  }
+  return [String(a), String(b)];
+}
+
+/** '0.312040' → '0.31204' (keeps four decimals at least). */
+function trimZeros(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 48 && end - text.indexOf('.') > 5) end--;
+  return text.slice(0, end);
 }
 
 /**

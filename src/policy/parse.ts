@@ -1,6 +1,6 @@
 /** `parsePolicyConfig`: validate any accepted input (preset name, aliases, partial object) into a PolicyConfig. */
 import { CkptError } from '../errors.js';
-import { ALIASES, ALL_KEYS, CANONICAL_KEYS, type CanonicalKey } from './aliases.js';
+import { ALIASES, ALL_KEYS, anchorRules, CANONICAL_KEYS, type CanonicalKey } from './aliases.js';
 import { resolveMode } from './mode.js';
 import { isPresetName, PRESET_NAMES, presets } from './presets.js';
 import type { BackupConfig, EarlyStoppingConfig, MonitorConfig, PolicyConfig, PresetName } from './types.js';
@@ -50,7 +50,8 @@ function canonicalize(obj: Record<string, unknown>): Raw {
   for (const [key, value] of Object.entries(obj)) {
     const writes: Raw = (CANONICAL_KEYS as readonly string[]).includes(key) ? { [key]: value } : ALIASES[key](value, key);
     for (const [k, v] of Object.entries(writes)) {
-      if (k in out) {
+      // Two keys agreeing that a trigger is off (save_interval_steps and save_on_steps both imply no epoch saves) agree.
+      if (k in out && !(v === null && out[k as CanonicalKey] === null)) {
         throw new CkptError('POLICY_INVALID', `policy.${key} and policy.${from[k]} both set ${k}; give only one`, {
           details: { field: key, conflictsWith: from[k] },
         });
@@ -59,6 +60,7 @@ function canonicalize(obj: Record<string, unknown>): Raw {
       from[k] = key;
     }
   }
+  anchorRules(obj, out);
   return out;
 }
 
@@ -76,19 +78,22 @@ function build(raw: Raw, preset: PresetName | null): PolicyConfig {
     everyNSeconds: asOptPositive('everyNSeconds', raw.everyNSeconds),
     atEpochs: asIntList('atEpochs', raw.atEpochs),
     atSteps: asIntList('atSteps', raw.atSteps),
-    saveLast: raw.saveLast === undefined ? false : asBool('saveLast', raw.saveLast),
+    saveLast: raw.saveLast === undefined ? false : raw.saveLast === 'link' ? 'link' : asBool('saveLast', raw.saveLast),
+    minStepsBetweenSaves: asOptInt('minStepsBetweenSaves', raw.minStepsBetweenSaves, 1),
     predicate: raw.predicate === undefined || raw.predicate === null ? null : asString('predicate', raw.predicate),
     keepTopK,
     keepLast: asOptInt('keepLast', raw.keepLast, 0),
     keepEveryNEpochs: asOptInt('keepEveryNEpochs', raw.keepEveryNEpochs, 1),
+    keepEveryNSteps: asOptInt('keepEveryNSteps', raw.keepEveryNSteps, 1),
     keepEveryNHours: asOptPositive('keepEveryNHours', raw.keepEveryNHours),
     earlyStopping,
     terminateOnNaN: raw.terminateOnNaN === undefined ? false : asBool('terminateOnNaN', raw.terminateOnNaN),
     restoreBestAtEnd: raw.restoreBestAtEnd === undefined ? false : asBool('restoreBestAtEnd', raw.restoreBestAtEnd),
     backup: buildBackup(raw.backup),
   };
-  if (config.saveBestOnly && config.everyNEpochs === null) {
-    invalid('everyNEpochs', 'an integer >= 1 when saveBestOnly is true (how often improvement is checked)', null);
+  // Keras 3 checks save_best_only on epoch ends (save_freq "epoch") or every N batches (an integer save_freq).
+  if (config.saveBestOnly && config.everyNEpochs === null && config.everyNSteps === null) {
+    invalid('everyNEpochs', 'an integer >= 1 when saveBestOnly is true (how often improvement is checked), or set everyNSteps', null);
   }
   return config;
 }

@@ -4,7 +4,9 @@ import type { LedgerEvent } from '../../ledger/types.js';
 import { backupLatestAtEnd, onCommitted, onHealth, onPinned, onPruned, onUnpinned } from './checkpoints.js';
 import { restoreDecision } from './early-stopping.js';
 import { parsePolicyConfig } from './parse.js';
-import { onBatchEnded, onEpochEnded, withPending } from './progress.js';
+import { onBatchEnded } from './batch-progress.js';
+import { onEpochEnded } from './progress.js';
+import { withPending } from './triggers.js';
 import { decision, initProgress, initState } from './state.js';
 import { findKept, keptCheckpoints } from './tracked.js';
 import type { PolicyResult, Policy, PolicyConfig, PolicyState, SavePredicate } from './types.js';
@@ -29,10 +31,12 @@ export function createPolicy(config: PolicyConfig | unknown, options: { predicat
   };
 }
 
+/** A config as parsePolicyConfig returns it today; one recorded by an older version (fewer keys) is parsed again. */
 function isNormalized(config: unknown): config is PolicyConfig {
   const c = config as PolicyConfig | null;
   return typeof c === 'object' && c !== null && Array.isArray(c.monitors) && typeof c.saveBestOnly === 'boolean' &&
-    'keepEveryNHours' in c && 'restoreBestAtEnd' in c && c.monitors.every((m) => m.mode === 'min' || m.mode === 'max');
+    'keepEveryNHours' in c && 'restoreBestAtEnd' in c && 'minStepsBetweenSaves' in c && 'keepEveryNSteps' in c &&
+    c.monitors.every((m) => m.mode === 'min' || m.mode === 'max');
 }
 
 function decide(state: PolicyState, event: LedgerEvent, config: PolicyConfig, predicate: SavePredicate | undefined): PolicyResult {
@@ -79,6 +83,8 @@ function onResumed(state: PolicyState, event: LedgerEvent<EventMap['RunResumed']
     ...state,
     run: state.run ?? event.data.run,
     resumedFrom: from,
+    // tf.train.CheckpointManager.__init__: a clock behind the last preserved time restarts the milestones from now.
+    preservedAt: state.preservedAt !== null && event.at < state.preservedAt ? event.at : state.preservedAt,
     progress: { ...base, epoch: event.data.epoch, step: event.data.step, timedSaveAt: event.at, stopped: false },
     pending: [],
     pendingRestore: null,
@@ -90,7 +96,7 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
   const { epoch, step, reason, run } = event.data;
   let next: PolicyState = { ...state, ended: { reason, epoch, step } };
   const decisions: Decision[] = [];
-  if (config.saveLast) {
+  if (config.saveLast === true) {
     const saved = keptCheckpoints(state).find((c) => c.step === step && c.epoch === epoch);
     const pending = state.pending.some((p) => p.step === step && p.epoch === epoch);
     if (saved || pending) {
@@ -101,21 +107,35 @@ function onTrainingEnded(state: PolicyState, event: LedgerEvent<EventMap['Traini
       next = { ...next, pending: withPending(next.pending, { epoch, step, causeSeq: event.seq, labels, progress: next.progress }) };
     }
   }
-  const esRestored = reason === 'early-stop' && config.earlyStopping?.restoreBestWeights === true;
-  if (config.restoreBestAtEnd && !state.pendingRestore && !esRestored) {
-    const restored = restoreAtEnd(next, config, event.seq, run);
-    decisions.push(...restored.decisions);
-    next = restored.state;
+  // Keras 3 EarlyStopping restores the best weights in on_train_end however training ended; ckpt's own early
+  // stop already decided that restore with its stop.
+  const es = config.earlyStopping;
+  const esProgress = state.progress.es;
+  // Early stopping stopped the run (whatever reason the trainer then reports): its restore went with the stop.
+  const esStopped = es !== null && esProgress !== null && state.progress.stopped && esProgress.wait >= Math.max(es.patience, 1);
+  const restoreBest = es !== null && es.restoreBestWeights && esProgress !== null && esProgress.bestEpoch !== null;
+  if (!state.pendingRestore && !(restoreBest && esStopped)) {
+    const restored = restoreBest
+      ? restoreAtEnd(next, config, event.seq, run, esProgress!.bestEpoch!, esProgress!.best, 'restoreBestWeights')
+      : config.restoreBestAtEnd
+        ? restoreAtEnd(next, config, event.seq, run, next.progress.monitors[0].bestEpoch, next.progress.monitors[0].best, 'restoreBestAtEnd')
+        : null;
+    if (restored) {
+      decisions.push(...restored.decisions);
+      next = restored.state;
+    }
   }
   const backup = backupLatestAtEnd(next, config, event.seq);
   return { state: backup.state, decisions: [...decisions, ...backup.decisions] };
 }
 
-/** HF `load_best_model_at_end`: restore the best epoch by the first monitor. */
-function restoreAtEnd(state: PolicyState, config: PolicyConfig, seq: number, run: string): { state: PolicyState; decisions: Decision[] } {
-  const best = state.progress.monitors[0];
-  if (best.bestEpoch === null) return { state, decisions: [] };
-  const r = restoreDecision(state, config, seq, run, best.bestEpoch, best.best, 'restoreBestAtEnd');
+/**
+ * Restore `epoch` (the best) at the end of training: Keras `restore_best_weights` (early-stopping monitor) or HF
+ * `load_best_model_at_end` (first monitor). Waits for the checkpoint when its save is still in flight.
+ */
+function restoreAtEnd(state: PolicyState, config: PolicyConfig, seq: number, run: string, epoch: number | null, best: number | null, rule: string): { state: PolicyState; decisions: Decision[] } {
+  if (epoch === null) return { state, decisions: [] };
+  const r = restoreDecision(state, config, seq, run, epoch, best, rule);
   if (r.decision) return { state, decisions: [r.decision] };
-  return { state: { ...state, pendingRestore: { epoch: best.bestEpoch, causeSeq: seq, rule: 'restoreBestAtEnd' } }, decisions: [] };
+  return { state: { ...state, pendingRestore: { epoch, causeSeq: seq, rule } }, decisions: [] };
 }

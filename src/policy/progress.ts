@@ -1,16 +1,15 @@
 /**
- * Training progress → save / skip / warn decisions: epoch and step triggers, timed saves, listed epochs and
- * steps, save-best-only, a custom predicate, and best tracking per monitor.
+ * EpochEnded → save / skip / warn decisions: epoch triggers (and the step, time and predicate triggers of
+ * triggers.ts), save-best-only, best tracking per monitor and early stopping. Batches: batch-progress.ts.
  */
-import type { BatchEnded, Decision, EpochEnded, Metrics } from '../events.js';
+import type { Decision, EpochEnded, Metrics } from '../events.js';
 import type { LedgerEvent } from '../../ledger/types.js';
-import { formatValue, isImprovement } from './mode.js';
+import { formatValue, isImprovement, showChange } from './mode.js';
 import { evaluateEarlyStopping, terminateOnNaN } from './early-stopping.js';
-import { append, cloneProgress, cloneState, decision, plural } from './state.js';
-import { findKept } from './tracked.js';
-import type { MonitorProgress, PolicyConfig, PolicyPendingSave, PolicyState, PolicyProgress, SavePredicate } from './types.js';
+import { cloneProgress, cloneState, decision, plural } from './state.js';
+import { gate, predicateTrigger, stepAndTimeTriggers, withPending, type Trigger } from './triggers.js';
+import type { MonitorProgress, PolicyConfig, PolicyState, PolicyProgress, SavePredicate } from './types.js';
 
-type Trigger = { rule: string; label: string; note: string };
 type Improvement = { metric: string; value: number; previous: number | null; from: string; to: string };
 // Scratch lists reused across calls (emptied before use, never kept in state or decisions; what escapes is an
 // exact-size copy): fewer and smaller allocations per event. A list grown by push from `[]` gets room for 17.
@@ -20,6 +19,8 @@ const TRIGGERS: Trigger[] = [];
 const LABELS: string[] = [];
 /** The trigger of a plain every-epoch save (shared: it is only read). */
 const EVERY_EPOCH: Trigger = { rule: 'everyNEpochs', label: 'epoch', note: 'every epoch' };
+/** The trigger of a save-best-only improvement (its note is not shown: the reason names the improvement). */
+const IMPROVED: Trigger = { rule: 'saveBestOnly', label: '', note: 'improved' };
 
 /**
  * Decide on an EpochEnded event.
@@ -36,8 +37,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     if (stop) return { state: { ...state, progress: { ...prev, epoch, step, stopped: true } }, decisions: [stop] };
   }
 
-  // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq).
-  const checkEpoch = config.everyNEpochs === null || epoch % config.everyNEpochs === 0;
+  // Best tracking per monitor (checked on epochs where an epoch save could happen, like Keras' save_freq; with
+  // save_best_only and an integer save_freq Keras checks on batches only).
+  const checkEpoch = config.everyNEpochs === null ? !config.saveBestOnly : epoch % config.everyNEpochs === 0;
   // Copied on the first change only. (No local arrow helper here: tsx/esbuild's keepNames wraps every named
   // closure in a defineProperty call, which halves throughput on this path.)
   let monitors: MonitorProgress[] = prev.monitors;
@@ -45,10 +47,12 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   const improvements = IMPROVEMENTS;
   while (improvements.length !== 0) improvements.pop();
   let warned = state.warned;
+  let missing: string | null = null;
   for (let i = 0; i < config.monitors.length; i++) {
     const m = config.monitors[i];
     const value = metrics[m.metric];
     if (value === undefined) {
+      if (missing === null) missing = m.metric;
       if (!warned.includes(m.metric)) {
         warned = [...warned, m.metric];
         const present = Object.keys(metrics);
@@ -71,7 +75,11 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     const reference = mp.best ?? m.initialValueThreshold;
     if (isImprovement(value, reference, m.mode, m.minDelta)) {
       const shown = formatValue(value);
-      improvements.push({ metric: m.metric, value, previous: reference, from: mp.shown, to: shown });
+      if (shown === mp.shown) {
+        // Four decimals hide the change (0.31204 → 0.31201): widen both for the reason.
+        const [from, to] = showChange(reference, value, mp.shown, shown);
+        improvements.push({ metric: m.metric, value, previous: reference, from, to });
+      } else improvements.push({ metric: m.metric, value, previous: reference, from: mp.shown, to: shown });
       if (!copied) { monitors = prev.monitors.slice(); copied = true; }
       monitors[i] = { best: value, bestEpoch: epoch, shown, nonFinite: mp.nonFinite };
     }
@@ -87,17 +95,22 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     if (!config.saveBestOnly) {
       triggers.push(config.everyNEpochs === 1 ? EVERY_EPOCH : { rule: 'everyNEpochs', label: 'epoch', note: `every ${config.everyNEpochs} epochs` });
     } else if (improvements.length > 0) {
-      triggers.push({ rule: 'saveBestOnly', label: '', note: 'improved' });
+      triggers.push(IMPROVED);
+    } else if (missing !== null) {
+      // Keras 3 ModelCheckpoint._should_save_model: save_best_only without the monitor warns and saves.
+      triggers.push({ rule: 'saveBestOnly', label: 'epoch', note: `${missing} is missing: saving, as Keras 3 does when it cannot judge` });
     }
   }
   if (config.atEpochs.length > 0 && config.atEpochs.includes(epoch)) triggers.push({ rule: 'atEpochs', label: 'epoch', note: `epoch ${epoch} is listed` });
   progress = stepAndTimeTriggers(progress, prev, step, event.at, config, triggers);
   const predicateError = predicate ? predicateTrigger(predicate, 'EpochEnded', epoch, step, metrics, state, progress, triggers, config) : null;
   if (predicateError) decisions.push(decision('warn', seq, 'predicate', predicateError, { run, epoch, step }));
+  const gated = config.minStepsBetweenSaves !== null && triggers.length > 0 ? gate(state, step, config.minStepsBetweenSaves, triggers) : null;
 
   // Early stopping (may force a save of the best epoch so that restore can work, and may stop).
   const es = evaluateEarlyStopping(state, progress, event, config);
-  if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
+  // The reference epoch of a monitor that never improved (Keras 3) is no best: labelled as an epoch save.
+  if (es.forceSave) triggers.push({ rule: 'restoreBestWeights', label: progress.es!.best === null ? 'epoch' : `best:${config.earlyStopping!.monitor}`, note: 'kept for restore' });
 
   const primary = config.monitors[0];
   const pv = metrics[primary.metric];
@@ -117,8 +130,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     for (let i = 0; i < triggers.length; i++) {
       const t = triggers[i];
       if (t.label && !scratch.includes(t.label)) scratch.push(t.label);
-      if (t.rule !== 'saveBestOnly') notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
+      if (t !== IMPROVED) notes = noteCount++ > 0 ? `${notes}, ${t.note}` : t.note;
     }
+    if (config.saveLast === 'link') scratch.push('last');
     let reason: string;
     if (improvements.length > 0) {
       let improved = improvedText(improvements[0]);
@@ -131,8 +145,9 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
     decided = { kind: 'save', causeSeq: seq, rule: triggers[0].rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta, labels };
     next.pending = withPending(next.pending, { epoch, step, causeSeq: seq, labels, progress });
   } else {
-    const reason = skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
-    decided = { kind: 'skip', causeSeq: seq, rule: skipRule(config, checkEpoch), reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta };
+    const reason = gated ?? skipReason(config, epoch, checkEpoch, improvements, prev, metrics);
+    const rule = gated ? 'minStepsBetweenSaves' : skipRule(config, checkEpoch);
+    decided = { kind: 'skip', causeSeq: seq, rule, reason, run, epoch, step, monitor: primary.metric, value, previous, delta: primary.minDelta };
   }
   // Usually the save or skip alone: an exact one-element list.
   if (decisions.length === 0 && es.decisions.length === 0) return { state: next, decisions: [decided] };
@@ -140,88 +155,6 @@ export function onEpochEnded(state: PolicyState, event: LedgerEvent<EpochEnded>,
   for (const d of es.decisions) decisions.push(d);
   if (es.decisions.length > 0) return { state: es.apply(next), decisions };
   return { state: next, decisions };
-}
-
-/**
- * Decide on a (sampled) BatchEnded event: step triggers, timed saves, the predicate, NaN loss. No skips.
- * @example onBatchEnded(state, event, parsePolicyConfig({ everyNSteps: 100 }), undefined)
- */
-export function onBatchEnded(state: PolicyState, event: LedgerEvent<BatchEnded>, config: PolicyConfig, predicate: SavePredicate | undefined): { state: PolicyState; decisions: Decision[] } {
-  const { epoch, step, metrics, run } = event.data;
-  const prev = state.progress;
-  if (config.terminateOnNaN && !prev.stopped) {
-    const stop = terminateOnNaN(metrics, event.seq, run, epoch, step, event.data.batch);
-    if (stop) return { state: { ...state, progress: { ...prev, step, stopped: true } }, decisions: [stop] };
-  }
-  if (config.everyNSteps === null && config.atSteps.length === 0 && config.everyNSeconds === null && !predicate) {
-    return { state: prev.step === step ? state : { ...state, progress: { ...prev, step } }, decisions: [] };
-  }
-  const triggers: Trigger[] = [];
-  const stepped = cloneProgress(prev);
-  stepped.step = step;
-  const progress = stepAndTimeTriggers(stepped, prev, step, event.at, config, triggers);
-  const predicateError = predicate ? predicateTrigger(predicate, 'BatchEnded', epoch, step, metrics, state, progress, triggers, config) : null;
-  const warned = predicateError ? [decision('warn', event.seq, 'predicate', predicateError, { run, epoch, step })] : [];
-  const next = cloneState(state);
-  next.progress = progress;
-  if (triggers.length === 0) return { state: next, decisions: warned };
-  const labels = [...new Set(triggers.map((t) => t.label))];
-  const d = decision('save', event.seq, triggers[0].rule, `step ${step}: saving checkpoint (${triggers.map((t) => t.note).join(', ')})`, { run, epoch, step, labels });
-  next.pending = withPending(state.pending, { epoch, step, causeSeq: event.seq, labels, progress });
-  return { state: next, decisions: [...warned, d] };
-}
-
-/** Step crossings (sampled batches may skip the exact multiple) and run-time intervals; returns progress. */
-function stepAndTimeTriggers(progress: PolicyProgress, prev: PolicyProgress, step: number, at: number, config: PolicyConfig, triggers: Trigger[]): PolicyProgress {
-  const n = config.everyNSteps;
-  if (n !== null && Math.floor(step / n) > Math.floor(prev.step / n)) {
-    triggers.push({ rule: 'everyNSteps', label: 'step', note: `every ${plural(n, 'step')}` });
-  }
-  if (config.atSteps.length > 0 && config.atSteps.some((s) => s > prev.step && s <= step)) {
-    triggers.push({ rule: 'atSteps', label: 'step', note: `step ${config.atSteps.find((s) => s > prev.step && s <= step)} is listed` });
-  }
-  const secs = config.everyNSeconds;
-  if (secs !== null) {
-    const since = progress.timedSaveAt;
-    // The clock went backwards (or no start seen): restart the interval from now, like tf.train.CheckpointManager.
-    if (since === null || at < since) return withTimedSave(progress, at);
-    if (at - since >= secs * 1000) {
-      triggers.push({ rule: 'everyNSeconds', label: 'time', note: `${secs} s of run time since the last timed save` });
-      return withTimedSave(progress, at);
-    }
-  }
-  return progress;
-}
-
-/** Saves waiting for their commit; bounded, since saves commit in order and old ones that never did are lost. */
-const MAX_PENDING = 16;
-export function withPending(pending: readonly PolicyPendingSave[], save: PolicyPendingSave): PolicyPendingSave[] {
-  if (pending.length < MAX_PENDING) return append(pending, save);
-  const next = pending.slice(pending.length - MAX_PENDING + 1);
-  next.push(save);
-  return next;
-}
-
-function withTimedSave(progress: PolicyProgress, at: number): PolicyProgress {
-  const p = cloneProgress(progress);
-  p.timedSaveAt = at;
-  return p;
-}
-
-function predicateTrigger(predicate: SavePredicate, type: 'EpochEnded' | 'BatchEnded', epoch: number, step: number, metrics: Metrics, state: PolicyState, progress: PolicyProgress, triggers: Trigger[], config: PolicyConfig): string | null {
-  const best: Record<string, number | null> = {};
-  for (let i = 0; i < config.monitors.length; i++) best[config.monitors[i].metric] = progress.monitors[i].best;
-  const latest = state.latest === null ? undefined : findKept(state, state.latest);
-  const last = latest ? latest.epoch : null;
-  let answer: ReturnType<SavePredicate>;
-  try {
-    answer = predicate({ type, epoch, step, metrics, best, lastSavedEpoch: last });
-  } catch (error) {
-    // A throwing predicate must not take the run down: record it and decide as if it said no.
-    return `save predicate threw at step ${step}: ${(error as Error)?.message ?? String(error)}; not saving for it`;
-  }
-  if (answer) triggers.push({ rule: 'predicate', label: 'predicate', note: typeof answer === 'string' ? answer : 'custom predicate' });
-  return null;
 }
 
 /** `: saving checkpoint (<notes>)`, remembered for the last notes (the same on every epoch of a run). */

@@ -4,7 +4,7 @@ import { findKept } from './tracked.js';
 import type { Policy, PolicyConfig, PolicyState } from './types.js';
 
 /** Bump when the reducer's state shape or semantics change: old snapshots are then rebuilt from events. */
-export const POLICY_STATE_VERSION = 3;
+export const POLICY_STATE_VERSION = 4;
 
 /** Deterministic JSON: object keys sorted, so equal configs hash equally. */
 export function stableStringify(value: unknown): string {

@@ -73,6 +73,7 @@ export function pruneDecision(c: TrackedCheckpoint, config: PolicyConfig, top: r
   }
   const rules: string[] = [];
   if (config.keepEveryNEpochs !== null) rules.push(`every ${plural(config.keepEveryNEpochs, 'epoch')}`);
+  if (config.keepEveryNSteps !== null) rules.push(`every ${plural(config.keepEveryNSteps, 'step')}`);
   if (config.keepEveryNHours !== null) rules.push(`one every ${config.keepEveryNHours} h`);
   return decision('prune', seq, config.keepEveryNEpochs !== null ? 'keepEveryNEpochs' : 'keepEveryNHours',
     `${c.id} is not a milestone (${rules.join(', ')})`, base);

@@ -12,10 +12,14 @@ import { addToTops, computeTops, rememberedTops, rememberTops } from './tops.js'
 import { archive } from './tracked.js';
 import type { TrackedCheckpoint, PolicyConfig, PolicyState } from './types.js';
 
-/** True when any retention rule is configured (otherwise every checkpoint is kept). */
+/**
+ * True when a rule can let a checkpoint go: top-K or last-N. The milestone rules only keep what those let go, so
+ * alone they keep everything (tf.train.CheckpointManager._sweep deletes nothing without max_to_keep; Orbax's
+ * keep_period / keep_time_interval are unioned with LatestN(max_to_keep=None), which keeps all).
+ */
 export function hasRetention(config: PolicyConfig): boolean {
   if (config.keepTopK === -1) return false;
-  return config.keepTopK !== null || config.keepLast !== null || config.keepEveryNEpochs !== null || config.keepEveryNHours !== null;
+  return config.keepTopK !== null || config.keepLast !== null;
 }
 
 /**
@@ -69,11 +73,12 @@ export function sweep(state: PolicyState, config: PolicyConfig, causeSeq: number
     if (keep[j] === 1) { scratch[keptCount++] = c; continue; }
     if (hours !== null) {
       // tf.train.CheckpointManager: keep it forever if it is N hours newer than the last one preserved. A
-      // checkpoint stamped after `now` (the clock went backwards since) counts as made now, like tf's min().
-      const at = Math.min(c.at, now);
+      // checkpoint stamped after `now` (the clock went backwards since) is kept forever too: tf "errs on the side
+      // of keeping" (checkpoint_management_test.py testClockReset).
+      const at = c.at;
       if (preservedAt === null) preservedAt = at;
-      if (at - hours * 3_600_000 >= preservedAt) {
-        preservedAt = at;
+      if (at > now || at - hours * 3_600_000 >= preservedAt) {
+        if (at <= now) preservedAt = at;
         if (milestones === null) milestones = [];
         milestones.push(c);
         continue;

@@ -44,7 +44,10 @@ export function topOf(list: readonly TrackedCheckpoint[], i: number, k: number, 
 
 /**
  * Insert `c` into the best-first list `top` (capped at `k`, changed in place) after the values equal to its.
- * Returns the checkpoint that fell off the end (the list was full), or null.
+ * Returns the checkpoint that left (the list was full), or null. Ties follow Lightning ModelCheckpoint: a value
+ * equal to the k-th is not admitted (`check_monitor_top_k` compares strictly), and when a better one comes the
+ * oldest of the checkpoints tied for k-th place leaves (`_update_best_and_save` evicts `kth_best_model_path`,
+ * the first of the worst in insertion order).
  */
 export function insertInto(top: TrackedCheckpoint[], c: TrackedCheckpoint, i: number, k: number, mode: 'min' | 'max'): TrackedCheckpoint | null {
   const v = c.values[i];
@@ -53,11 +56,17 @@ export function insertInto(top: TrackedCheckpoint[], c: TrackedCheckpoint, i: nu
   let at = top.length;
   while (at > 0 && (min ? v < (top[at - 1].values[i] as number) : v > (top[at - 1].values[i] as number))) at--;
   if (at >= k) return null;
-  // Shift the tail right by one (dropping the last when full) and put `c` at `at`.
+  // Shift right by one from `at` (when full, up to the first of the entries tied for last place, which leaves)
+  // and put `c` at `at`.
   const full = top.length >= k;
-  const dropped = full ? top[k - 1] : null;
-  let end = full ? k - 1 : top.length;
-  if (!full) top.push(c);
+  let end = top.length;
+  let dropped: TrackedCheckpoint | null = null;
+  if (full) {
+    end = k - 1;
+    const worst = top[end].values[i];
+    while (end > at && top[end - 1].values[i] === worst) end--;
+    dropped = top[end];
+  } else top.push(c);
   for (; end > at; end--) top[end] = top[end - 1];
   top[at] = c;
   return dropped;

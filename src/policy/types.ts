@@ -52,8 +52,14 @@ export type PolicyConfig = {
   everyNSeconds: number | null;
   atEpochs: number[];
   atSteps: number[];
-  /** Save a final `last` checkpoint when training ends (done, stopped or early-stopped). */
-  saveLast: boolean;
+  /**
+   * true: save a final `last` checkpoint when training ends (done, stopped or early-stopped) unless that step is
+   * saved already. 'link' (Lightning `save_last="link"`): no copy; every save is labelled `last`, and the read
+   * model resolves `last` to the newest committed checkpoint of the run labelled `last`.
+   */
+  saveLast: boolean | 'link';
+  /** tf.train.CheckpointManager `checkpoint_interval`: a save needs at least N steps since the last one. */
+  minStepsBetweenSaves: number | null;
   /** Absolute path of an ES module exporting a pure `(ctx) => boolean | string` save predicate. */
   predicate: string | null;
   /** Keep the best K checkpoints per monitor; -1 keeps all; null = no top-K rule. */
@@ -61,6 +67,8 @@ export type PolicyConfig = {
   keepLast: number | null;
   /** Keep every checkpoint whose epoch is a multiple of N (Orbax `keep_period`). */
   keepEveryNEpochs: number | null;
+  /** Keep every checkpoint whose step is a multiple of N (Orbax `keep_period` when saves are by step). */
+  keepEveryNSteps: number | null;
   /** Keep one checkpoint every N hours of run time (tf.train.CheckpointManager). */
   keepEveryNHours: number | null;
   earlyStopping: EarlyStoppingConfig | null;
@@ -81,6 +89,8 @@ export type PredicateContext = {
   best: Record<string, number | null>;
   /** Epoch of the newest committed checkpoint, or null. */
   lastSavedEpoch: number | null;
+  /** Step of the newest committed checkpoint, or null (Orbax `should_save_fn(step, last_step)`'s second argument). */
+  lastSavedStep: number | null;
 };
 /** true / a reason string → save; false / undefined → no save. */
 export type SavePredicate = (ctx: PredicateContext) => boolean | string | undefined | null;

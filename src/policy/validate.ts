@@ -71,14 +71,54 @@ export function asRecord(field: string, v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** Reject keys not in `allowed`, naming them all. */
+/**
+ * Reject keys not in `allowed`, suggesting the nearest allowed key (edit distance, case-insensitive):
+ * `policy.keepTopk is not a policy option; did you mean keepTopK?`.
+ */
 export function rejectUnknownKeys(field: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
       const where = field ? `${field}.${key}` : key;
-      throw new CkptError('POLICY_INVALID', `policy.${where} is not a policy option; allowed: ${allowed.join(', ')}`, {
-        details: { field: where, allowed },
+      const near = nearestKey(key, allowed);
+      const hint = near ? `did you mean ${near}?` : `allowed: ${allowed.join(', ')}`;
+      throw new CkptError('POLICY_INVALID', `policy.${where} is not a policy option; ${hint}`, {
+        details: { field: where, allowed, ...(near ? { suggestion: near } : {}) },
       });
     }
   }
+}
+
+/**
+ * The allowed key closest to `key` (Levenshtein distance on lower case, `_` and `-` ignored), if it is close
+ * enough to be a typo: at most a fifth of the key's length (and at least 1) away. Otherwise undefined, and the
+ * caller lists every allowed key.
+ * @example nearestKey('keepTopk', ['keepTopK', 'keepLast']) // 'keepTopK'
+ */
+export function nearestKey(key: string, allowed: readonly string[]): string | undefined {
+  const norm = (k: string): string => k.toLowerCase().replace(/[_-]/g, '');
+  const target = norm(key);
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(target.length / 5)) + 1;
+  const snake = key.includes('_');
+  for (const candidate of allowed) {
+    const d = editDistance(target, norm(candidate));
+    // On a tie, the key's own style wins: every_n_epoch → every_n_epochs rather than everyNEpochs.
+    if (d < bestDistance || (d === bestDistance && best !== undefined && candidate.includes('_') === snake && best.includes('_') !== snake)) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
 }

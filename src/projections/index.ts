@@ -2,9 +2,8 @@
 import type { Projection } from '../../ledger/types.js';
 import { catalogProjection } from './catalog.js';
 import { runsProjection } from './runs.js';
-import { viewProjection } from '../views/projection.js';
 
 export * from './catalog.js';
 export * from './runs.js';
 
-export const coreProjections: Projection<any>[] = [catalogProjection, runsProjection, viewProjection];
+export const coreProjections: Projection<any>[] = [catalogProjection, runsProjection];

@@ -2,6 +2,7 @@
  * What the supervisor needs from the store and the policy, as small interfaces. `workspace-ports.ts` builds
  * them from the real workspace (checkpoint store + catalog) and policy engine; tests may pass their own.
  */
+import type { CheckpointStore } from '../store/store.js';
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
 import type { CheckpointState } from '../checkpoint.js';
 import type { CheckpointCommitted, Decision } from '../events.js';
@@ -37,6 +38,8 @@ export interface RunWorkspace {
   dir: string;
   ledger: Ledger;
   store: RunStore;
+  /** The whole checkpoint store, when there is one: `--serve`'s page acts on it (pin, tag, prune, verify, export). */
+  checkpointStore?: CheckpointStore;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,7 @@ import { RunSession, type SessionOutcome, type SessionStart } from './session.js
 import { TrainerProcess } from './trainer-process.js';
 import type { TrainPorts } from './ports.js';
 import { defaultPorts } from './workspace-ports.js';
+import { plural } from '../text.js';
 
 export interface TrainOptions {
   /** Workspace directory (ledger + store). Default `./checkpoints`. */
@@ -42,6 +43,8 @@ export interface TrainOptions {
   /** Serve the ledger (HTTP API, SSE, dashboard page) while training. Default: API only, no page. */
   serve?: boolean;
   port?: number;
+  /** With `serve`: the token the page's writes need (default: a fresh one), or `readOnly` to refuse writes. */
+  serveWrites?: { writeToken?: string; readOnly?: boolean };
   /** Human output (progress bars on a TTY, decision lines always). Default process.stdout; null = silent. */
   out?: NodeJS.WritableStream | null;
   /** Install SIGINT/SIGTERM handlers (final checkpoint, RunStopped, exit 130/143). Default true. */
@@ -128,8 +131,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     if (options.resume === true && !base) progress.line(previous ? `nothing to resume: ${previous.run} finished; starting ${run}` : `nothing to resume; starting ${run}`);
 
     // This process owns the ledger now: let other ckpt processes read through it.
-    server = await startOwnerServer({ dir, ledger }, { page: options.serve === true, ...(options.port !== undefined ? { port: options.port } : {}) });
-    if (options.serve) progress.line(`dashboard: ${server.url}/`);
+    server = await startOwnerServer({ dir, ledger, ...(options.serve ? { store: workspace.checkpointStore } : {}) }, { page: options.serve === true, ...(options.port !== undefined ? { port: options.port } : {}), ...options.serveWrites });
+    if (options.serve) progress.line(`dashboard: ${server.pageUrl}`);
 
     const saves = new SaveQueue();
     const timeouts = { helloMs: 120_000, stateMs: 120_000, exitMs: 5_000, ...options.timeouts };
@@ -158,7 +161,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         onHello: (hello) => {
           if (!started) {
             return {
-              line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${epochs} epochs, seed ${seed}`,
+              line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${plural(epochs, 'epoch')}, seed ${seed}`,
               events: [{ stream: run, type: 'RunStarted', data: {
                 run, trainer: hello.trainer, trainerVersion: hello.version, backend: hello.backend, protocol: hello.protocol,
                 seed, epochs, batchSize, trainerConfig: { trainer: trainerRecorded, config: extra }, policy: policy.config, pid: process.pid,

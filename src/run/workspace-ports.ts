@@ -60,7 +60,7 @@ export function storePort(store: CheckpointStore): RunStore {
 export const defaultPorts: TrainPorts = {
   async openWorkspace(dir) {
     const ws = await openWorkspace(dir, { create: true, watch: true });
-    return { dir: ws.dir, ledger: ws.ledger, store: storePort(ws.store), close: () => ws.close() };
+    return { dir: ws.dir, ledger: ws.ledger, store: storePort(ws.store), checkpointStore: ws.store, close: () => ws.close() };
   },
   async createPolicy({ ledger, run, config }) {
     const policy = await loadPolicy(config, { cwd: process.cwd() });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CkptError, hasCode } from '../errors.js';
 import { assertBindAllowed, checkAccess, TOKEN_COOKIE } from './access.js';
 import { toJson } from './sse.js';
+import { checkWrite, type WriteRefusal } from './write-access.js';
 import { pageDir, serveStatic } from './static-files.js';
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -17,7 +18,12 @@ export interface HttpShellOptions {
   token?: string;
   /** Serve the dashboard page's static files (default true). */
   page?: boolean;
+  /** Accept writes (POST `/api/actions/*`) presenting this token; undefined = read-only (405 SERVER_READ_ONLY). */
+  writeToken?: string;
 }
+
+/** Paths that change the ledger: only POST, only with the write token (write-access.ts). */
+export const ACTIONS_PREFIX = '/api/actions/';
 
 export interface HttpShell {
   server: Server;
@@ -42,7 +48,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /**
  * Map a thrown error to a JSON error response: coded errors keep their code; bad requests are 4xx, a busy or
- * gone owner 503, a damaged ledger or store or a disk failure 500, and uncoded errors (bugs) SERVER_INTERNAL 500.
+ * pinned / pruned / owned-elsewhere conflict 409, a gone owner 503, a damaged ledger or store or a disk failure 500, and uncoded errors (bugs) SERVER_INTERNAL 500.
  * @example sendError(res, new CkptError('STORE_NOT_FOUND', 'no checkpoint ckpt-9')) // → 404 {error: {code: 'STORE_NOT_FOUND', ...}}
  */
 export function sendError(res: ServerResponse, error: unknown): void {
@@ -52,12 +58,31 @@ export function sendError(res: ServerResponse, error: unknown): void {
   }
   if (hasCode(error)) {
     const status = /NOT_FOUND$|_UNKNOWN$/.test(error.code) ? 404
+      : /^LEDGER_LOCKED$|^STORE_PINNED$|^STORE_PRUNED$/.test(error.code) ? 409
       : /LOCKED|CLOSED|UNAVAILABLE|OWNER/.test(error.code) ? 503
       : /CORRUPT|_IO$/.test(error.code) ? 500 : 400;
     sendJson(res, status, { error: { code: error.code, message: error.message, details: error.details ?? {} } });
   } else {
     sendJson(res, 500, { error: { code: 'SERVER_INTERNAL', message: error instanceof Error ? error.message : String(error) } });
   }
+}
+
+/**
+ * Writes are POSTs to /api/actions/* with the write token; everything else is GET/HEAD. Null when the request
+ * may go on, else the refusal (status, stable code, what to do, and the Allow header for a 405).
+ */
+function refuseMethod(req: IncomingMessage, url: URL, host: string, writeToken: string | undefined): (WriteRefusal & { allow?: string }) | null {
+  const action = url.pathname.startsWith(ACTIONS_PREFIX);
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (read && !action) return null;
+  if (!writeToken) {
+    return { status: 405, code: 'SERVER_READ_ONLY', allow: 'GET, HEAD', message: 'this server is read-only (--read-only, or a run without --serve); use the ckpt CLI, or `ckpt serve` without --read-only' };
+  }
+  if (read) return { status: 405, code: 'SERVER_METHOD_NOT_ALLOWED', allow: 'POST', message: `${url.pathname} changes the ledger: POST it (a GET never writes)` };
+  if (!action || req.method !== 'POST') {
+    return { status: 405, code: 'SERVER_METHOD_NOT_ALLOWED', allow: action ? 'POST' : 'GET, HEAD', message: `${req.method} is not allowed on ${url.pathname}; actions are POST ${ACTIONS_PREFIX}<action>` };
+  }
+  return checkWrite(req, { token: writeToken, host });
 }
 
 /**
@@ -84,9 +109,10 @@ export async function startHttpShell(options: HttpShellOptions, api: ApiHandler)
     if (options.token && url.searchParams.has('token')) {
       res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(options.token)}; HttpOnly; SameSite=Strict; Path=/`);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      sendJson(res, 405, { error: { code: 'SERVER_READ_ONLY', message: 'this server is read-only; use the ckpt CLI to change the ledger' } });
+    const refused = refuseMethod(req, url, host, options.writeToken);
+    if (refused) {
+      if (refused.allow) res.setHeader('allow', refused.allow);
+      sendJson(res, refused.status, { error: { code: refused.code, message: refused.message } });
       return;
     }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {

@@ -1,18 +1,23 @@
 /**
  * The server of the process that owns a ledger (`ckpt train --serve`, `ckpt serve` with no other owner):
- * the read-only JSON API and SSE stream on the ledger, optionally the page, and the `owner.json`
+ * the JSON API and SSE stream on the ledger, the actions when given the store (token-guarded), optionally the
+ * page, and the `owner.json`
  * advertisement other processes use to read through it.
  */
 import type { Ledger } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
 import { startHttpShell } from './http-server.js';
 import { createLedgerApi } from './owner-api.js';
+import { newWriteToken } from './write-access.js';
+import type { CheckpointStore } from '../store/index.js';
 import { removeOwnerFile, writeOwnerFile, type OwnerInfo } from './owner-file.js';
 
-/** What the owner server needs from an open workspace: its directory and its ledger. */
+/** What the owner server needs from an open workspace: its directory, its ledger and, to accept writes, its store. */
 export interface ServedWorkspace {
   dir: string;
   ledger: Ledger;
+  /** Without it the server is read-only. */
+  store?: CheckpointStore;
 }
 
 export interface OwnerServerOptions {
@@ -25,10 +30,18 @@ export interface OwnerServerOptions {
   advertise?: boolean;
   /** SSE heartbeat interval (default 15 s). */
   heartbeatMs?: number;
+  /** Refuse every write even with a store (`--read-only`). */
+  readOnly?: boolean;
+  /** The token writes must present (default: `token` when set, else a fresh random one per server). */
+  writeToken?: string;
 }
 
 export interface OwnerServer {
   url: string;
+  /** The page's address to print: `url/`, with `?token=` when the server accepts writes (as Jupyter prints it). */
+  pageUrl: string;
+  /** Set when writes are accepted. */
+  writeToken?: string;
   host: string;
   port: number;
   close(): Promise<void>;
@@ -42,8 +55,9 @@ export interface OwnerServer {
  *   await server.close()
  */
 export async function startOwnerServer(workspace: ServedWorkspace, options: OwnerServerOptions = {}): Promise<OwnerServer> {
-  const api = createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs: options.heartbeatMs });
-  const shell = await startHttpShell({ ...options, page: options.page === true }, api.handle);
+  const writeToken = workspace.store && !options.readOnly ? (options.token ?? options.writeToken ?? newWriteToken()) : undefined;
+  const api = createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs: options.heartbeatMs, store: workspace.store, writeToken });
+  const shell = await startHttpShell({ host: options.host, port: options.port, token: options.token, writeToken, page: options.page === true }, api.handle);
   let advertisement: ReturnType<typeof advertiseOwner> | undefined;
   try {
     advertisement = options.advertise === false ? undefined : advertiseOwner(workspace.dir, shell, options.token);
@@ -55,6 +69,8 @@ export async function startOwnerServer(workspace: ServedWorkspace, options: Owne
   let closing: Promise<void> | undefined;
   return {
     url: shell.url,
+    pageUrl: pageUrlOf(shell.url, writeToken ?? options.token),
+    ...(writeToken ? { writeToken } : {}),
     host: shell.host,
     port: shell.port,
     close() {
@@ -86,4 +102,13 @@ export function advertiseOwner(dir: string, at: { host: string; port: number }, 
       removeOwnerFile(dir, info);
     },
   };
+}
+
+/**
+ * The address to open the page at: with the token in the query when there is one (the page keeps it and
+ * removes it from the address bar).
+ * @example pageUrlOf('http://127.0.0.1:6006', 'q3X') // 'http://127.0.0.1:6006/?token=q3X'
+ */
+export function pageUrlOf(url: string, token: string | undefined): string {
+  return token ? `${url}/?token=${encodeURIComponent(token)}` : `${url}/`;
 }

@@ -6,9 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CkptError, hasCode } from '../errors.js';
 import { openWorkspace, type Workspace } from '../workspace.js';
-import { sendJson, startHttpShell } from './http-server.js';
+import { ACTIONS_PREFIX, sendJson, startHttpShell } from './http-server.js';
 import { createLedgerApi, type LedgerApi } from './owner-api.js';
-import { advertiseOwner } from './owner-server.js';
+import { advertiseOwner, pageUrlOf } from './owner-server.js';
+import { newWriteToken } from './write-access.js';
 import { pingOwner, readOwner, type Owner } from './owner-file.js';
 import { proxyToOwner } from './proxy.js';
 
@@ -18,12 +19,18 @@ export interface ServeOptions {
   port?: number;
   token?: string;
   heartbeatMs?: number;
+  /** Refuse every write (`ckpt serve --read-only`). */
+  readOnly?: boolean;
+  /** The token writes must present (default: `token` when set, else a fresh random one). */
+  writeToken?: string;
   /** How long to wait for a starting owner to advertise itself when the ledger is locked. Default 3000 ms. */
   waitForOwnerMs?: number;
 }
 
 export interface ServeHandle {
   url: string;
+  /** `url/`, with `?token=` when writes are accepted: the address to print. */
+  pageUrl: string;
   port: number;
   /** How the API is answered right now. */
   mode(): 'owner' | 'proxy';
@@ -38,14 +45,15 @@ type Backend =
  * Open the directory ourselves, or find its live owner; while it is locked by a process that has not advertised
  * itself yet, retry until `waitForOwnerMs`, then SERVER_NO_OWNER.
  */
-async function acquire(dir: string, waitForOwnerMs: number, heartbeatMs?: number): Promise<Backend> {
+async function acquire(dir: string, waitForOwnerMs: number, api: { heartbeatMs?: number; writeToken?: string }): Promise<Backend> {
   const deadline = Date.now() + waitForOwnerMs;
   for (;;) {
     const owner = await readOwner(dir);
     if (owner) return { kind: 'proxy', owner };
     try {
       const workspace = await openWorkspace(dir);
-      return { kind: 'owner', workspace, api: createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs }) };
+      const store = api.writeToken ? workspace.store : undefined;
+      return { kind: 'owner', workspace, api: createLedgerApi(workspace.ledger, { dir: workspace.dir, heartbeatMs: api.heartbeatMs, store, writeToken: api.writeToken }) };
     } catch (error) {
       if (!hasCode(error) || error.code !== 'LEDGER_LOCKED') throw error;
       if (Date.now() > deadline) {
@@ -62,7 +70,9 @@ async function acquire(dir: string, waitForOwnerMs: number, heartbeatMs?: number
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const waitMs = options.waitForOwnerMs ?? 3000;
-  let backend = await acquire(options.dir, waitMs, options.heartbeatMs);
+  const writeToken = options.readOnly ? undefined : (options.token ?? options.writeToken ?? newWriteToken());
+  const apiOptions = { heartbeatMs: options.heartbeatMs, writeToken };
+  let backend = await acquire(options.dir, waitMs, apiOptions);
   let switching: Promise<void> | undefined;
   let closed = false;
 
@@ -73,8 +83,12 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     try {
       if (url.pathname === '/api/health') {
         if (!(await pingOwner(current.owner, 1000))) throw new CkptError('SERVER_OWNER_GONE', `the ledger's owner at ${current.owner.url} stopped answering`);
-        sendJson(res, 200, { ok: true, role: 'proxy', pid: process.pid, ownerPid: current.owner.pid, owner: current.owner.url, now: Date.now(), dir: options.dir });
+        sendJson(res, 200, { ok: true, role: 'proxy', pid: process.pid, ownerPid: current.owner.pid, owner: current.owner.url, now: Date.now(), dir: options.dir, writes: writeToken ? 'owner-elsewhere' : 'read-only' });
         return;
+      }
+      if (url.pathname.startsWith(ACTIONS_PREFIX)) {
+        // Like `ckpt pin` beside a running `ckpt train`: the owner acts, we do not (its page has its own token).
+        throw new CkptError('LEDGER_LOCKED', `process ${current.owner.pid} owns ${options.dir}; act from its page (the URL \`ckpt train --serve\` printed) or wait for it to finish — this page takes over then`, { details: { pid: current.owner.pid } });
       }
       await proxyToOwner(req, res, url, current.owner);
     } catch (error) {
@@ -86,7 +100,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     }
   };
 
-  const shell = await startHttpShell({ host: options.host, port: options.port ?? 6006, token: options.token, page: true }, handle).catch(async (error: unknown) => {
+  const shell = await startHttpShell({ host: options.host, port: options.port ?? 6006, token: options.token, writeToken, page: true }, handle).catch(async (error: unknown) => {
     if (backend.kind === 'owner') await backend.workspace.close();
     throw error;
   });
@@ -103,13 +117,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   }
 
   async function takeOver(): Promise<void> {
-    const next = await acquire(options.dir, waitMs, options.heartbeatMs);
+    const next = await acquire(options.dir, waitMs, apiOptions);
     if (next.kind === 'owner') next.withdraw = advertiseOwner(next.workspace.dir, shell, options.token).withdraw;
     backend = next;
   }
 
   return {
     url: shell.url,
+    pageUrl: pageUrlOf(shell.url, writeToken ?? options.token),
     port: shell.port,
     mode: () => backend.kind,
     async close() {

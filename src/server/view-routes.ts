@@ -6,10 +6,10 @@ import type { Ledger } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
 import {
   bestView, decisionsView, historyView, latestView, listCheckpoints, logView, readViewState, runsView, showCheckpoint,
-  summaryView, whyCheckpoint, type ViewState,
+  summaryView, whyCheckpoint, type CatalogState,
 } from '../views/index.js';
 
-type Route = (state: ViewState, q: URLSearchParams) => unknown;
+type Route = (state: CatalogState, q: URLSearchParams) => unknown;
 
 const list = (value: string | null): string[] | undefined => (value ? value.split(',').filter(Boolean) : undefined);
 const opt = (value: string | null): string | undefined => value ?? undefined;
@@ -39,7 +39,7 @@ export const VIEW_ROUTES: Record<string, Route> = {
  * that define "best".
  * @example policyView(state).policy // { preset: 'best-only', monitor: 'val_loss', ... }
  */
-export function policyView(state: ViewState, run?: string) {
+export function policyView(state: CatalogState, run?: string) {
   const id = run ?? state.runOrder[state.runOrder.length - 1] ?? null;
   const found = id ? state.runs[id] : undefined;
   if (run && !found) throw new CkptError('SERVER_NOT_FOUND', `no run "${run}"; list runs at /api/runs`, { details: { run } });
@@ -61,10 +61,10 @@ export async function answerView(ledger: Ledger, path: string, query: URLSearchP
   return { body: route(await sharedViewState(ledger), query) };
 }
 
-const registering = new WeakMap<Ledger, Promise<ViewState>>();
+const registering = new WeakMap<Ledger, Promise<CatalogState>>();
 
 /** readViewState, with concurrent first requests sharing one projection registration. */
-function sharedViewState(ledger: Ledger): Promise<ViewState> {
+function sharedViewState(ledger: Ledger): Promise<CatalogState> {
   const pending = registering.get(ledger);
   if (pending) return pending.then(() => readViewState(ledger));
   const first = readViewState(ledger);

@@ -9,7 +9,7 @@ import { BlobStore } from './blobs.js';
 import { backupBlobPath, backupDescriptorPath } from './backup-layout.js';
 import { appendEvent, entryOf, type StoreContext } from './context.js';
 import { writeFileDurable } from './fsync.js';
-import { resolveRef } from './load.js';
+import { resolveRef, verifyCheckpoint } from './load.js';
 import { encodeJson } from './manifest.js';
 
 /**
@@ -20,6 +20,13 @@ export async function backupCheckpoint(ctx: StoreContext, ref: string, target: s
   const id = await resolveRef(ctx, ref, false);
   const entry = entryOf(ctx, id);
   const dest = resolvePath(target);
+  // Only a whole checkpoint is backed up: a pruned one has no blobs, and a damaged one must not become the copy
+  // that later repairs it. Verifying first also records damage nobody had noticed yet.
+  if (entry.status === 'pruned') throw new CkptError('STORE_PRUNED', `${id} was pruned; its blobs are gone, so there is nothing to back up`, { details: { checkpoint: id } });
+  const check = entry.status === 'kept' ? await verifyCheckpoint(ctx, id, false) : undefined;
+  if (!check?.ok) {
+    throw new CkptError('STORE_CORRUPT', `${id} is ${check?.fault?.kind ?? entry.status}, so it cannot be backed up; run \`ckpt verify ${id}\` (it repairs from an existing backup) or back up another checkpoint`, { details: { checkpoint: id } });
+  }
   try {
     const backup = new BlobStore(dest);
     await backup.init();

@@ -47,7 +47,7 @@ export interface BlobRound {
  * Hex sha256 of some bytes, computed on libuv's thread pool (WebCrypto), so the event loop stays free.
  * @example const hash = await hashBlob(bytes) // the name `put(bytes)` would store it under
  */
-async function hashBlob(bytes: Uint8Array): Promise<string> {
+export async function hashBlob(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 

@@ -99,6 +99,23 @@ function importedFacts(commit: unknown): ImportedFacts {
 }
 
 /**
+ * The tags and description the checkpoint gained after its commit (CheckpointTagged events in the bundle), so an
+ * import keeps them; malformed tag events are ignored (the commit record was checked, these are annotations).
+ * @example withLaterTags({ ...facts, tags: [] }, [{ type: 'CheckpointTagged', data: { tags: ['shipped'] } }]).tags // ['shipped']
+ */
+function withLaterTags(facts: ImportedFacts, events: unknown): ImportedFacts {
+  const tags = [...(facts.tags ?? [])];
+  let description = facts.description;
+  for (const e of Array.isArray(events) ? events : []) {
+    const data = (e as { type?: unknown; data?: { tags?: unknown; description?: unknown } })?.type === 'CheckpointTagged' ? (e as { data?: { tags?: unknown; description?: unknown } }).data : undefined;
+    if (!data) continue;
+    if (Array.isArray(data.tags)) for (const t of data.tags) if (typeof t === 'string' && !tags.includes(t)) tags.push(t);
+    if (typeof data.description === 'string') description = data.description;
+  }
+  return { ...facts, tags, ...(description === undefined ? {} : { description }) };
+}
+
+/**
  * Verify and import a bundle; returns the new local id.
  * @example const { checkpoint } = await importBundle(ctx, './ckpt-3.ckpt')
  */
@@ -146,7 +163,7 @@ export async function importBundle(ctx: StoreContext, path: string): Promise<Imp
         if (result.written) fresh += result.size;
       }
       const checkpoint = nextCheckpointId(ctx);
-      const facts = importedFacts(header.commit);
+      const facts = withLaterTags(importedFacts(header.commit), header.events);
       const run = `imported:${facts.run ?? m.run}`;
       const commit: CheckpointCommitted = {
         ...facts,

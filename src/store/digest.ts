@@ -1,41 +1,33 @@
 /**
- * weightsDigest: one sha256 over the model weights, so "same weights" is a string comparison. Objects are
- * taken in name order, tensors in their manifest (getWeights) order; only the raw tensor bytes count, so the
- * digest does not depend on compression, optimizer state, metadata or time.
+ * weightsDigest: one sha256 naming the model weights, so "same weights" is a string comparison. It is the sha256
+ * of the concatenated 32-byte sha256 digests of every weight tensor's raw bytes (objects in name order, tensors
+ * in their manifest (getWeights) order) — a one-level hash list. Only the raw tensor bytes count, so the digest
+ * does not depend on compression, optimizer state, metadata or time. Why a hash list and not one sha256 over all
+ * bytes: a tensor's sha256 is its blob's name when stored raw, so a commit gets the digest from the hashes it
+ * computes anyway instead of hashing every weight byte a second time (docs/format.md).
  */
 import { createHash } from 'node:crypto';
 import type { CheckpointState } from '../checkpoint.js';
 
 /**
- * sha256 (hex) over the raw bytes of every weight tensor of every object.
- * @example if (weightsDigest(resumed) !== weightsDigest(uninterrupted)) throw new Error('not bit-exact')
+ * The weights digest from the hex sha256 of each weight tensor, in order.
+ * @example weightsDigestOfTensorHashes([sha256Hex(w0), sha256Hex(w1)]) === weightsDigest(state)
  */
-export function weightsDigest(state: Pick<CheckpointState, 'objects'>): string {
+export function weightsDigestOfTensorHashes(tensorHashes: readonly string[]): string {
   const hash = createHash('sha256');
-  for (const name of Object.keys(state.objects).sort()) {
-    for (const tensor of state.objects[name].weights) hash.update(tensor.data);
-  }
+  for (const hex of tensorHashes) hash.update(Buffer.from(hex, 'hex'));
   return hash.digest('hex');
 }
 
-/** Bytes hashed between yields in weightsDigestInterleaved. */
-const DIGEST_SLICE = 1024 * 1024;
+/** The hex sha256 of each weight tensor of every object, objects in name order: what the digest is made of. */
+export function weightTensors(state: Pick<CheckpointState, 'objects'>): Uint8Array[] {
+  return Object.keys(state.objects).sort().flatMap((name) => state.objects[name].weights.map((tensor) => tensor.data));
+}
 
 /**
- * The same value as `weightsDigest`, computed in 1 MiB slices that yield to the event loop in between, so that
- * it runs in the gaps of concurrent work instead of after it (commit starts it beside hashing the blobs).
- * @example const [digest] = await Promise.all([weightsDigestInterleaved(state), mapLimit(pieces, 4, (p) => round.put(p))])
+ * The weights digest of a state (synchronous; the store computes the same value from its blob hashes).
+ * @example if (weightsDigest(resumed) !== weightsDigest(uninterrupted)) throw new Error('not bit-exact')
  */
-export async function weightsDigestInterleaved(state: Pick<CheckpointState, 'objects'>): Promise<string> {
-  const hash = createHash('sha256');
-  for (const name of Object.keys(state.objects).sort()) {
-    for (const tensor of state.objects[name].weights) {
-      const data = tensor.data;
-      for (let at = 0; at < data.byteLength; at += DIGEST_SLICE) {
-        hash.update(data.subarray(at, Math.min(data.byteLength, at + DIGEST_SLICE)));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-  }
-  return hash.digest('hex');
+export function weightsDigest(state: Pick<CheckpointState, 'objects'>): string {
+  return weightsDigestOfTensorHashes(weightTensors(state).map((data) => createHash('sha256').update(data).digest('hex')));
 }

@@ -2,7 +2,7 @@
 export { CheckpointStore, createStore, type StoreOptions } from './store.js';
 export { openWorkspace, type Workspace, type WorkspaceOptions } from '../workspace.js';
 export { weightsDigest } from './digest.js';
-export { parseRef, candidates, formatRef, type CheckpointRef } from './refs.js';
+export { parseRef, formatRef, resolveRef, tryResolveRef, bestOf, latestOf, rankedBy, primaryMonitor, type CheckpointRef } from './refs.js';
 export type { CommitMeta } from './write.js';
 export type { LoadedCheckpoint, VerifyResult } from './load.js';
 export type { PruneOptions, GcResult, StoreSummary } from './maintenance.js';
@@ -14,5 +14,5 @@ export type { Compression, BlobEncoding } from './compression.js';
 export { BlobStore, BlobFault } from './blobs.js';
 export { encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 export {
-  CATALOG, catalogProjection, inferMode, type CatalogEntry, type CatalogState, type CheckpointStatus, type MonitorMode,
+  CATALOG, catalogProjection, type CatalogEntry, type CatalogState, type CheckpointStatus, type MonitorMode,
 } from '../projections/catalog.js';

@@ -6,13 +6,13 @@
  */
 import type { CheckpointState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
-import type { CatalogEntry } from '../projections/catalog.js';
+import { type CatalogEntry, verifiedBackups } from '../projections/catalog.js';
 import { BlobFault } from './blobs.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { shortHash } from './hash.js';
 import { decodeManifest, manifestBlobs, type Manifest } from './manifest.js';
 import { readCheckpointState, readManifest } from './read.js';
-import { candidates, type CheckpointRef, formatRef, parseRef } from './refs.js';
+import { type CheckpointRef, formatRef, parseRef, resolveRef as resolveIn } from './refs.js';
 import { backupBlobPath } from './backup-layout.js';
 
 export interface LoadedCheckpoint {
@@ -28,33 +28,50 @@ export interface VerifyResult {
   bytes: number;
   /** Set when not ok. */
   fault?: { kind: 'missing' | 'corrupt'; blob: string; detail: string };
+  /** Blobs that were damaged or lost here and were restored from a verified backup (each recorded as an event). */
+  repaired?: Repair[];
 }
 
-/** Read one blob of `entry`, verified; when the main copy is bad, try its backups and repair the main copy. */
-async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string): Promise<Buffer> {
+export interface Repair { blob: string; fault: 'missing' | 'corrupt'; from: string }
+
+/**
+ * Read one blob of `entry`, verified. When the main copy is bad and a verified backup has a good one, the fault
+ * is recorded (CheckpointCorrupted / CheckpointMissing), the main copy replaced, and the repair recorded
+ * (CheckpointRepaired) and pushed onto `repairs`.
+ */
+async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, repairs: Repair[] = []): Promise<Buffer> {
   try {
     return await ctx.blobs.read(hash);
   } catch (error) {
     if (!(error instanceof BlobFault)) throw error;
-    for (const target of entry.backups) {
+    for (const target of verifiedBackups(entry)) {
+      let bytes: Buffer;
       try {
-        const bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
-        await ctx.mutex.run(async () => {
-          if (error.kind === 'corrupt') await ctx.blobs.remove([hash]);
-          await ctx.blobs.put(bytes);
-        });
-        return bytes;
+        bytes = await ctx.blobs.read(hash, backupBlobPath(target, hash));
       } catch {
-        // this backup does not have a good copy either; try the next
+        continue; // this backup does not have a good copy either; try the next
       }
+      await appendFault(ctx, entry, error);
+      await ctx.mutex.run(async () => {
+        if (error.kind === 'corrupt') await ctx.blobs.remove([hash]);
+        await ctx.blobs.put(bytes);
+      });
+      const repair: Repair = { blob: hash, fault: error.kind, from: target };
+      await appendEvent(ctx, entry.run, 'CheckpointRepaired', { checkpoint: entry.id, ...repair });
+      repairs.push(repair);
+      return bytes;
     }
     throw error;
   }
 }
 
+function appendFault(ctx: StoreContext, entry: CatalogEntry, fault: BlobFault) {
+  if (fault.kind === 'missing') return appendEvent(ctx, entry.run, 'CheckpointMissing', { checkpoint: entry.id, blob: fault.hash });
+  return appendEvent(ctx, entry.run, 'CheckpointCorrupted', { checkpoint: entry.id, blob: fault.hash, expected: fault.hash, actual: fault.actual, detail: fault.message });
+}
+
 async function recordFault(ctx: StoreContext, entry: CatalogEntry, fault: BlobFault): Promise<CkptError> {
-  if (fault.kind === 'missing') await appendEvent(ctx, entry.run, 'CheckpointMissing', { checkpoint: entry.id, blob: fault.hash });
-  else await appendEvent(ctx, entry.run, 'CheckpointCorrupted', { checkpoint: entry.id, blob: fault.hash, expected: fault.hash, actual: fault.actual, detail: fault.message });
+  await appendFault(ctx, entry, fault);
   return new CkptError(
     'STORE_CORRUPT',
     `${entry.id}: blob ${shortHash(fault.hash)}… is ${fault.kind === 'missing' ? 'missing' : 'corrupt (hash mismatch)'}; load another checkpoint or restore it from a backup`,
@@ -87,26 +104,29 @@ export async function loadById(ctx: StoreContext, id: string): Promise<LoadedChe
 }
 
 /**
- * Load the checkpoint a reference means, falling back (for latest / best / epoch refs) to the next candidate
- * that verifies. Throws STORE_NOT_FOUND when nothing matches, STORE_CORRUPT when no candidate verifies.
+ * Load the checkpoint a reference means (resolved by the one resolver, src/store/refs.ts). A latest / best / epoch
+ * ref whose checkpoint fails verification is recorded (CheckpointCorrupted / CheckpointMissing), which takes it
+ * out of the ref's candidates; the ref is then resolved again, so the answer is the next one of that kind that
+ * verifies, and every skipped one is an event. An id ref never falls back.
  * @example const { id, state } = await loadRef(ctx, 'best:val_loss')
  */
 export async function loadRef(ctx: StoreContext, ref: string | CheckpointRef): Promise<LoadedCheckpoint> {
+  return untilVerified(ctx, ref, (id) => loadById(ctx, id));
+}
+
+async function untilVerified<T>(ctx: StoreContext, ref: string | CheckpointRef, use: (id: string) => Promise<T>): Promise<T> {
   const parsed = typeof ref === 'string' ? parseRef(ref) : ref;
-  const ids = candidates(catalogOf(ctx), parsed);
-  if (ids.length === 0) {
-    throw new CkptError('STORE_NOT_FOUND', `no checkpoint matches '${formatRef(parsed)}' in ${ctx.dir}; run \`ckpt list\` to see what exists`, { details: { ref: formatRef(parsed) } });
-  }
-  let last: unknown;
-  for (const id of ids) {
+  const tried: string[] = [];
+  for (;;) {
+    const id = resolveIn(catalogOf(ctx), parsed).id;
+    if (tried.includes(id)) throw new CkptError('STORE_CORRUPT', `${id} ("${formatRef(parsed)}") does not verify; run \`ckpt verify --all\``, { details: { ref: formatRef(parsed), tried } });
+    tried.push(id);
     try {
-      return await loadById(ctx, id);
+      return await use(id);
     } catch (error) {
       if (parsed.kind === 'id' || !hasCode(error) || error.code !== 'STORE_CORRUPT') throw error;
-      last = error;
     }
   }
-  throw new CkptError('STORE_CORRUPT', `no checkpoint matching '${formatRef(parsed)}' verifies (${ids.length} tried); run \`ckpt verify --all\``, { cause: last, details: { tried: ids } });
 }
 
 /**
@@ -117,13 +137,14 @@ export async function verifyCheckpoint(ctx: StoreContext, id: string, recordSucc
   const entry = entryOf(ctx, id);
   checkLoadable(entry);
   let bytes = 0;
+  const repairs: Repair[] = [];
   try {
-    const manifestBytes = await readBlobOf(ctx, entry, entry.manifest);
+    const manifestBytes = await readBlobOf(ctx, entry, entry.manifest, repairs);
     bytes += manifestBytes.byteLength;
     const blobs = manifestBlobs(decodeManifest(manifestBytes, id));
-    for (const hash of blobs) bytes += (await readBlobOf(ctx, entry, hash)).byteLength;
+    for (const hash of blobs) bytes += (await readBlobOf(ctx, entry, hash, repairs)).byteLength;
     if (recordSuccess || entry.status !== 'kept') await appendEvent(ctx, entry.run, 'CheckpointVerified', { checkpoint: id, blobs: blobs.length + 1, bytes });
-    return { checkpoint: id, ok: true, blobs: blobs.length + 1, bytes };
+    return { checkpoint: id, ok: true, blobs: blobs.length + 1, bytes, ...(repairs.length ? { repaired: repairs } : {}) };
   } catch (error) {
     if (!(error instanceof BlobFault)) throw error;
     await recordFault(ctx, entry, error);
@@ -132,18 +153,15 @@ export async function verifyCheckpoint(ctx: StoreContext, id: string, recordSucc
 }
 
 /**
- * Resolve a reference to an id. With `verify` (default) candidates are verified and the first good one wins.
+ * Resolve a reference to an id with the one resolver. With `verify` (default) the answer is hashed first and, for
+ * a latest / best / epoch ref, a damaged one is recorded and the next of that kind tried (as loadRef does).
  * @example const id = await resolveRef(ctx, 'run-1/latest')
  */
 export async function resolveRef(ctx: StoreContext, ref: string | CheckpointRef, verify = true): Promise<string> {
-  const parsed = typeof ref === 'string' ? parseRef(ref) : ref;
-  const ids = candidates(catalogOf(ctx), parsed);
-  if (ids.length === 0) throw new CkptError('STORE_NOT_FOUND', `no checkpoint matches '${formatRef(parsed)}'; run \`ckpt list\` to see what exists`, { details: { ref: formatRef(parsed) } });
-  if (!verify) return ids[0];
-  for (const id of ids) {
+  if (!verify) return resolveIn(catalogOf(ctx), ref).id;
+  return untilVerified(ctx, ref, async (id) => {
     const result = await verifyCheckpoint(ctx, id, false);
     if (result.ok) return id;
-    if (parsed.kind === 'id') throw new CkptError('STORE_CORRUPT', `${id}: blob ${shortHash(result.fault!.blob)}… is ${result.fault!.kind}; load another checkpoint`, { details: { checkpoint: id, blob: result.fault!.blob } });
-  }
-  throw new CkptError('STORE_CORRUPT', `no checkpoint matching '${formatRef(parsed)}' verifies (${ids.length} tried); run \`ckpt verify --all\``, { details: { tried: ids } });
+    throw new CkptError('STORE_CORRUPT', `${id}: blob ${shortHash(result.fault!.blob)}… is ${result.fault!.kind}; run \`ckpt verify --all\` or restore it from a backup`, { details: { checkpoint: id, blob: result.fault!.blob } });
+  });
 }

@@ -6,8 +6,9 @@
 import { unlink } from 'node:fs/promises';
 import { CkptError } from '../errors.js';
 import type { CheckpointPruned, Decision } from '../events.js';
+import type { CatalogState } from '../projections/catalog.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
-import { candidates } from './refs.js';
+import { bestOf, latestOf, primaryMonitor } from './refs.js';
 
 export interface PruneOptions {
   /** Seq of the durable PruneIntended that authorises this; when absent one is appended (rule `manual`). */
@@ -133,8 +134,21 @@ export async function summary(ctx: StoreContext): Promise<StoreSummary> {
     physicalBytes,
     dedupeRatio: physicalBytes > 0 ? logicalBytes / physicalBytes : 1,
     garbageBytes,
-    latest: catalog.latest,
-    best: candidates(catalog, { kind: 'best' })[0] ?? null,
-    bestByMetric: { ...catalog.best },
+    latest: latestOf(catalog)?.id ?? null,
+    best: bestOf(catalog)?.id ?? null,
+    bestByMetric: bestByMetric(catalog),
   };
+}
+
+/** The best kept checkpoint of every monitored (or else primary) metric. */
+function bestByMetric(catalog: CatalogState): Record<string, string> {
+  const metrics = Object.keys(catalog.monitors);
+  const primary = primaryMonitor(catalog);
+  if (primary && !metrics.includes(primary)) metrics.push(primary);
+  const found: Record<string, string> = {};
+  for (const metric of metrics) {
+    const best = bestOf(catalog, metric);
+    if (best) found[metric] = best.id;
+  }
+  return found;
 }

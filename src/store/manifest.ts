@@ -9,7 +9,8 @@ import type { BlobEncoding } from './compression.js';
 import { isBlobHash } from './hash.js';
 
 export const MANIFEST_FORMAT = 'ckpt.manifest';
-export const MANIFEST_VERSION = 1;
+/** 2: weightsDigest is a hash list of tensor sha256s (1: one sha256 over the weight bytes; still read as is). */
+export const MANIFEST_VERSION = 2;
 
 /** One tensor: what it is and where its bytes live. `bytes` is the raw size, `stored` the blob size. */
 export interface TensorEntry {

@@ -88,20 +88,24 @@ export class CheckpointStore {
     try {
       return await loadRef(this.ctx, { kind: 'latest', run });
     } catch (error) {
-      if (hasCode(error) && (error.code === 'STORE_NOT_FOUND' || error.code === 'STORE_CORRUPT')) return null;
+      if (hasCode(error) && ['CLI_REF_UNKNOWN', 'STORE_CORRUPT', 'STORE_PRUNED'].includes(error.code)) return null;
       throw error;
     }
   }
 
   /**
    * Hash every blob of the given checkpoints (default: every unpruned one); records Verified/Corrupted/Missing.
+   * `onResult` hears each checkpoint's result as it is recorded (progress: done of total).
    * @example const bad = (await store.verify()).filter((r) => !r.ok)
    */
-  async verify(ids?: string[]): Promise<VerifyResult[]> {
+  async verify(ids?: string[], onResult?: (result: VerifyResult, done: number, total: number) => void): Promise<VerifyResult[]> {
     const catalog = this.catalog();
     const targets = ids ?? catalog.order.filter((id) => catalog.checkpoints[id].status !== 'pruned');
     const results: VerifyResult[] = [];
-    for (const id of targets) results.push(await verifyCheckpoint(this.ctx, id));
+    for (const id of targets) {
+      results.push(await verifyCheckpoint(this.ctx, id));
+      onResult?.(results[results.length - 1], results.length, targets.length);
+    }
     return results;
   }
 

@@ -6,9 +6,9 @@
 import type { CheckpointState, TensorData } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
-import { type BlobStore, mapLimit } from './blobs.js';
+import { type BlobStore, hashBlob, mapLimit } from './blobs.js';
 import { type BlobEncoding, encodeBlob } from './compression.js';
-import { weightsDigestInterleaved } from './digest.js';
+import { weightsDigestOfTensorHashes } from './digest.js';
 import { assertTensorShape } from './dtypes.js';
 import { encodeJson, encodeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ObjectEntry, type TensorEntry } from './manifest.js';
 
@@ -38,7 +38,8 @@ export interface WrittenContent {
   bytes: { logical: number; new: number };
 }
 
-interface Piece { bytes: Uint8Array; encoding: BlobEncoding; rawSize: number }
+/** One blob to write: its stored bytes and the raw bytes they encode (the same array when stored raw). */
+interface Piece { bytes: Uint8Array; raw: Uint8Array }
 
 function checkState(state: CheckpointState): void {
   if (!state || typeof state !== 'object' || !state.objects || typeof state.objects !== 'object') {
@@ -60,7 +61,7 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
   checkState(state);
   const pieces: Piece[] = [];
   const add = async (bytes: Uint8Array): Promise<number> => {
-    pieces.push({ bytes: await encodeBlob(bytes, encoding), encoding, rawSize: bytes.byteLength });
+    pieces.push({ bytes: await encodeBlob(bytes, encoding), raw: bytes });
     return pieces.length - 1;
   };
   type Pending = { entry: Omit<TensorEntry, 'blob' | 'stored'>; piece: number };
@@ -81,10 +82,16 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     layout[name] = plan;
   }
 
-  // Each piece is hashed (on the thread pool) and written as soon as it is hashed, while the weights digest runs
-  // here; the manifest naming them joins the same round, whose directories are then fsynced once.
+  // Each piece is hashed (on the thread pool) and written as soon as it is hashed; the manifest naming them joins
+  // the same round, whose directories are then fsynced once. Raw weight blobs are named by the sha256 of the
+  // tensor bytes, which is what the weights digest is made of: no weight byte is hashed twice.
   const round = store.round();
-  const [results, digest] = await Promise.all([mapLimit(pieces, 4, (p) => round.put(p.bytes)), weightsDigestInterleaved(state)]);
+  const results = await mapLimit(pieces, 4, (p) => round.put(p.bytes));
+  const weightPieces = Object.keys(layout).sort().flatMap((name) => layout[name].weights.map((w) => w.piece));
+  const tensorHashes = encoding === 'raw'
+    ? weightPieces.map((piece) => results[piece].hash)
+    : await mapLimit(weightPieces, 4, (piece) => hashBlob(pieces[piece].raw));
+  const digest = weightsDigestOfTensorHashes(tensorHashes);
   const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
   const objects: Record<string, ObjectEntry> = {};
   for (const [name, plan] of Object.entries(layout)) {
@@ -92,7 +99,7 @@ export async function writeCheckpointContent(store: BlobStore, state: Checkpoint
     const entry: ObjectEntry = { weights: plan.weights.map(blobOf) };
     if (plan.topology) {
       const r = results[plan.topology.piece];
-      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].rawSize, stored: r.size, encoding };
+      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].raw.byteLength, stored: r.size, encoding };
     }
     if (source.optimizer) {
       entry.optimizer = {

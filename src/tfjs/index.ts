@@ -3,3 +3,4 @@ export * from './backend.js';
 export * from './state.js';
 export * from '../trainers.js';
 export * from './callbacks/index.js';
+export { loadModel, fileSystemModel, type LoadModelOptions } from './load-model.js';

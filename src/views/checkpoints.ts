@@ -1,8 +1,10 @@
 /**
  * Checkpoint views: `ckpt ls`, `ckpt show`, `ckpt best`, `ckpt latest` (and /api/checkpoints).
  */
-import { bestKeptCheckpoint, latestKeptCheckpoint, monitorModeOf, primaryViewMonitor, resolveViewRef } from './refs.js';
-import type { ViewCheckpointStatus, CheckpointView, TrailEntry, ViewState } from './types.js';
+import type { CatalogEntry, CatalogState, CheckpointStatus, MonitorMode, TrailEntry } from '../projections/catalog.js';
+import { itemsOf } from '../projections/append-only.js';
+import { trailOf } from './trail.js';
+import { bestOf, latestOf, modeOf, primaryMonitor, resolveRef } from '../store/refs.js';
 
 export interface CheckpointListRow {
   id: string;
@@ -11,7 +13,7 @@ export interface CheckpointListRow {
   step: number;
   metrics: Record<string, number>;
   weightsDigest: string;
-  status: ViewCheckpointStatus;
+  status: CheckpointStatus;
   bytes: { logical: number; new: number };
   tags: string[];
   description?: string;
@@ -23,24 +25,24 @@ export interface CheckpointListRow {
 }
 
 /** Marks per checkpoint id: best per monitored metric, and latest. */
-export function checkpointMarks(state: ViewState): Map<string, string[]> {
+export function checkpointMarks(state: CatalogState): Map<string, string[]> {
   const marks = new Map<string, string[]>();
   const add = (id: string | undefined, mark: string) => {
     if (!id) return;
     marks.set(id, [...(marks.get(id) ?? []), mark]);
   };
   const monitors = Object.keys(state.monitors);
-  const primary = primaryViewMonitor(state);
+  const primary = primaryMonitor(state);
   if (primary && !monitors.includes(primary)) monitors.unshift(primary);
-  for (const metric of monitors) add(bestKeptCheckpoint(state, metric)?.id, `best:${metric}`);
-  add(latestKeptCheckpoint(state)?.id, 'latest');
+  for (const metric of monitors) add(bestOf(state, metric)?.id, `best:${metric}`);
+  add(latestOf(state)?.id, 'latest');
   return marks;
 }
 
-function toRow(c: CheckpointView, marks: Map<string, string[]>): CheckpointListRow {
+function toRow(c: CatalogEntry, marks: Map<string, string[]>): CheckpointListRow {
   const row: CheckpointListRow = {
     id: c.id, run: c.run, epoch: c.epoch, step: c.step, metrics: c.metrics, weightsDigest: c.weightsDigest, status: c.status,
-    bytes: c.bytes, tags: c.tags, pinned: c.pinned, labels: c.labels, committedAt: c.committedAt, marks: marks.get(c.id) ?? [],
+    bytes: c.bytes, tags: c.tags, pinned: c.pinned, labels: c.labels, committedAt: c.at, marks: marks.get(c.id) ?? [],
   };
   if (c.description !== undefined) row.description = c.description;
   return row;
@@ -50,7 +52,7 @@ function toRow(c: CheckpointView, marks: Map<string, string[]>): CheckpointListR
  * Checkpoints in commit order; pruned ones only with `all` (their history survives pruning).
  * @example listCheckpoints(state, { all: true }).map((r) => `${r.id} ${r.status}`)
  */
-export function listCheckpoints(state: ViewState, options: { all?: boolean; run?: string } = {}): CheckpointListRow[] {
+export function listCheckpoints(state: CatalogState, options: { all?: boolean; run?: string } = {}): CheckpointListRow[] {
   const marks = checkpointMarks(state);
   return state.order
     .map((id) => state.checkpoints[id])
@@ -77,17 +79,17 @@ export interface CheckpointDetail extends CheckpointListRow {
  * Everything known about one checkpoint (`ckpt show <ref>`).
  * @example showCheckpoint(state, 'latest').weightsDigest
  */
-export function showCheckpoint(state: ViewState, ref: string): CheckpointDetail {
-  const c = resolveViewRef(state, ref);
-  const sameRun = state.order.map((id) => state.checkpoints[id]).filter((x) => x.run === c.run && x.committedSeq < c.committedSeq);
-  const resumed = state.log.filter((e) => e.kind === 'resume' && e.run === c.run && e.seq < c.committedSeq && e.checkpoint).pop();
+export function showCheckpoint(state: CatalogState, ref: string): CheckpointDetail {
+  const c = resolveRef(state, ref);
+  const sameRun = state.order.map((id) => state.checkpoints[id]).filter((x) => x.run === c.run && x.seq < c.seq);
+  const resumed = itemsOf(state.log).filter((e) => e.kind === 'resume' && e.run === c.run && e.seq < c.seq && e.checkpoint).pop();
   const lineage: CheckpointDetail['lineage'] = {};
   if (sameRun.length) lineage.previous = sameRun[sameRun.length - 1].id;
   if (resumed?.checkpoint) lineage.resumedFrom = resumed.checkpoint;
   if (c.importedFrom) lineage.importedFrom = c.importedFrom;
   const detail: CheckpointDetail = {
-    ...toRow(c, checkpointMarks(state)), manifest: c.manifest, blobs: c.blobs, objects: c.objects, trainer: c.trainer,
-    backend: c.backend, committedSeq: c.committedSeq, lineage, exports: c.exports, backups: c.backups, trail: c.trail,
+    ...toRow(c, checkpointMarks(state)), manifest: c.manifest, blobs: c.blobs.length, objects: c.objects, trainer: c.trainer,
+    backend: c.backend, committedSeq: c.seq, lineage, exports: c.exports, backups: c.backups, trail: trailOf(state, c),
   };
   if (c.decisionSeq !== undefined) detail.decisionSeq = c.decisionSeq;
   return detail;
@@ -95,25 +97,23 @@ export function showCheckpoint(state: ViewState, ref: string): CheckpointDetail 
 
 export interface BestAnswer {
   monitor: string;
-  mode: 'min' | 'max';
+  mode: MonitorMode;
   value: number;
   checkpoint: CheckpointListRow;
 }
 
 /**
- * The best kept checkpoint by a metric (default: the primary monitor), or null when none has that metric.
- * @example bestView(state, { monitor: 'val_acc' })?.checkpoint.id
+ * The best kept checkpoint by a metric (default: the primary monitor), resolved like the ref `[<run>/]best[:<m>]`
+ * (so it fails with the resolver's codes: CLI_REF_UNKNOWN, STORE_CORRUPT, ...).
+ * @example bestView(state, { monitor: 'val_acc' }).checkpoint.id
  */
-export function bestView(state: ViewState, options: { monitor?: string; run?: string } = {}): BestAnswer | null {
-  const monitor = options.monitor ?? primaryViewMonitor(state);
-  if (!monitor) return null;
-  const best = bestKeptCheckpoint(state, monitor, options.run);
-  if (!best) return null;
-  return { monitor, mode: monitorModeOf(state, monitor), value: best.metrics[monitor], checkpoint: toRow(best, checkpointMarks(state)) };
+export function bestView(state: CatalogState, options: { monitor?: string; run?: string } = {}): BestAnswer {
+  const best = resolveRef(state, { kind: 'best', metric: options.monitor, run: options.run });
+  const monitor = options.monitor ?? primaryMonitor(state)!;
+  return { monitor, mode: modeOf(state, monitor)!, value: best.metrics[monitor], checkpoint: toRow(best, checkpointMarks(state)) };
 }
 
-/** The newest kept checkpoint (of one run), or null. */
-export function latestView(state: ViewState, options: { run?: string } = {}): CheckpointListRow | null {
-  const latest = latestKeptCheckpoint(state, options.run);
-  return latest ? toRow(latest, checkpointMarks(state)) : null;
+/** The newest kept checkpoint (of one run), resolved like the ref `[<run>/]latest`. */
+export function latestView(state: CatalogState, options: { run?: string } = {}): CheckpointListRow {
+  return toRow(resolveRef(state, { kind: 'latest', run: options.run }), checkpointMarks(state));
 }

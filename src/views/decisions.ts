@@ -1,7 +1,8 @@
 /**
  * `ckpt log` (the audit trail) and /api/decisions: decisions and facts in ledger order, filterable.
  */
-import type { DecisionView, LogEntry, ViewState } from './types.js';
+import { itemsOf } from '../projections/append-only.js';
+import type { CatalogState, DecisionRecord, LogEntry } from '../projections/catalog.js';
 
 export interface LogFilter {
   run?: string;
@@ -24,9 +25,9 @@ export function matchesLogFilter(entry: LogEntry, filter: LogFilter = {}): boole
  * The audit trail: every decision with its reason and numbers, plus commits, prunes, crashes and resumes.
  * @example logView(state, { run: 'run-1', kinds: ['save', 'skip'] })
  */
-export function logView(state: ViewState, filter: LogFilter = {}): LogEntry[] {
+export function logView(state: CatalogState, filter: LogFilter = {}): LogEntry[] {
   const runOfCheckpoint = (id?: string) => (id ? state.checkpoints[id]?.run : undefined);
-  return state.log.filter((e) => {
+  return itemsOf(state.log).filter((e) => {
     if (filter.run && e.run === undefined && runOfCheckpoint(e.checkpoint) !== filter.run) return false;
     return matchesLogFilter(filter.run && e.run === undefined ? { ...e, run: runOfCheckpoint(e.checkpoint) } : e, filter);
   });
@@ -36,14 +37,14 @@ export function logView(state: ViewState, filter: LogFilter = {}): LogEntry[] {
  * Policy decisions only, as recorded (the Decision fields plus seq/at/type).
  * @example decisionsView(state, { kinds: ['prune'] }).map((d) => d.checkpoint)
  */
-export function decisionsView(state: ViewState, filter: LogFilter = {}): DecisionView[] {
-  return state.decisions.filter((d) =>
+export function decisionsView(state: CatalogState, filter: LogFilter = {}): DecisionRecord[] {
+  return itemsOf(state.decisions).filter((d) =>
     (filter.run === undefined || d.run === filter.run) &&
     (!filter.kinds?.length || filter.kinds.includes(d.kind)) &&
     (filter.afterSeq === undefined || d.seq > filter.afterSeq));
 }
 
 /** Runs in start order (for /api/runs and `ckpt summary`). */
-export function runsView(state: ViewState) {
+export function runsView(state: CatalogState) {
   return state.runOrder.map((id) => state.runs[id]);
 }

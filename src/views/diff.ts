@@ -3,8 +3,8 @@
  * per-tensor L2 distance and max absolute difference. Pure.
  */
 import type { CheckpointState, TensorData } from '../checkpoint.js';
-import { resolveViewRef } from './refs.js';
-import type { ViewState } from './types.js';
+import type { CatalogState } from '../projections/catalog.js';
+import { resolveRef } from '../store/refs.js';
 
 export interface MetricDiffRow { metric: string; a: number | null; b: number | null; delta: number | null }
 export interface TensorDiffRow {
@@ -29,9 +29,9 @@ export interface DiffView {
  * Metrics side by side; add `tensors` with `tensorDiff` once both states are loaded.
  * @example diffView(state, 'epoch:1', 'best').metrics.find((m) => m.metric === 'val_loss')?.delta
  */
-export function diffView(state: ViewState, refA: string, refB: string): DiffView {
-  const a = resolveViewRef(state, refA);
-  const b = resolveViewRef(state, refB);
+export function diffView(state: CatalogState, refA: string, refB: string): DiffView {
+  const a = resolveRef(state, refA);
+  const b = resolveRef(state, refB);
   const names = [...new Set([...Object.keys(a.metrics), ...Object.keys(b.metrics)])].sort();
   const metrics = names.map((metric) => {
     const va = typeof a.metrics[metric] === 'number' ? a.metrics[metric] : null;

@@ -2,12 +2,13 @@
  * `ckpt why <ref>`: why a checkpoint exists, whether it is best or latest and against what, or why it was
  * pruned — the chain of ledger events that decided it, in order, with the numbers.
  */
-import { bestKeptCheckpoint, latestKeptCheckpoint, monitorModeOf, primaryViewMonitor, resolveViewRef } from './refs.js';
-import type { ViewCheckpointStatus, TrailEntry, ViewState } from './types.js';
+import type { CatalogState, CheckpointStatus, MonitorMode, TrailEntry } from '../projections/catalog.js';
+import { trailOf } from './trail.js';
+import { latestOf, modeOf, primaryMonitor, rankedBy, resolveRef } from '../store/refs.js';
 
 export interface BestStanding {
   monitor: string;
-  mode: 'min' | 'max';
+  mode: MonitorMode;
   value: number | null;
   isBest: boolean;
   /** The current best for this monitor (itself when isBest). */
@@ -21,7 +22,7 @@ export interface WhyAnswer {
   id: string;
   run: string;
   epoch: number;
-  status: ViewCheckpointStatus;
+  status: CheckpointStatus;
   pinned: boolean;
   isLatest: boolean;
   best: BestStanding[];
@@ -36,26 +37,25 @@ const f4 = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(
 /**
  * @example whyCheckpoint(state, 'best').summary[0] // 'ckpt-4 was saved at epoch 4 because val_loss improved ...'
  */
-export function whyCheckpoint(state: ViewState, ref: string): WhyAnswer {
-  const c = resolveViewRef(state, ref);
+export function whyCheckpoint(state: CatalogState, ref: string): WhyAnswer {
+  const c = resolveRef(state, ref);
   const monitors = Object.keys(state.monitors);
-  const primary = primaryViewMonitor(state);
+  const primary = primaryMonitor(state);
   if (primary && !monitors.includes(primary)) monitors.unshift(primary);
-  const best: BestStanding[] = monitors.map((monitor) => {
-    const mode = monitorModeOf(state, monitor);
-    const top = bestKeptCheckpoint(state, monitor);
+  const best: BestStanding[] = monitors.flatMap((monitor) => {
+    const mode = modeOf(state, monitor);
+    if (!mode) return [];
+    const ranked = rankedBy(state, monitor);
+    const top = ranked[0];
     const value = typeof c.metrics[monitor] === 'number' ? c.metrics[monitor] : null;
     const standing: BestStanding = { monitor, mode, value, isBest: top?.id === c.id, bestId: top?.id ?? null, bestValue: top ? top.metrics[monitor] : null };
-    if (standing.isBest) {
-      const others = state.order.map((id) => state.checkpoints[id]).filter((x) => x.id !== c.id && x.status === 'kept' && typeof x.metrics[monitor] === 'number');
-      const next = others.sort((a, b) => (mode === 'min' ? a.metrics[monitor] - b.metrics[monitor] : b.metrics[monitor] - a.metrics[monitor]))[0];
-      if (next) standing.runnerUp = { id: next.id, value: next.metrics[monitor] };
-    }
-    return standing;
+    if (standing.isBest && ranked[1]) standing.runnerUp = { id: ranked[1].id, value: ranked[1].metrics[monitor] };
+    return [standing];
   });
 
   const summary: string[] = [];
-  const saveEntry = c.trail.find((t) => t.type === 'SaveDecided');
+  const trail = trailOf(state, c);
+  const saveEntry = trail.find((t) => t.type === 'SaveDecided');
   if (saveEntry) summary.push(`${c.id} was saved at epoch ${c.epoch} of ${c.run} because ${saveEntry.text.replace(/^SaveDecided \([^)]*\): /, '')}`);
   else if (c.importedFrom) summary.push(`${c.id} was imported from ${c.importedFrom.from} (originally ${c.importedFrom.originalId})`);
   else summary.push(`${c.id} was committed at epoch ${c.epoch} of ${c.run} without a recorded policy decision (manual or in-process save)`);
@@ -66,13 +66,13 @@ export function whyCheckpoint(state: ViewState, ref: string): WhyAnswer {
       summary.push(`it is not best by ${b.monitor}: ${f4(b.value)} vs ${b.bestId} (${f4(b.bestValue)})`);
     }
   }
-  const isLatest = latestKeptCheckpoint(state)?.id === c.id;
+  const isLatest = latestOf(state)?.id === c.id;
   if (isLatest) summary.push('it is the latest kept checkpoint');
   if (c.pinned) summary.push('it is pinned: retention never prunes it');
   if (c.status === 'pruned') {
-    const intent = [...c.trail].reverse().find((t) => t.type === 'PruneIntended');
+    const intent = [...trail].reverse().find((t) => t.type === 'PruneIntended');
     summary.push(`it was pruned${intent ? `: ${intent.text.replace(/^PruneIntended \([^)]*\): /, '')}` : ''}`);
   }
   if (c.status === 'corrupt' || c.status === 'missing') summary.push(`it is ${c.status}: run \`ckpt verify ${c.id}\` for details; best/latest skip it`);
-  return { id: c.id, run: c.run, epoch: c.epoch, status: c.status, pinned: c.pinned, isLatest, best, summary, chain: c.trail };
+  return { id: c.id, run: c.run, epoch: c.epoch, status: c.status, pinned: c.pinned, isLatest, best, summary, chain: trail };
 }

@@ -129,11 +129,12 @@ def tensor_values(td):
 
 
 def weights_digest(state):
-    """sha256 (hex) over every weight tensor's raw bytes, objects in name order (same as ckpt's weightsDigest)."""
+    """ckpt's weightsDigest: sha256 over the 32-byte sha256 of each weight tensor's raw bytes, objects in name
+    order, tensors in order (docs/format.md)."""
     digest = hashlib.sha256()
     for name in sorted(state['objects']):
         for td in state['objects'][name]['weights']:
-            digest.update(bytes(td['data']))
+            digest.update(hashlib.sha256(td['data']).digest())
     return digest.hexdigest()
 
 

@@ -12,7 +12,7 @@ export function registerBackup(program: Command): void {
     (cmd) => cmd.requiredOption('--to <dir>', 'target directory'),
     async ([ref], opts, out) => {
       const result = await withWorkspace(opts.dir, 'ckpt backup', async (ws) => {
-        const id = await resolveStoreRef(ws, ref);
+        const id = resolveStoreRef(ws, ref);
         const bar = startProgress(out, 'backup', 1);
         try {
           return await ws.store.backup(id, opts.to);

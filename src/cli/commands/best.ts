@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { bestView } from '../../views/index.js';
-import { CkptError } from '../../errors.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatMetric } from '../format.js';
 import { readView } from '../source.js';
 
-/** `ckpt best [--monitor m] [--run R]`: the best kept checkpoint by a metric. */
+/** `ckpt best [--monitor m] [--run R]`: the best kept checkpoint by a metric (the ref `[R/]best[:m]`). */
 export function registerBest(program: Command): void {
   defineCommand<CommonOptions & { monitor?: string; run?: string }>(
     program,
@@ -18,9 +17,6 @@ export function registerBest(program: Command): void {
     async (_args, opts, out) => {
       const best = await readView(opts.dir, 'best', { monitor: opts.monitor, run: opts.run }, (state) => bestView(state, { monitor: opts.monitor, run: opts.run }));
       {
-        if (!best) {
-          throw new CkptError('CLI_REF_UNKNOWN', `no kept checkpoint has ${opts.monitor ? `metric ${opts.monitor}` : 'a monitored metric'}; see \`ckpt ls --all\``);
-        }
         if (out.json) return out.document(best);
         const c = best.checkpoint;
         out.line(`${out.c.bold(c.id)}  ${best.monitor}=${formatMetric(best.value)} (${best.mode})  epoch ${c.epoch}  ${c.run}  ${formatBytes(c.bytes.logical)}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { autoMetricMode, resolveViewRef } from '../../views/index.js';
+import { resolveMode } from '../../policy/mode.js';
+import { resolveRef } from '../../store/refs.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { evaluateWithTrainer, type EvalJob } from '../evaluate.js';
 import { formatMetric } from '../format.js';
@@ -26,12 +27,14 @@ export function registerEval(program: Command): void {
       .option('--rank-by <metric>', 'metric to rank by (loss: lower is better; acc: higher)', 'loss')
       .option('--trainer <name|path>', "trainer to evaluate with (default: the checkpoint's own trainer)"),
     async (refs, opts, out) => {
+      resolveMode(opts.rankBy, 'auto'); // an unrankable --rank-by fails before any trainer starts
       // Read what to evaluate (and release the directory) before spending time in the trainer.
       const { jobs, meta } = await withRead(opts.dir, async ({ state, dir }) => {
-        const ids = [...new Set(refs.map((r) => resolveViewRef(state, r).id))];
+        const ids = [...new Set(refs.map((r) => resolveRef(state, r).id))];
         const byTrainer = new Map<string, EvalJob[]>();
         for (const id of ids) {
-          const trainer = opts.trainer ?? state.checkpoints[id].trainer ?? 'mnist-mlp';
+          // The program the checkpoint's run was started with (a path trainer is recorded by its absolute path).
+          const trainer = opts.trainer ?? state.runs[state.checkpoints[id].run]?.program ?? state.checkpoints[id].trainer;
           byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: await loadCheckpointState(dir, state.checkpoints[id]) }]);
         }
         return { jobs: byTrainer, meta: new Map(ids.map((id) => [id, { run: state.checkpoints[id].run, epoch: state.checkpoints[id].epoch }])) };
@@ -47,7 +50,7 @@ export function registerEval(program: Command): void {
       } finally {
         bar.stop();
       }
-      const mode = autoMetricMode(opts.rankBy);
+      const mode = resolveMode(opts.rankBy, 'auto');
       const value = (m: Record<string, number>) => (typeof m[opts.rankBy] === 'number' ? m[opts.rankBy] : mode === 'min' ? Infinity : -Infinity);
       // Compare rather than subtract: two missing values (both ±Infinity) must tie, not give NaN.
       const order = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);

@@ -26,7 +26,7 @@ export function registerExport(program: Command): void {
       .option('--include-optimizer', 'also export optimizer weights (tfjs)'),
     async ([ref], opts, out) => {
       const result = await withWorkspace(opts.dir, 'ckpt export', async (ws) => {
-        const id = await resolveStoreRef(ws, ref);
+        const id = resolveStoreRef(ws, ref);
         const bar = startProgress(out, 'export', 1);
         try {
           return await ws.store.exportCheckpoint(id, { format: opts.format, out: opts.out, includeOptimizer: opts.includeOptimizer });

@@ -3,6 +3,7 @@ import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { withWorkspace } from '../workspace.js';
+import { plural } from '../../text.js';
 
 /** `ckpt import <bundle>`: bring an exported bundle into this directory after verifying every hash. */
 export function registerImport(program: Command): void {
@@ -23,7 +24,7 @@ export function registerImport(program: Command): void {
       if (out.json) return out.document(result);
       out.line(result.alreadyPresent
         ? `${result.originalId} is already here as ${result.checkpoint}`
-        : `imported ${result.originalId} as ${result.checkpoint} (${result.blobs} blobs, ${formatBytes(result.bytes)})`);
+        : `imported ${result.originalId} as ${result.checkpoint} (${plural(result.blobs, 'blob')}, ${formatBytes(result.bytes)})`);
     },
   );
 }

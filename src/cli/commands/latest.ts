@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { metricsLine, latestView } from '../../views/index.js';
-import { CkptError } from '../../errors.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
 import { readView } from '../source.js';
@@ -14,7 +13,6 @@ export function registerLatest(program: Command): void {
     async (_args, opts, out) => {
       const latest = await readView(opts.dir, 'latest', { run: opts.run }, (state) => latestView(state, { run: opts.run }));
       {
-        if (!latest) throw new CkptError('CLI_REF_UNKNOWN', `no kept checkpoint${opts.run ? ` in ${opts.run}` : ''}; see \`ckpt ls --all\``);
         if (out.json) return out.document(latest);
         out.line(`${out.c.bold(latest.id)}  epoch ${latest.epoch}  step ${latest.step}  ${latest.run}  ${metricsLine(latest.metrics)}  ${formatBytes(latest.bytes.logical)}`);
       }

@@ -3,7 +3,7 @@ import { listCheckpoints } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
 import { marksCell, metricCells, metricColumns, statusCell } from '../read-helpers.js';
-import { readView } from '../source.js';
+import { hasLedger, readView } from '../source.js';
 
 /** `ckpt ls [--all] [--run R]`: checkpoints with epoch, step, metrics, sizes, status, tags and marks. */
 export function registerLs(program: Command): void {
@@ -20,6 +20,7 @@ export function registerLs(program: Command): void {
       const rows = await readView(opts.dir, 'checkpoints', { all: opts.all ? '1' : undefined, run: opts.run }, (state) => listCheckpoints(state, { all: opts.all, run: opts.run }));
       {
         if (out.json) return out.document(rows);
+        if (rows.length === 0 && !hasLedger(opts.dir)) return out.line(`no checkpoints in ${opts.dir} yet (run \`npx ckpt train --dir ${opts.dir}\`)`);
         if (rows.length === 0) return out.line(opts.all ? 'no checkpoints yet' : 'no kept checkpoints (try --all)');
         const columns = metricColumns(rows);
         out.table(

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes } from '../format.js';
 import { resolveStoreRef, withWorkspace } from '../workspace.js';
+import { plural } from '../../text.js';
 
 /**
  * `ckpt prune <ref> [--reason TEXT]`: manual prune, recorded like a policy's (PruneIntended with rule `manual`
@@ -15,11 +16,11 @@ export function registerPrune(program: Command): void {
     async ([ref], opts, out) => {
       const user = process.env.USER ?? process.env.USERNAME ?? 'user';
       const result = await withWorkspace(opts.dir, 'ckpt prune', async (ws) => {
-        const id = await resolveStoreRef(ws, ref);
+        const id = resolveStoreRef(ws, ref);
         return ws.store.prune(id, { reason: `${opts.reason ?? `pruned ${id} by hand`} (by ${user})` });
       });
       if (out.json) return out.document(result);
-      out.line(`pruned ${result.checkpoint}: ${result.blobsDeleted} blobs deleted, ${formatBytes(result.bytesFreed)} freed`);
+      out.line(`pruned ${result.checkpoint}: ${plural(result.blobsDeleted, 'blob')} deleted, ${formatBytes(result.bytesFreed)} freed`);
     },
   );
 }

@@ -4,7 +4,7 @@ import type { Projection } from '../../../ledger/types.js';
 import { coreProjections } from '../../projections/index.js';
 import { policyProjection } from '../../policy/index.js';
 import { loadPolicy } from '../../run/load-policy.js';
-import { readViewState, summaryView, viewProjection } from '../../views/index.js';
+import { catalogProjection, readViewState, summaryView } from '../../views/index.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatRatio } from '../format.js';
 import { startProgress } from '../progress.js';
@@ -23,7 +23,7 @@ export function registerRebuild(program: Command): void {
     async (_args, opts, out) => {
       const report = await withWorkspace(opts.dir, 'ckpt rebuild', async (ws) => {
         const views = await readViewState(ws.ledger);
-        const projections: Projection<any>[] = [...coreProjections.filter((p) => p.name !== viewProjection.name), viewProjection];
+        const projections: Projection<any>[] = [...coreProjections.filter((p) => p.name !== catalogProjection.name), catalogProjection];
         // Each run's policy state is a projection too (what a resume continues from).
         for (const run of views.runOrder) {
           try {
@@ -41,7 +41,7 @@ export function registerRebuild(program: Command): void {
           for (const p of projections) {
             const before = ws.ledger.state(p.name);
             const rebuilt = await ws.ledger.rebuild(p);
-            if (p === viewProjection) rebuiltViews = rebuilt;
+            if (p === catalogProjection) rebuiltViews = rebuilt;
             rows.push({ projection: p.name, version: p.version, equal: isDeepStrictEqual(normalize(before), normalize(rebuilt)) });
             bar.tick(1, p.name);
           }

@@ -4,6 +4,7 @@ import { defineCommand, type CommonOptions } from '../command.js';
 import { formatBytes, formatTime } from '../format.js';
 import { marksCell, statusCell } from '../read-helpers.js';
 import { readView } from '../source.js';
+import { plural } from '../../text.js';
 
 /** `ckpt show <ref>`: manifest summary, metrics, lineage and weightsDigest of one checkpoint. */
 export function registerShow(program: Command): void {
@@ -32,7 +33,7 @@ export function registerShow(program: Command): void {
           ['metrics', metricsLine(d.metrics) || '-'],
           ['weightsDigest', d.weightsDigest],
           ['manifest', d.manifest],
-          ['size', `${formatBytes(d.bytes.logical)} logical, ${formatBytes(d.bytes.new)} new, ${d.blobs} blobs`],
+          ['size', `${formatBytes(d.bytes.logical)} logical, ${formatBytes(d.bytes.new)} new, ${plural(d.blobs, 'blob')}`],
           ['objects', d.objects.join(', ') || '-'],
           ['trainer', `${d.trainer} (${d.backend})`],
           ['committed', `${formatTime(d.committedAt)} (seq ${d.committedSeq}${d.decisionSeq !== undefined ? `, decided at seq ${d.decisionSeq}` : ''})`],

@@ -12,7 +12,7 @@ export function registerTag(program: Command): void {
     async ([ref, ...tags], opts, out) => {
       const clean = tags.map((t) => t.trim()).filter(Boolean);
       if (clean.length === 0) throw usageError('give at least one tag');
-      const result = await withWorkspace(opts.dir, 'ckpt tag', async (ws) => ws.store.tag(await resolveStoreRef(ws, ref), clean, opts.description));
+      const result = await withWorkspace(opts.dir, 'ckpt tag', async (ws) => ws.store.tag(resolveStoreRef(ws, ref), clean, opts.description));
       if (out.json) return out.document(result);
       out.line(`tagged ${result.checkpoint}: ${result.tags.join(', ')}${result.description ? ` — ${result.description}` : ''}`);
     },

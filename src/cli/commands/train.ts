@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CkptError } from '../../errors.js';
 import { train, type TrainOptions } from '../../run/train.js';
+import { keepServing } from '../keep-serving.js';
+import { newWriteToken } from '../../server/write-access.js';
 import { defineCommand, DEFAULT_DIR, nonNegativeInt, positiveInt, type CommonOptions } from '../command.js';
 
 type TrainFlags = CommonOptions & {
   trainer?: string; epochs?: number; seed?: number; batchSize?: number; policy?: string; resume?: boolean;
-  maxRestarts?: number; serve?: boolean; port?: number; trainerConfig?: Record<string, unknown>;
+  maxRestarts?: number; serve?: boolean; port?: number; readOnly?: boolean; trainerConfig?: Record<string, unknown>;
 };
 
 /**
@@ -31,11 +33,14 @@ export function registerTrain(program: Command): void {
       .option('--resume', 'continue the newest unfinished run')
       .option('--no-resume', 'always start a new run (default: continue a run that crashed)')
       .option('--max-restarts <n>', 'trainer crashes to recover from by resuming (default 3)', nonNegativeInt('--max-restarts'))
-      .option('--serve', 'serve the dashboard while training')
+      .option('--serve', 'serve the dashboard while training, and after it until Ctrl-C')
       .option('--port <n>', 'port for --serve (default: a free one)', nonNegativeInt('--port'))
+      .option('--read-only', 'with --serve: the page cannot pin, tag, prune, verify or export')
       .option('--trainer-config <json>', 'extra trainer settings as JSON, e.g. \'{"trainSize":1000}\'', parseJsonObject),
     async (_args, opts, out) => {
-      if (opts.port !== undefined && !opts.serve) throw new CkptError('CLI_USAGE', '--port only makes sense with --serve');
+      if ((opts.port !== undefined || opts.readOnly) && !opts.serve) throw new CkptError('CLI_USAGE', '--port and --read-only only make sense with --serve');
+      // One token for the page's writes during training and after it (keepServing), so an open page keeps working.
+      const serveWrites = { readOnly: opts.readOnly === true, writeToken: newWriteToken() };
       const options: TrainOptions = {
         dir: opts.dir ?? DEFAULT_DIR,
         trainer: opts.trainer,
@@ -47,6 +52,7 @@ export function registerTrain(program: Command): void {
         maxRestarts: opts.maxRestarts,
         serve: opts.serve,
         port: opts.port,
+        serveWrites: opts.serve ? serveWrites : undefined,
         trainerConfig: opts.trainerConfig,
         // With --json, stdout carries the one result document; people still see progress on stderr.
         out: out.json ? process.stderr : process.stdout,
@@ -57,6 +63,9 @@ export function registerTrain(program: Command): void {
       if (out.json) out.document(result);
       if (result.error) {
         out.note(`${result.error.code}: ${result.error.message.split('\n')[0]}`);
+      }
+      if (opts.serve && result.url && result.exitCode !== 130 && result.exitCode !== 143) {
+        await keepServing(options.dir!, Number(new URL(result.url).port), serveWrites, out.json ? process.stderr : process.stdout);
       }
       return result.exitCode;
     },

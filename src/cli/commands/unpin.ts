@@ -9,7 +9,7 @@ export function registerUnpin(program: Command): void {
     { name: 'unpin <ref>', description: 'unpin a checkpoint', examples: ['ckpt unpin ckpt-3'] },
     (cmd) => cmd.option('--reason <text>', 'why (recorded in the ledger)'),
     async ([ref], opts, out) => {
-      const result = await withWorkspace(opts.dir, 'ckpt unpin', async (ws) => ws.store.unpin(await resolveStoreRef(ws, ref), opts.reason));
+      const result = await withWorkspace(opts.dir, 'ckpt unpin', async (ws) => ws.store.unpin(resolveStoreRef(ws, ref), opts.reason));
       if (out.json) return out.document({ ...result, pinned: false });
       out.line(`unpinned ${result.checkpoint}`);
     },

@@ -3,10 +3,11 @@
 import { renderMetricCharts, renderTimeline } from './charts.js';
 import { applyEvent, createModel } from './model.js';
 import { fmtBytes, renderDecisions, renderPolicy, renderRuns, renderStore, renderWhy } from './panels.js';
+import { createBench } from './bench.js';
 
 const KINDS = ['save', 'skip', 'prune', 'backup', 'stop', 'restore', 'warn'];
 const params = new URLSearchParams(location.search);
-const token = params.get('token');
+const token = params.get('token'); // a read token (--token) rides in the cookie after this first load
 const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
 const $ = (id) => document.getElementById(id);
 
@@ -54,6 +55,7 @@ function render() {
   renderPolicy($('policy'), run);
   renderStore($('store'), ui.summary);
   renderDecisions($('decisions'), ui.model, ui.filters, run?.id, openWhy);
+  bench.render(run);
   $('last-seq').textContent = String(ui.model.lastSeq);
   document.body.dataset.lastSeq = String(ui.model.lastSeq);
   $('run-title').textContent = run ? `${run.id}` : 'no run yet';
@@ -71,7 +73,7 @@ function render() {
   }
   $('charts-empty').hidden = true;
   renderMetricCharts(charts, ui.charts, run, { model: ui.model, logScale: ui.logScale, smoothing: ui.smoothing });
-  renderTimeline($('timeline'), ui.charts, run, { model: ui.model, selected: ui.selectedCheckpoint, onSelect: openWhy });
+  renderTimeline($('timeline'), ui.charts, run, { model: ui.model, selected: ui.selectedCheckpoint, picked: bench.selection, onSelect: pickFromTimeline });
 }
 
 /** Chips with the newest epoch's metrics. */
@@ -93,6 +95,12 @@ function refreshSummary(delay = 150) {
       // the next event retries
     }
   }, delay);
+}
+
+/** A timeline marker both opens `why` and adds the checkpoint to (or drops it from) the comparison. */
+function pickFromTimeline(checkpoint) {
+  bench.toggle(checkpoint);
+  openWhy(checkpoint);
 }
 
 async function openWhy(checkpoint) {
@@ -123,7 +131,7 @@ function connect() {
     const changed = applyEvent(ui.model, event);
     if (changed && ui.model.caughtUp) {
       scheduleRender();
-      if (/^Checkpoint|^Backup|^Run/.test(event.type)) refreshSummary();
+      if (/^Checkpoint|^Backup|^Run|^Prune/.test(event.type)) refreshSummary();
     }
   };
   source.onmessage = (message) => receive(JSON.parse(message.data));
@@ -140,6 +148,7 @@ function connect() {
 }
 
 function wireControls() {
+  bench.wire();
   $('log-scale').addEventListener('change', (e) => {
     ui.logScale = e.target.checked;
     scheduleRender();
@@ -203,10 +212,13 @@ async function start() {
     if (typeof health.now === 'number') ui.clockSkewMs = health.now - (sent + Date.now()) / 2;
     $('where').textContent = health.dir ?? '';
     $('role').textContent = health.role === 'proxy' ? `via owner pid ${health.ownerPid}` : `owner pid ${health.pid}`;
+    bench.writes = health.writes ?? 'read-only';
+    scheduleRender();
   } catch {
     // shown as reconnecting by the stream
   }
 }
 
-window.ckptDashboard = { ui, fmtBytes };
+const bench = createBench(ui, { api, scheduleRender, openWhy });
+window.ckptDashboard = { ui, fmtBytes, bench };
 start();

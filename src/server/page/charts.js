@@ -176,11 +176,11 @@ export function renderTimeline(container, charts, run, options) {
     charts.delete('timeline');
     entry = undefined;
   }
-  const state = { run, model: options.model, onSelect: options.onSelect, selected: options.selected };
+  const state = { run, model: options.model, onSelect: options.onSelect, selected: options.selected, picked: options.picked };
   if (!entry) {
     const el = document.createElement('section');
     el.className = 'chart-card timeline';
-    el.innerHTML = '<h3><span>checkpoint timeline</span><span class="legend-inline"><i class="dot saved"></i>saved <i class="dot writing"></i>writing <i class="dot pruned"></i>pruned <i class="dot backed"></i>backed up <b class="star-key">★</b>best <i class="x">×</i>skipped <i class="crash">⚡</i>crash <i class="resume">↻</i>resume</span></h3>';
+    el.innerHTML = '<h3><span>checkpoint timeline</span><span class="legend-inline"><i class="dot saved"></i>saved <i class="dot writing"></i>writing <i class="dot pruned"></i>pruned <i class="dot backed"></i>backed up <i class="dot pinned"></i>pinned <b class="star-key">★</b>best <i class="x">×</i>skipped <i class="crash">⚡</i>crash <i class="resume">↻</i>resume</span></h3>';
     const opts = {
       ...baseOptions(width, TIMELINE_HEIGHT, xRange),
       legend: { show: false },
@@ -226,11 +226,13 @@ function placeMarkers(u, state) {
     const classes = ['marker', 'ckpt', c.status === 'kept' ? 'saved' : c.status];
     if (c.backups.length) classes.push('backed-up');
     if (state.selected === id) classes.push('selected');
+    if (state.picked?.includes(id)) classes.push('picked');
+    if (c.pinned) classes.push('pinned');
     const bestFor = [...best].filter(([, b]) => b.id === id).map(([m]) => m);
     const n = stacked.get(c.epoch) ?? 0;
     stacked.set(c.epoch, n + 1);
     const x = px(c.epoch) + n * 6;
-    const title = `${id} · epoch ${c.epoch} · ${c.status}${c.backups.length ? ' · backed up' : ''}${bestFor.length ? ` · best ${bestFor.join(', ')}` : ''}${latest?.id === id ? ' · latest' : ''}\n${fmtMetrics(c.metrics)}\nclick: why`;
+    const title = `${id} · epoch ${c.epoch} · ${c.status}${c.backups.length ? ' · backed up' : ''}${bestFor.length ? ` · best ${bestFor.join(', ')}` : ''}${latest?.id === id ? ' · latest' : ''}${c.pinned ? ' · pinned' : ''}\n${fmtMetrics(c.metrics)}\nclick: why, and pick it for the comparison`;
     parts.push(`<button class="${classes.join(' ')}" style="left:${x}px;top:${py(2.5)}px" data-checkpoint="${attr(id)}" data-epoch="${c.epoch}" title="${attr(title)}"></button>`);
     bestFor.forEach((monitor, i) => {
       parts.push(`<span class="marker star" style="left:${x}px;top:${py(2.5) - 16 - i * 12}px" data-monitor="${attr(monitor)}" data-checkpoint="${attr(id)}" data-epoch="${c.epoch}" title="best ${attr(monitor)}: ${attr(String(c.metrics[monitor]))}">★</span>`);

@@ -6,7 +6,7 @@ export const DECISION_TYPES = {
   StopDecided: 'stop', RestoreDecided: 'restore', PolicyWarning: 'warn',
 };
 
-/** Keras' auto mode, as in src/views/mode.ts. */
+/** Keras' auto mode (the server's home of metric direction is src/policy/mode.ts). */
 export function metricMode(metric, mode) {
   if (mode === 'min' || mode === 'max') return mode;
   return /(acc|accuracy|auc|f1|precision|recall|iou|map|score|r2|psnr|ssim)$/i.test(metric) ? 'max' : 'min';
@@ -133,10 +133,13 @@ export function applyEvent(model, event) {
       if (event.type === 'CheckpointPruned') c.status = 'pruned';
       else if (event.type === 'CheckpointCorrupted' && c.status !== 'pruned') c.status = 'corrupt';
       else if (event.type === 'CheckpointMissing' && c.status !== 'pruned') c.status = 'missing';
-      else if (event.type === 'CheckpointVerified' && (c.status === 'corrupt' || c.status === 'missing')) c.status = 'kept';
+      else if ((event.type === 'CheckpointVerified' || event.type === 'CheckpointRepaired') && (c.status === 'corrupt' || c.status === 'missing')) c.status = 'kept';
       else if (event.type === 'CheckpointPinned') c.pinned = true;
       else if (event.type === 'CheckpointUnpinned') c.pinned = false;
-      else if (event.type === 'CheckpointTagged') c.tags = [...new Set([...c.tags, ...(d.tags ?? [])])];
+      else if (event.type === 'CheckpointTagged') {
+        c.tags = [...new Set([...c.tags, ...(d.tags ?? [])])];
+        if (d.description !== undefined) c.description = d.description;
+      }
       else if (event.type === 'BackupVerified') c.backups.push(d.target);
       else return false;
       return true;
@@ -144,14 +147,14 @@ export function applyEvent(model, event) {
   }
 }
 
-/** The kept checkpoint with the best value of `metric` in a run (ties: the earlier one), as src/views/refs.ts. */
+/** The kept checkpoint with the best value of `metric` in a run (ties: the earlier one), as src/store/refs.ts. */
 export function bestCheckpoint(model, metric, runId) {
   const mode = model.monitors.get(metric) ?? metricMode(metric);
   let best;
   for (const c of model.checkpoints.values()) {
     if (c.status !== 'kept' || (runId && c.run !== runId)) continue;
     const v = c.metrics[metric];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue; // NaN and ±Infinity are never best (src/store/refs.ts)
     if (!best || (mode === 'min' ? v < best.metrics[metric] : v > best.metrics[metric])) best = c;
   }
   return best;

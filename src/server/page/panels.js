@@ -11,15 +11,16 @@ export function fmtAgo(seconds) {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
+/** Decimal units (1 MB = 10^6 bytes), formatted exactly as the CLI's formatBytes (src/cli/format.ts). */
 export function fmtBytes(n) {
   if (!Number.isFinite(n)) return '—';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (Math.abs(n) >= 1024 && i < units.length - 1) {
-    n /= 1024;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) {
+    n /= 1000;
     i++;
   }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2)} ${units[i]}`;
 }
 
 export function renderRuns(el, model, selectedId, now) {

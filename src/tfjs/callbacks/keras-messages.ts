@@ -24,9 +24,9 @@ export function savingMessage(epoch: number, path: string): string {
   return `Epoch ${epoch}: saving model to ${path}`;
 }
 
-/** @example missingMonitorMessage('val_loss') // 'Can save best model only with val_loss available, skipping.' */
+/** Keras 3 warns and saves. @example missingMonitorMessage('val_loss') // 'Can save best model only with val_loss available.' */
 export function missingMonitorMessage(monitor: string): string {
-  return `Can save best model only with ${monitor} available, skipping.`;
+  return `Can save best model only with ${monitor} available.`;
 }
 
 /** @example earlyStoppingMessage(7) // 'Epoch 7: early stopping' */

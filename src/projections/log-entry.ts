@@ -5,7 +5,8 @@
  */
 import type { LedgerEvent } from '../../ledger/types.js';
 import { DECISION_TYPES, type Decision, type EventMap } from '../events.js';
-import type { LogEntry } from './types.js';
+import type { LogEntry } from './catalog-state.js';
+import { plural } from '../text.js';
 
 const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : String(v));
 
@@ -41,7 +42,7 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
   switch (event.type as keyof EventMap) {
     case 'RunStarted': {
       const d = data as EventMap['RunStarted'];
-      return { ...base, kind: 'start', run: d.run, reason: `run started: trainer ${d.trainer} (${d.backend}), ${d.epochs} epochs, seed ${d.seed}, batch ${d.batchSize}` };
+      return { ...base, kind: 'start', run: d.run, reason: `run started: trainer ${d.trainer} (${d.backend}), ${plural(d.epochs, 'epoch')}, seed ${d.seed}, batch ${d.batchSize}` };
     }
     case 'RunResumed': {
       const d = data as EventMap['RunResumed'];
@@ -76,7 +77,7 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
     }
     case 'CheckpointPruned': {
       const d = data as EventMap['CheckpointPruned'];
-      return { ...base, kind: 'pruned', checkpoint: d.checkpoint, reason: `pruned ${d.checkpoint}: ${d.blobsDeleted} blobs deleted, ${bytesText(d.bytesFreed)} freed` };
+      return { ...base, kind: 'pruned', checkpoint: d.checkpoint, reason: `pruned ${d.checkpoint}: ${plural(d.blobsDeleted, 'blob')} deleted, ${bytesText(d.bytesFreed)} freed` };
     }
     case 'CheckpointCorrupted': {
       const d = data as EventMap['CheckpointCorrupted'];
@@ -86,9 +87,13 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
       const d = data as EventMap['CheckpointMissing'];
       return { ...base, kind: 'missing', checkpoint: d.checkpoint, reason: `${d.checkpoint} is missing blob ${String(d.blob).slice(0, 12)}` };
     }
+    case 'CheckpointRepaired': {
+      const d = data as EventMap['CheckpointRepaired'];
+      return { ...base, kind: 'repaired', checkpoint: d.checkpoint, reason: `${d.checkpoint} repaired from backup ${d.from}: blob ${String(d.blob).slice(0, 12)} was ${d.fault}` };
+    }
     case 'CheckpointVerified': {
       const d = data as EventMap['CheckpointVerified'];
-      return { ...base, kind: 'verified', checkpoint: d.checkpoint, reason: `${d.checkpoint} verified: ${d.blobs} blobs, ${bytesText(d.bytes)}` };
+      return { ...base, kind: 'verified', checkpoint: d.checkpoint, reason: `${d.checkpoint} verified: ${plural(d.blobs, 'blob')}, ${bytesText(d.bytes)}` };
     }
     case 'CheckpointTagged': {
       const d = data as EventMap['CheckpointTagged'];
@@ -110,7 +115,7 @@ function logEntryOf(event: LedgerEvent): LogEntry | null {
     }
     case 'BackupVerified': {
       const d = data as EventMap['BackupVerified'];
-      return { ...base, kind: 'backup-done', checkpoint: d.checkpoint, reason: `backup of ${d.checkpoint} verified in ${d.target} (${d.blobs} blobs)` };
+      return { ...base, kind: 'backup-done', checkpoint: d.checkpoint, reason: `backup of ${d.checkpoint} verified in ${d.target} (${plural(d.blobs, 'blob')})` };
     }
     case 'BackupFailed': {
       const d = data as EventMap['BackupFailed'];

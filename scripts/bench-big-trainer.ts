@@ -1,0 +1,78 @@
+/**
+ * The synthetic trainer of `npm run bench:big`: a model of `config.bytes` bytes of float32 weights in
+ * `config.tensors` tensors, trained by a loop of `config.batches` batches of `config.batchMs` ms (busy work that
+ * touches every tensor) through the TypeScript SDK (`ckpt/trainer`), exactly as a user's trainer is.
+ * It reports, as `log` lines starting with "bench ", the time its loop spent inside SDK calls each epoch (the
+ * stall checkpointing causes: capture, answering save requests), when setup finished, and its peak RSS.
+ */
+import { readFileSync } from 'node:fs';
+import { runTrainer } from '../src/trainer.js';
+import type { CheckpointState } from '../src/trainer.js';
+
+let weights: Float32Array[] = [];
+let position = { epoch: 0, step: 0 };
+
+function peakRssBytes(): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return line ? Number(line.split(/\s+/)[1]) * 1024 : 0;
+}
+
+/** Busy work for about `ms` that changes every tensor a little (so each checkpoint is new bytes). */
+function trainBatch(ms: number, step: number): void {
+  const until = performance.now() + ms;
+  for (let i = 0; performance.now() < until; i++) {
+    const t = weights[i % weights.length];
+    for (let k = 0; k < 256; k++) t[(step * 256 + k) % t.length] += 1e-3;
+  }
+}
+
+await runTrainer({ name: 'bench-big', version: '1.0.0', backend: 'cpu' }, {
+  async setup(start) {
+    const bytes = Number(start.config.bytes ?? 256 * 2 ** 20);
+    const count = Number(start.config.tensors ?? 100);
+    const each = Math.floor(bytes / count / 4);
+    if (start.state) {
+      weights = start.state.objects.model.weights.map((t) => new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)));
+      position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
+    } else {
+      weights = Array.from({ length: count }, (_, i) => new Float32Array(each).fill(i / count));
+    }
+  },
+  async train(ctx) {
+    const batches = Number(ctx.config.batches ?? 20);
+    const batchMs = Number(ctx.config.batchMs ?? 25);
+    ctx.log('info', `bench setup ${JSON.stringify({ at: Date.now(), epoch: position.epoch })}`);
+    for (let epoch = position.epoch + 1; epoch <= ctx.config.epochs; epoch++) {
+      let inSdkMs = 0;
+      const started = performance.now();
+      for (let batch = 0; batch < batches; batch++) {
+        trainBatch(batchMs, position.step);
+        position.step++;
+        const t0 = performance.now();
+        const stop = await ctx.checkpoint();
+        inSdkMs += performance.now() - t0;
+        if (stop) return position;
+      }
+      position.epoch = epoch;
+      const t0 = performance.now();
+      await ctx.epochEnd(epoch, position.step, { loss: 1 / epoch, val_loss: 1 / epoch }, Math.round(performance.now() - started));
+      inSdkMs += performance.now() - t0;
+      ctx.log('info', `bench epoch ${JSON.stringify({ epoch, inSdkMs, peakRss: peakRssBytes() })}`);
+    }
+    // The last epoch's save request arrives after its epoch_end: answer it before the loop ends.
+    const t0 = performance.now();
+    await ctx.checkpoint();
+    ctx.log('info', `bench end ${JSON.stringify({ inSdkMs: performance.now() - t0, peakRss: peakRssBytes() })}`);
+    return position;
+  },
+  async capture(): Promise<CheckpointState> {
+    return {
+      objects: { model: { weights: weights.map((w, i) => ({ name: `layer${i}/kernel`, dtype: 'float32', shape: [w.length], data: new Uint8Array(w.slice().buffer) })) } },
+      trainer: { ...position },
+      history: [],
+    };
+  },
+  async restore(state) {
+    weights = state.objects.model.weights.map((t) => new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)));
+  },
+});
