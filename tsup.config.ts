@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
-// Library entries (the package, `ckpt/ledger`, the trainer SDK `ckpt/trainer`) get type declarations; programs (the CLI and the trainers) do not need them.
+// Library entries (the package, `ckpt/ledger`, the trainer SDK `ckpt/trainer` and `ckpt/trainer/tfjs`) get type declarations; programs (the CLI and the trainers) do not need them.
 export default defineConfig([
   {
-    entry: { 'src/index': 'src/index.ts', 'ledger/index': 'ledger/index.ts', 'src/trainer': 'src/trainer.ts' },
+    entry: { 'src/index': 'src/index.ts', 'ledger/index': 'ledger/index.ts', 'src/trainer': 'src/trainer.ts', 'src/sdk/tfjs': 'src/sdk/tfjs.ts' },
     format: ['esm'],
     dts: true,
     sourcemap: true,

@@ -40,8 +40,8 @@ function tensors(count: number, bytesEach: number, seedBytes: Buffer, offset = 0
   }));
 }
 
-function stateOf(weights: TensorData[]): CheckpointState {
-  return { objects: { model: { weights } }, trainer: { epoch: 1, step: 1 }, history: [] };
+function stateOf(weights: TensorData[], epoch = 1): CheckpointState {
+  return { objects: { model: { weights } }, trainer: { epoch, step: epoch }, history: [] };
 }
 
 /** Raw baseline: one file per tensor, write + fsync + close, then one directory fsync. */
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const frozen = tensors(frozenCount, dedupeEach, randomBytes(frozenCount * dedupeEach));
     for (let i = 0; i < 10; i++) {
       const changed = tensors(dedupeTensors - frozenCount, dedupeEach, randomBytes((dedupeTensors - frozenCount) * dedupeEach), frozenCount);
-      await ws.store.commit(stateOf([...frozen, ...changed]), { run: 'bench', epoch: i + 1, step: i + 1, metrics: { loss: 1 / (i + 1) }, trainer: 'bench', backend: 'none' });
+      await ws.store.commit(stateOf([...frozen, ...changed], i + 1), { run: 'bench', epoch: i + 1, step: i + 1, metrics: { loss: 1 / (i + 1) }, trainer: 'bench', backend: 'none' });
     }
     const summary = await ws.store.summary();
     await ws.close();

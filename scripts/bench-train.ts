@@ -48,6 +48,10 @@ async function withoutCheckpointing(): Promise<{ wallMs: number; cpu: number; ba
   const messages = trainer.output$.pipe(filter((o) => o.kind === 'message' || o.kind === 'exit' || o.kind === 'fault'));
   const hello = await firstValueFrom(messages);
   if (hello.kind !== 'message' || hello.message.type !== 'hello') throw new Error(`trainer did not say hello: ${JSON.stringify(hello)}`);
+  // No checkpointing, but a 'hold' trainer still waits for its reported positions to be released: release each at once.
+  trainer.output$.subscribe((o) => {
+    if (o.kind === 'message' && (o.message.type === 'epoch_end' || o.message.type === 'batch_end')) trainer.send({ type: 'release', epoch: o.message.epoch, step: o.message.step });
+  });
   trainer.send({ type: 'start', config, seed: SEED });
   const done = await firstValueFrom(messages.pipe(filter((o) => o.kind !== 'message' || o.message.type === 'done')));
   if (done.kind !== 'message') throw new Error(`trainer ended without done: ${JSON.stringify(done)}`);

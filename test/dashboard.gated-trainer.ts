@@ -3,11 +3,10 @@
  * `config.gate` (a file path), waits after epoch `config.gateAfterEpoch` (default 1) until that file exists —
  * still answering the supervisor's save requests — so a test can act from the page at a known point of a run.
  */
-import '../trainers/lib/stdout-guard.js';
+import { runTrainer, type TrainerContext } from '../src/trainer.js'; // first: stdout carries frames only
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/tfjs/backend.js';
-import { runTrainer, type TrainerContext } from '../trainers/sdk.js';
 import { createMnistTrainer } from '../trainers/lib/tfjs-trainer.js';
 
 function buildSmall(seed: number): tf.LayersModel {

@@ -67,7 +67,7 @@ test('given a tensor of every dtype (and strings, and an empty tensor), when com
     ];
     for (const compression of ['none', 'gzip', 'brotli'] as const) {
       const ws = await openWorkspace(join(dir, compression), { create: true, compression });
-      const state = { objects: { model: { weights } }, trainer: { epoch: 1, step: 1 }, history: [] };
+      const state = { objects: { model: { weights } }, trainer: { epoch: 1, step: 10 }, history: [] };
       const { checkpoint } = await ws.store.commit(state, meta('run-1', 1, {}));
       const { manifest, state: back } = await ws.store.load(checkpoint);
       assert.equal(back.objects.model.weights.map((t) => [t.name, t.dtype, t.shape, Buffer.from(t.data).toString('hex')]),
@@ -103,11 +103,43 @@ test('given a tensor whose bytes do not fit its shape, when committed, then STOR
   const { dir, cleanup } = await tempDir('bad');
   try {
     const ws = await openWorkspace(dir, { create: true });
-    const state = { objects: { model: { weights: [{ name: 'w', dtype: 'float32' as const, shape: [3], data: new Uint8Array(8) }] } }, trainer: { epoch: 1, step: 1 }, history: [] };
+    const state = { objects: { model: { weights: [{ name: 'w', dtype: 'float32' as const, shape: [3], data: new Uint8Array(8) }] } }, trainer: { epoch: 1, step: 10 }, history: [] };
     const error = await ws.store.commit(state, meta('run-1', 1, {})).catch((e) => e);
     assert.is(error.code, 'STORE_INVALID');
     assert.match(error.message, /needs 12 bytes but has 8/);
     assert.is(ws.ledger.lastSeq, 0);
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('given the state of epoch 12, when committed as epoch 1 (another position), then STORE_POSITION_MISMATCH and nothing is written or recorded', async () => {
+  const { dir, cleanup } = await tempDir('position');
+  try {
+    const ws = await openWorkspace(dir, { create: true });
+    const error = await ws.store.commit(modelState(1, 12), meta('run-1', 1, { val_loss: 0.5 })).catch((e) => e);
+    assert.is(error.code, 'STORE_POSITION_MISMATCH');
+    assert.match(error.message, /state of epoch 12, step 120 as a checkpoint of epoch 1, step 10/);
+    assert.equal(error.details, { state: { epoch: 12, step: 120 }, meta: { epoch: 1, step: 10 } });
+    // The same epoch at another step is another position too.
+    const sameEpoch = await ws.store.commit(modelState(1, 1), meta('run-1', 1, {}, { step: 11 })).catch((e) => e);
+    assert.is(sameEpoch.code, 'STORE_POSITION_MISMATCH');
+    assert.is(ws.ledger.lastSeq, 0);
+    assert.equal(await readdir(join(dir, 'objects')).catch(() => []), []);
+    await ws.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('given a state saved at batch_end of epoch 2 (1 epoch completed, step 15), when committed as that position (epoch 2, step 15), then it commits', async () => {
+  const { dir, cleanup } = await tempDir('position-batch');
+  try {
+    const ws = await openWorkspace(dir, { create: true });
+    const state = { ...modelState(1, 1), trainer: { epoch: 1, step: 15 } };
+    const committed = await ws.store.commit(state, meta('run-1', 2, {}, { step: 15 }));
+    assert.equal([committed.epoch, committed.step], [2, 15]);
     await ws.close();
   } finally {
     await cleanup();
@@ -123,7 +155,7 @@ test('given two objects (a GAN), when committed, then each is restored by name a
         generator: { weights: [tensor('g/w', [5], 1)] },
         discriminator: { weights: [tensor('d/w', [7], 2)], optimizer: { className: 'Adam', config: {}, slots: [tensor('d/w/m', [7], 3)], hidden: { accBeta1: 0.5 } } },
       },
-      trainer: { epoch: 2, step: 4 },
+      trainer: { epoch: 2, step: 20 },
       history: [],
     };
     const { checkpoint, objects } = await ws.store.commit(state, meta('run-1', 2, {}));
@@ -148,7 +180,7 @@ test('given a checkpoint whose weights did not change, when committed again, the
     const ws = await openWorkspace(dir, { create: true });
     const a = modelState(1, 1);
     const first = await ws.store.commit(a, meta('run-1', 1, { loss: 1 }));
-    const b = modelState(1, 1);
+    const b = modelState(1, 2);
     b.objects.model.weights[1] = tensor('dense/bias', [3], 999);
     const second = await ws.store.commit(b, meta('run-1', 2, { loss: 0.9 }));
     const bias = b.objects.model.weights[1].data.byteLength;

@@ -44,7 +44,7 @@ test('given a trained tfjs model, when exported as tfjs and loaded with tf.loadL
     await model.fit(x, tf.tensor2d([[1, 0], [0, 1], [1, 1]]), { epochs: 2, verbose: 0 });
     const object = await captureObject(model, model.optimizer);
     const ws = await openWorkspace(dir, { create: true });
-    const { checkpoint } = await ws.store.commit({ objects: { model: object }, trainer: { epoch: 2, step: 2 }, history: [] }, meta('run-1', 2, { loss: 0.4 }));
+    const { checkpoint } = await ws.store.commit({ objects: { model: object }, trainer: { epoch: 2, step: 20 }, history: [] }, meta('run-1', 2, { loss: 0.4 }));
     const out = join(dir, 'export');
     const result = await ws.store.exportCheckpoint('latest', { format: 'tfjs', out, includeOptimizer: true, loss: 'meanSquaredError' });
     assert.is(result.checkpoint, checkpoint);
@@ -76,7 +76,7 @@ test('given weights larger than one shard, when exported as tfjs, then they are 
     model.add(tf.layers.dense({ units: 1100, inputShape: [1000], kernelInitializer: tf.initializers.randomUniform({ seed: 3 }) }));
     const object = await captureObject(model);
     const ws = await openWorkspace(dir, { create: true });
-    await ws.store.commit({ objects: { model: object }, trainer: { epoch: 1, step: 1 }, history: [] }, meta('run-1', 1, {}));
+    await ws.store.commit({ objects: { model: object }, trainer: { epoch: 1, step: 10 }, history: [] }, meta('run-1', 1, {}));
     const out = join(dir, 'export');
     await ws.store.exportCheckpoint('latest', { format: 'tfjs', out });
     assert.equal((await readdir(out)).sort(), ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'model.json']);
@@ -137,7 +137,7 @@ test('given a checkpoint with a string tensor, when exported as safetensors, the
   const { dir, cleanup } = await tempDir('st2');
   try {
     const ws = await openWorkspace(dir, { create: true });
-    const state = { objects: { model: { weights: [{ name: 's', dtype: 'string' as const, shape: [1], data: new Uint8Array([1, 0, 0, 0, 65]) }] } }, trainer: { epoch: 1, step: 1 }, history: [] };
+    const state = { objects: { model: { weights: [{ name: 's', dtype: 'string' as const, shape: [1], data: new Uint8Array([1, 0, 0, 0, 65]) }] } }, trainer: { epoch: 1, step: 10 }, history: [] };
     await ws.store.commit(state, meta('run-1', 1, {}));
     const error = await ws.store.exportCheckpoint('latest', { format: 'safetensors', out: join(dir, 'x.safetensors') }).catch((e) => e);
     assert.is(error.code, 'STORE_EXPORT_UNSUPPORTED');
@@ -152,7 +152,7 @@ test('given a checkpoint from a non-tfjs trainer, when exported as tfjs, then ST
   const { dir, cleanup } = await tempDir('py');
   try {
     const ws = await openWorkspace(dir, { create: true });
-    const state = { objects: { model: { topology: { kind: 'logistic-regression', features: 2 }, weights: [{ name: 'w', dtype: 'float64' as const, shape: [2], data: new Uint8Array(new Float64Array([0.5, -1]).buffer) }] } }, trainer: { epoch: 1, step: 1 }, history: [] };
+    const state = { objects: { model: { topology: { kind: 'logistic-regression', features: 2 }, weights: [{ name: 'w', dtype: 'float64' as const, shape: [2], data: new Uint8Array(new Float64Array([0.5, -1]).buffer) }] } }, trainer: { epoch: 1, step: 10 }, history: [] };
     await ws.store.commit(state, meta('run-1', 1, {}));
     const error = await ws.store.exportCheckpoint('latest', { format: 'tfjs', out: join(dir, 'm') }).catch((e) => e);
     assert.is(error.code, 'STORE_EXPORT_UNSUPPORTED');

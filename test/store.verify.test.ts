@@ -46,7 +46,7 @@ test('given a blob flipped on disk, when a new checkpoint holds the same tensor,
     const { manifest } = await ws.store.load('ckpt-1');
     const kernel = manifest.objects.model.weights[0].blob;
     await damages['a flipped bit'](ws.store.blobs.path(kernel));
-    await ws.store.commit(modelState(1, 1), meta('run-1', 2, { val_loss: 0.4 }));
+    await ws.store.commit(modelState(1, 2), meta('run-1', 2, { val_loss: 0.4 }));
     const again = await ws.store.load('ckpt-2');
     assert.is(again.manifest.objects.model.weights[0].blob, kernel, 'the same content-addressed blob');
     assert.is((await ws.store.load('ckpt-1')).id, 'ckpt-1', 'the rewrite repaired the older checkpoint too');

@@ -44,6 +44,8 @@ export function startTrainer(nameOrPath: string, env: Record<string, string> = {
     messages: [],
     stderr: [],
     send(message) {
+      // No supervisor here sends `release`: let a 'hold' trainer keep every state instead of waiting for one.
+      if (message.type === 'start' && message.config.maxHeld === undefined) message = { ...message, config: { ...message.config, maxHeld: 1_000_000 } };
       child.stdin!.write(encodeFrame(message as unknown as { type: string } & Record<string, unknown>));
     },
     next(type, predicate, timeoutMs = 60_000) {

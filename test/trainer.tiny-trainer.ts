@@ -1,10 +1,8 @@
 /**
- * Fixture (not a suite): the smallest trainer built on trainers/sdk.ts, without tfjs — its "model" is one
+ * Fixture (not a suite): the smallest trainer built on the SDK (src/trainer.ts), without tfjs — its "model" is one
  * float64 weight that each batch nudges. Starts fast, so SDK behaviour can be fuzzed cheaply.
  */
-import '../trainers/lib/stdout-guard.js';
-import type { CheckpointState } from '../src/checkpoint.js';
-import { runTrainer } from '../trainers/sdk.js';
+import { runTrainer, type CheckpointState } from '../src/trainer.js';
 
 let weight = 0;
 let epoch = 0;

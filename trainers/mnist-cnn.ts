@@ -2,10 +2,9 @@
  * mnist-cnn: a small conv net (Conv 8@3x3 relu → MaxPool 2 → Conv 16@3x3 relu → MaxPool 2 → Flatten →
  * Dense 10 softmax), Adam, on the same deterministic MNIST split as mnist-mlp.
  */
-import './lib/stdout-guard.js';
+import { runTrainer } from '../src/trainer.js'; // first: stdout carries frames only from here on
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/tfjs/backend.js';
-import { runTrainer } from './sdk.js';
+import { selectBackend } from '../src/sdk/tfjs.js';
 import { createMnistTrainer } from './lib/tfjs-trainer.js';
 import { BUILTIN_TRAINER_VERSION } from './lib/info.js';
 import { installWasmConvGradient } from './lib/conv-grad.js';

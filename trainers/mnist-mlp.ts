@@ -2,10 +2,9 @@
  * mnist-mlp: Dense 128 relu → Dense 64 relu → Dense 10 softmax, Adam, on a deterministic MNIST split.
  * Run it under the protocol (docs/protocol.md); see trainers/README.md for how to spawn it and its knobs.
  */
-import './lib/stdout-guard.js';
+import { runTrainer } from '../src/trainer.js'; // first: stdout carries frames only from here on
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/tfjs/backend.js';
-import { runTrainer } from './sdk.js';
+import { selectBackend } from '../src/sdk/tfjs.js';
 import { createMnistTrainer } from './lib/tfjs-trainer.js';
 import { BUILTIN_TRAINER_VERSION } from './lib/info.js';
 

@@ -1,2 +1,3 @@
 export * from './messages.js';
 export * from './frames.js';
+export * from './position.js';

@@ -9,7 +9,21 @@ import type { Metrics } from '../events.js';
 export const PROTOCOL_VERSION = 1;
 
 // ── trainer → supervisor ───────────────────────────────────────────────────────────────────────────
-export interface Hello { type: 'hello'; protocol: number; trainer: string; version: string; backend: string; capabilities: string[]; batchesPerEpoch?: number }
+/**
+ * What a trainer can do, announced in `hello.capabilities`. `hold`: the trainer keeps the state of every position
+ * it reports (each `epoch_end`, each `batch_end` it sends) until the supervisor sends `release` past it, and waits
+ * before training on while it holds `config.maxHeld` unreleased states (see docs/protocol.md, "Hold and release").
+ */
+export const TRAINER_CAPABILITIES = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'eval', 'hold'] as const;
+export type TrainerCapability = (typeof TRAINER_CAPABILITIES)[number];
+
+export interface Hello {
+  type: 'hello'; protocol: number; trainer: string; version: string; backend: string;
+  /** Known values: TRAINER_CAPABILITIES; unknown ones are ignored. An absent list reads as []. */
+  capabilities: string[];
+  /** Batches in one epoch, when the trainer knows it before training (the progress bar's length). */
+  batchesPerEpoch?: number;
+}
 export interface EpochEnd { type: 'epoch_end'; epoch: number; step: number; metrics: Metrics; ms: number }
 export interface BatchEnd { type: 'batch_end'; epoch: number; batch: number; step: number; metrics: Metrics }
 /** Reply to `save` (and to `capture` for evaluation tools): the full resumable state. */
@@ -33,18 +47,27 @@ export interface TrainConfig {
   batchSize: number;
   /** How often (in batches) to send `batch_end`; 0 = never. */
   batchEvery?: number;
+  /** A 'hold' trainer waits before training on while it holds this many unreleased states (default 2). */
+  maxHeld?: number;
+  /** A trainer without 'hold' keeps the states of this many latest epoch ends (default 4). */
+  keepEpochStates?: number;
   [key: string]: unknown;
 }
 /** Begin training; with `state`, continue exactly from it (weights, optimizer, epoch, step, RNG, cursor). */
 export interface Start { type: 'start'; config: TrainConfig; seed: number; state?: CheckpointState }
 /**
- * Ask for the state. `at: 'epoch'` (the default) replies with the state as it was when the trainer sent an
- * `epoch_end` — the one for `epoch` when given (trainers keep the last few epochs' states, see docs/protocol.md;
- * an older one gives error PROTOCOL_STATE_GONE), else the latest (the start state before the first one). So a
- * save decided on epoch N's metrics holds epoch N's weights even though training has moved on.
- * `at: 'now'` captures the current position (mid-epoch, with RNG and data cursor).
+ * Ask for the state. With `epoch` and `step`: exactly the state of that reported position (an `epoch_end` or a
+ * `batch_end` the trainer sent), else error PROTOCOL_STATE_GONE — never another position's. With `epoch` only
+ * (older supervisors): the state of that epoch's `epoch_end`. Neither: the latest epoch end (the start state
+ * before the first one). `at: 'now'` captures the current position (mid-epoch, with RNG and data cursor).
+ * So a save decided on epoch N's metrics holds epoch N's weights even though training has moved on.
  */
 export interface Save { type: 'save'; requestId: string; at?: 'epoch' | 'now'; epoch?: number; step?: number }
+/**
+ * Cumulative: every state a 'hold' trainer holds at a position ≤ (epoch, step) may be dropped (positions compare
+ * by epoch, then step). Sent only to trainers whose hello lists 'hold'.
+ */
+export interface Release { type: 'release'; epoch: number; step: number }
 /** Finish the current batch, then send `done {reason: 'stopped'}`. */
 export interface Stop { type: 'stop'; reason: string }
 /** Replace weights and optimizer state (early stopping's restore-best); training position is unchanged. */
@@ -54,9 +77,9 @@ export interface Evaluate { type: 'eval'; requestId: string; state: CheckpointSt
 /** Exit now (after `done`). */
 export interface Exit { type: 'exit' }
 
-export type SupervisorMessage = Start | Save | Stop | Restore | Evaluate | Exit;
+export type SupervisorMessage = Start | Save | Release | Stop | Restore | Evaluate | Exit;
 
 export type Message = TrainerMessage | SupervisorMessage;
 
 export const TRAINER_MESSAGE_TYPES = ['hello', 'epoch_end', 'batch_end', 'state', 'eval_result', 'log', 'done', 'error'] as const;
-export const SUPERVISOR_MESSAGE_TYPES = ['start', 'save', 'stop', 'restore', 'eval', 'exit'] as const;
+export const SUPERVISOR_MESSAGE_TYPES = ['start', 'save', 'release', 'stop', 'restore', 'eval', 'exit'] as const;

@@ -1,53 +1,78 @@
 /**
- * Outstanding `save` requests to a trainer, matched to their `state` replies by requestId. A reply that
- * nobody waits for is not consumed (the caller treats it as unexpected).
+ * The supervisor's side of `save` and `release`: outstanding `save` requests to a trainer, matched to their
+ * `state` replies by requestId, and the cumulative `release` a 'hold' trainer waits for. A position request
+ * resolves with exactly that position's state or rejects — it never answers with another position's state.
+ * A reply that nobody waits for is not consumed (the caller treats it as unexpected).
  *
  * @example
  *   const requests = new StateRequests(trainer, 60_000);
- *   const reply = await requests.request(); // sends {type:'save', requestId}
+ *   const reply = await requests.request({ epoch: 3, step: 282 }); // sends {type:'save', requestId, epoch: 3, step: 282}
+ *   requests.release({ epoch: 3, step: 282 });                      // sends {type:'release', epoch: 3, step: 282} to a 'hold' trainer
  */
 import { randomUUID } from 'node:crypto';
 import { CkptError } from '../errors.js';
 import type { StateReply, TrainerMessage } from '../protocol/messages.js';
+import { comparePositions, formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
 import type { TrainerProcess } from './trainer-process.js';
 
 interface Pending { resolve(reply: StateReply): void; reject(error: Error): void; timer: NodeJS.Timeout }
 
+/** What to ask for: exactly the state of a reported position, or the trainer's current state. */
+export type StateRequest = TrainingPosition | { at: 'now' };
+
+/** Trainer error codes passed on as the rejection's own code (the rest become PROTOCOL_TRAINER_ERROR). */
+const PASSED_ON = new Set(['PROTOCOL_STATE_GONE', 'PROTOCOL_NOT_STARTED']);
+
 export class StateRequests {
   private readonly pending = new Map<string, Pending>();
   private closedBy: Error | null = null;
+  /** Whether the trainer's hello listed 'hold' (seen by `offer`). */
+  private holds = false;
+  private released: TrainingPosition | null = null;
 
   constructor(private readonly trainer: Pick<TrainerProcess, 'send'>, private readonly timeoutMs: number) {}
 
   /**
-   * Send `save` and resolve with the trainer's `state` reply: the state as of epoch `epoch`'s end (default: the
-   * latest epoch end), or with `at: 'now'` the current position.
+   * Send `save` and resolve with the trainer's `state` reply: for a position, exactly the state the trainer
+   * reported there (else reject: PROTOCOL_STATE_GONE when the trainer no longer has it, PROTOCOL_WRONG_STATE
+   * when it answered with another position's); for `{at: 'now'}`, its current state.
+   * @example const { state } = await requests.request({ epoch: 2, step: 188 }) // state.trainer: { epoch: 2, step: 188, ... }
    */
-  request(options: { at?: 'epoch' | 'now'; epoch?: number; step?: number } = {}): Promise<StateReply> {
-    const at = options.at ?? 'epoch';
-    const requestId = randomUUID();
+  request(what: StateRequest): Promise<StateReply> {
     if (this.closedBy) return Promise.reject(this.closedBy);
+    const requestId = randomUUID();
+    const position = 'at' in what ? null : { epoch: what.epoch, step: what.step };
     return new Promise<StateReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(new CkptError('PROTOCOL_TIMEOUT', `trainer did not reply to save within ${this.timeoutMs} ms; it must answer save with state between batches`));
       }, this.timeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer });
-      this.trainer.send({ type: 'save', requestId, ...(at === 'now' ? { at } : {}), ...(at === 'epoch' && options.epoch !== undefined ? { epoch: options.epoch } : {}), ...(at === 'epoch' && options.step !== undefined ? { step: options.step } : {}) });
+      const exact = (reply: StateReply): void => {
+        const got = reply.state.trainer;
+        if (position === null || statePositionMatches(got, position)) return resolve(reply);
+        reject(new CkptError('PROTOCOL_WRONG_STATE', `trainer answered save for ${formatPosition(position)} with the state of ${formatPosition(got)}; its capture() must return the state of the position it reported`, { details: { asked: position, got: { epoch: got.epoch, step: got.step } } }));
+      };
+      this.pending.set(requestId, { resolve: exact, reject, timer });
+      this.trainer.send({ type: 'save', requestId, ...(position ?? { at: 'now' as const }) });
     });
   }
 
   /**
-   * Let the trainer drop every held state at or before `position` (hold/release contract; the protocol helper
-   * implements the frame). Stub until then: a no-op.
-   * @example requests.release({ epoch: 3, step: 300 })
+   * Let a 'hold' trainer drop every state at a position ≤ `position` (cumulative; a no-op for a trainer without
+   * 'hold', for a position not past the last release, and once the trainer is gone). Send it after any `save`
+   * for that position: the pipe keeps the order.
+   * @example requests.release({ epoch: 1, step: 94 })
    */
-  release(position: { epoch: number; step: number }): void {
-    void position;
+  release(position: TrainingPosition): void {
+    if (!this.holds || this.closedBy) return;
+    if (this.released && comparePositions(position, this.released) <= 0) return;
+    this.released = { epoch: position.epoch, step: position.step };
+    this.trainer.send({ type: 'release', epoch: position.epoch, step: position.step });
   }
 
-  /** Route a trainer message to its waiting request; true when it was consumed. */
+  /** Route a trainer message to its waiting request; true when it was consumed. (Notes hello's capabilities.) */
   offer(message: TrainerMessage): boolean {
+    if (message.type === 'hello') this.holds = message.capabilities.includes('hold');
     if (message.type !== 'state' && !(message.type === 'error' && message.requestId)) return false;
     const id = message.requestId as string;
     const waiting = this.pending.get(id);
@@ -55,7 +80,11 @@ export class StateRequests {
     this.pending.delete(id);
     clearTimeout(waiting.timer);
     if (message.type === 'state') waiting.resolve(message);
-    else waiting.reject(new CkptError('PROTOCOL_TRAINER_ERROR', `trainer could not save: ${message.code}: ${message.message}`, { details: { code: message.code, trainerCode: message.code } }));
+    else {
+      const passed = PASSED_ON.has(message.code);
+      const text = passed ? `trainer: ${message.message.replace(/^save failed: /, '')}` : `trainer could not save: ${message.code}: ${message.message}`;
+      waiting.reject(new CkptError(passed ? message.code : 'PROTOCOL_TRAINER_ERROR', text, { details: { code: message.code, trainerCode: message.code } }));
+    }
     return true;
   }
 

@@ -4,6 +4,12 @@
  * `exit` item; a protocol fault is reported once and the child is killed (a trainer that broke the protocol
  * cannot be trusted with the next command).
  *
+ * The trainer runs in its own process group, and every signal goes to the whole group: a wrapper script that
+ * starts the real trainer without `exec` (`sh train.sh`, conda run, ...) is ended with everything it started.
+ * No wait is unbounded: once stdin is closed the trainer has `exitGraceMs` to exit before its group gets SIGTERM,
+ * then as long again before SIGKILL; once the trainer has exited, a process it left behind holding its pipes is
+ * killed and the pipes are closed after `pipeGraceMs`, so a stray grandchild never keeps the supervisor waiting.
+ *
  * @example
  *   const trainer = TrainerProcess.spawn({ command: process.execPath, args: ['trainer.mjs'] });
  *   trainer.output$.subscribe((item) => console.log(item.kind));
@@ -31,7 +37,14 @@ export type TrainerOutput =
 
 export interface TrainerProcessOptions {
   maxFrameBytes?: number;
+  /** After `endInput()`, how long the trainer may take to exit before its group gets SIGTERM (then SIGKILL as long again). Default 2000 ms. */
+  exitGraceMs?: number;
+  /** After the trainer exits, how long its pipes may stay open (held by a process it left behind) before that group is killed and the pipes closed. Default 300 ms. */
+  pipeGraceMs?: number;
 }
+
+export const DEFAULT_EXIT_GRACE_MS = 2000;
+export const DEFAULT_PIPE_GRACE_MS = 300;
 
 export class TrainerProcess {
   readonly pid: number;
@@ -42,10 +55,14 @@ export class TrainerProcess {
   private faulted = false;
   private exited = false;
   private readonly exitPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly exitGraceMs: number;
 
   private constructor(child: ChildProcess, options: TrainerProcessOptions) {
     this.child = child;
     this.pid = child.pid ?? -1;
+    this.exitGraceMs = options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS;
+    const pipeGraceMs = options.pipeGraceMs ?? DEFAULT_PIPE_GRACE_MS;
     this.output$ = this.subject.asObservable();
     const decoder = new FrameDecoder({ accept: TRAINER_MESSAGE_TYPES, maxFrameBytes: options.maxFrameBytes });
     let stdoutEnded = false;
@@ -56,6 +73,8 @@ export class TrainerProcess {
     const finish = (): void => {
       // Emit `exit` only after both pipes drained, so no frame or log line arrives after it.
       if (!exitInfo || !stdoutEnded || !stderrEnded || this.exited) return;
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
       if (!this.faulted && decoder.pending > 0) {
         this.fault(new CkptError('PROTOCOL_TRUNCATED', `trainer exited in the middle of a frame (${decoder.pending} bytes pending); the trainer must write whole frames`, { details: { pending: decoder.pending } }));
       }
@@ -100,7 +119,23 @@ export class TrainerProcess {
       stdoutEnded = stderrEnded = true;
       finish();
     });
-    child.on('exit', (code, signal) => { exitInfo = { code, signal }; finish(); });
+    child.on('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      finish();
+      if (this.exited) return;
+      // Its pipes are still open: something the trainer started holds them. Give buffered output a moment to
+      // arrive, then kill what is left of the trainer's group, then stop waiting for the pipes at all.
+      this.after(pipeGraceMs, () => {
+        this.signalGroup('SIGKILL');
+        this.after(pipeGraceMs, () => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          stdoutEnded = true;
+          if (!stderrEnded) endStderr();
+          finish();
+        });
+      });
+    });
   }
 
   /**
@@ -129,18 +164,44 @@ export class TrainerProcess {
     this.child.stdin!.write(encodeFrame(message as unknown as { type: string } & Record<string, unknown>));
   }
 
-  /** Close stdin: a well-behaved trainer exits after `done` when its input ends. */
+  /**
+   * Close stdin: a well-behaved trainer exits when its input ends. One that has not exited `exitGraceMs` later
+   * gets SIGTERM (its whole group), and SIGKILL as long after that.
+   */
   endInput(): void {
     if (!this.child.stdin!.destroyed) this.child.stdin!.end();
+    this.after(this.exitGraceMs, () => {
+      if (!this.running) return;
+      this.signalGroup('SIGTERM');
+      this.after(this.exitGraceMs, () => { if (this.running) this.signalGroup('SIGKILL'); });
+    });
   }
 
+  /** Signal the trainer and every process it started (its process group). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.running) this.child.kill(signal);
+    if (this.running) this.signalGroup(signal);
   }
 
   /** Resolves when the process exited and both pipes drained. */
   waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     return this.exitPromise;
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (this.pid <= 0) return;
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // No such group (everyone is gone) or no group support: signal the trainer itself.
+      try { this.child.kill(signal); } catch { /* gone */ }
+    }
+  }
+
+  /** A timer that never keeps the supervisor alive and is cleared once the trainer is fully gone. */
+  private after(ms: number, action: () => void): void {
+    const timer = setTimeout(() => { this.timers.delete(timer); action(); }, ms);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private fault(error: CkptError): void {

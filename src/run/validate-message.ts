@@ -50,6 +50,19 @@ export function validateTrainerMessage(raw: { type: string } & Record<string, un
     }
     if (!Array.isArray(state.history)) state.history = [];
   }
+  if (raw.type === 'hello') checkHello(raw);
   if (raw.type === 'epoch_end' && typeof raw.ms !== 'number') raw.ms = 0;
   return raw as unknown as TrainerMessage;
+}
+
+/** hello's optional fields: `capabilities` (absent reads as []) and `batchesPerEpoch` (a positive integer). */
+function checkHello(raw: Record<string, unknown>): void {
+  if (raw.capabilities === undefined || raw.capabilities === null) raw.capabilities = [];
+  if (!ok(raw.capabilities, 'strings')) {
+    throw new CkptError('PROTOCOL_BAD_MESSAGE', 'trainer sent "hello" with a bad "capabilities" (expected an array of strings); see docs/protocol.md', { details: { type: 'hello', field: 'capabilities' } });
+  }
+  if (raw.batchesPerEpoch !== undefined && raw.batchesPerEpoch !== null && !(Number.isInteger(raw.batchesPerEpoch) && (raw.batchesPerEpoch as number) >= 1)) {
+    throw new CkptError('PROTOCOL_BAD_MESSAGE', 'trainer sent "hello" with a bad "batchesPerEpoch" (expected a positive integer); see docs/protocol.md', { details: { type: 'hello', field: 'batchesPerEpoch' } });
+  }
+  if (raw.batchesPerEpoch === null) delete raw.batchesPerEpoch;
 }

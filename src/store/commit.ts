@@ -7,6 +7,7 @@ import type { CheckpointState } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 import type { CheckpointCommitted } from '../events.js';
 import { hasCode } from '../errors.js';
+import { formatPosition, statePositionMatches } from '../protocol/position.js';
 import { appendEvent, catalogOf, type StoreContext } from './context.js';
 import { type CommitMeta, writeCheckpointContent } from './write.js';
 
@@ -34,6 +35,7 @@ export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState
  * @example const { seq, data } = await commitCheckpointEvent(ctx, state, meta)
  */
 export async function commitCheckpointEvent(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
+  assertSamePosition(state, meta);
   return ctx.mutex.run(async () => {
     const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding).catch((error) => {
       if ((error as NodeJS.ErrnoException)?.code !== 'ENOSPC' && (error as { cause?: NodeJS.ErrnoException })?.cause?.code !== 'ENOSPC') throw error;
@@ -70,4 +72,16 @@ export async function commitCheckpointEvent(ctx: StoreContext, state: Checkpoint
       }
     }
   });
+}
+
+/**
+ * A checkpoint holds exactly the state of the position it is recorded under: refuse a state whose own position
+ * (`state.trainer.{epoch, step}`) is not `meta`'s (the rule of src/protocol/position.ts). Nothing is written.
+ * @example assertSamePosition(stateOfEpoch12, { ...meta, epoch: 1, step: 4 }) // throws STORE_POSITION_MISMATCH
+ */
+export function assertSamePosition(state: CheckpointState, meta: Pick<CommitMeta, 'epoch' | 'step'>): void {
+  const own = state?.trainer;
+  if (!own || typeof own !== 'object') return; // a state without `trainer` is refused by writeCheckpointContent's checks
+  if (statePositionMatches(own, meta)) return;
+  throw new CkptError('STORE_POSITION_MISMATCH', `refusing to commit the state of ${formatPosition(own)} as a checkpoint of ${formatPosition(meta)}; ask the trainer for exactly that position's state`, { details: { state: { epoch: own.epoch, step: own.step }, meta: { epoch: meta.epoch, step: meta.step } } });
 }

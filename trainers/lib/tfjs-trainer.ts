@@ -4,11 +4,8 @@
  * same weights as an uninterrupted run with the same seed. mnist-mlp and mnist-cnn differ only in `buildModel`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CheckpointState, HistoryEntry } from '../../src/checkpoint.js';
-import type { Metrics } from '../../src/events.js';
-import type { Start } from '../../src/protocol/messages.js';
-import { captureObject, restoreObject } from '../../src/tfjs/state.js';
-import type { TrainerContext, TrainerHandlers } from '../sdk.js';
+import type { CheckpointState, HistoryEntry, Metrics, Start, TrainerContext, TrainerHandlers } from '../../src/trainer.js';
+import { captureObject, restoreObject } from '../../src/sdk/tfjs.js';
 import { CLASSES, loadMnist, PIXELS, type MnistSplits, type Split } from './mnist-data.js';
 import { Rng } from './rng.js';
 
@@ -100,7 +97,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
         pos.step++;
         pos.cursor = { batch: b + 1, lossSum: pos.cursor.lossSum + loss * rows.length, correct: pos.cursor.correct + correct, seen: pos.cursor.seen + rows.length };
         if (config.batchEvery > 0 && (b + 1) % config.batchEvery === 0) {
-          ctx.batchEnd(pos.epoch + 1, b + 1, pos.step, { loss: pos.cursor.lossSum / pos.cursor.seen, acc: pos.cursor.correct / pos.cursor.seen });
+          await ctx.batchEnd(pos.epoch + 1, b + 1, pos.step, { loss: pos.cursor.lossSum / pos.cursor.seen, acc: pos.cursor.correct / pos.cursor.seen });
         }
         if (await ctx.checkpoint()) return { epoch: pos.epoch, step: pos.step };
       }

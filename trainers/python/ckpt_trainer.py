@@ -5,6 +5,11 @@ run_trainer() serves the protocol on stdin/stdout until `exit` or stdin closes. 
 training are carried out between batches, when the loop calls ctx.checkpoint(). stdout carries frames only:
 print() and anything else written to sys.stdout goes to stderr.
 
+Hold ('hold' capability, on by default): ctx.epoch_end and ctx.batch_end capture the state of the position they
+report and keep it until the supervisor saves or releases it; while `config.maxHeld` (default 2) states are
+unreleased they wait for the supervisor before returning. So `save {epoch, step}` always gets exactly that
+position's state. A trainer that sets `capabilities` without 'hold' keeps the last `keepEpochStates` epoch ends.
+
 Example:
     class MyTrainer(Trainer):
         name, version, backend = 'my-trainer', '1.0.0', 'python'
@@ -32,9 +37,10 @@ from array import array
 import msgpack
 
 PROTOCOL_VERSION = 1
-SUPERVISOR_TYPES = ('start', 'save', 'stop', 'restore', 'eval', 'exit')
+SUPERVISOR_TYPES = ('start', 'save', 'release', 'stop', 'restore', 'eval', 'exit')
 MAX_FRAME_BYTES = 1 << 30
-DEFAULT_KEEP_EPOCH_STATES = 4  # epoch-boundary states kept for `save {epoch}`; config keepEpochStates overrides
+DEFAULT_MAX_HELD = 2  # unreleased states a 'hold' trainer keeps before it waits; config maxHeld overrides
+DEFAULT_KEEP_EPOCH_STATES = 4  # without 'hold': epoch-boundary states kept for `save {epoch}`; config keepEpochStates overrides
 
 _frames_out = sys.stdout.buffer
 sys.stdout = sys.stderr  # stdout is for frames only
@@ -132,11 +138,69 @@ def weights_digest(state):
     return digest.hexdigest()
 
 
+def state_position_matches(state_pos, reported):
+    """Whether a state at state_pos ({epoch, step}) is the state of the reported position: the same step, and the
+    same epoch or (batch_end reports the epoch in progress) the one before. Same rule as src/protocol/position.ts."""
+    return state_pos.get('step') == reported['step'] and state_pos.get('epoch') in (reported['epoch'], reported['epoch'] - 1)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class HeldStates:
+    """States kept for `save`. With hold: every reported position until released (cumulative, by epoch then
+    step). Without: the latest `keep` epoch ends."""
+
+    def __init__(self, hold, max_held, keep):
+        self.hold, self.max_held, self.keep = hold, max_held, keep
+        self._held = {}  # (epoch, step) -> (kind, state), in report order
+
+    def __len__(self):
+        return len(self._held)
+
+    @property
+    def full(self):
+        return self.hold and len(self._held) >= self.max_held
+
+    def add(self, epoch, step, kind, state):
+        if not self.hold and kind == 'batch':
+            return
+        self._held.pop((epoch, step), None)
+        self._held[(epoch, step)] = (kind, state)
+        while not self.hold and len(self._held) > self.keep:
+            del self._held[next(iter(self._held))]
+
+    def get(self, epoch, step):
+        held = self._held.get((epoch, step))
+        return held[1] if held else None
+
+    def of_epoch(self, epoch):
+        found = None
+        for (e, _), (kind, state) in self._held.items():
+            if kind == 'epoch' and e == epoch:
+                found = state
+        return found
+
+    def release(self, epoch, step):
+        for key in [k for k in self._held if k <= (epoch, step)]:
+            del self._held[key]
+
+    def why_gone(self):
+        """What is held and what to do, for PROTOCOL_STATE_GONE."""
+        held = ', '.join('%d/%d' % k for k in self._held) or 'none'
+        if self.hold:
+            return 'held: %s; the supervisor released it, or it was never reported' % held
+        return "held: %s; without 'hold' this trainer keeps only its last %d epoch ends: announce 'hold' or raise config.keepEpochStates" % (held, self.keep)
+
+
 class Trainer:
     """Subclass and implement the methods below; see the module docstring."""
     name = 'python-trainer'
     version = '0.0.0'
     backend = 'python'
+    capabilities = None  # default: save, save-now, restore, stop, batch_end, hold (+ eval when evaluate is set)
+    batches_per_epoch = None  # optional: sent in hello for the progress bar
 
     def setup(self, config, seed, state):
         raise NotImplementedError
@@ -162,12 +226,21 @@ class Context:
         self.seed = seed
 
     def epoch_end(self, epoch, step, metrics, ms):
-        """Snapshot the state (what a later `save` returns), then send epoch_end."""
-        self._session.remember(self._session.trainer.capture())
+        """Snapshot the state (what a later `save` returns), send epoch_end, and wait while maxHeld states are unreleased."""
+        session = self._session
+        state = session.trainer.capture()
+        session.latest = state
+        session.held.add(epoch, step, 'epoch', state)
         send({'type': 'epoch_end', 'epoch': epoch, 'step': step, 'metrics': dict(metrics), 'ms': ms})
+        session.wait_for_room()
 
     def batch_end(self, epoch, batch, step, metrics):
+        """Report progress inside epoch `epoch` (the one in progress); with hold, its state is kept like an epoch end's."""
+        session = self._session
+        if session.held.hold:
+            session.held.add(epoch, step, 'batch', session.trainer.capture())
         send({'type': 'batch_end', 'epoch': epoch, 'batch': batch, 'step': step, 'metrics': dict(metrics)})
+        session.wait_for_room()
 
     def log(self, level, message):
         send({'type': 'log', 'level': level, 'message': message})
@@ -184,15 +257,28 @@ class _Session:
         self.inbox = queue.Queue()
         self.phase = 'idle'
         self.stop_requested = False
-        self.boundaries = {}  # epoch -> state at that epoch boundary, oldest first
-        self.keep_boundaries = DEFAULT_KEEP_EPOCH_STATES
+        caps = trainer.capabilities
+        if caps is None:
+            caps = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold'] + (['eval'] if trainer.evaluate else [])
+        self.capabilities = list(caps)
+        self.held = HeldStates('hold' in self.capabilities, DEFAULT_MAX_HELD, DEFAULT_KEEP_EPOCH_STATES)
+        self.latest = None  # the latest epoch-boundary state (the start state before the first epoch end)
 
-    def remember(self, state):
-        epoch = state['trainer']['epoch']
-        self.boundaries.pop(epoch, None)
-        self.boundaries[epoch] = state
-        while len(self.boundaries) > self.keep_boundaries:
-            del self.boundaries[next(iter(self.boundaries))]
+    def wait_for_room(self):
+        """Backpressure: while maxHeld states are unreleased, carry out supervisor commands instead of training on."""
+        while self.held.full and not self.stop_requested:
+            self.execute(self.inbox.get(block=True))
+
+    def state_at(self, epoch, step):
+        """Exactly the state of a reported position: held, or the current one if training has not moved since."""
+        state = self.held.get(epoch, step)
+        if state is not None:
+            return state
+        reported = {'epoch': epoch, 'step': step}
+        if self.latest is not None and state_position_matches(self.latest['trainer'], reported):
+            return self.latest
+        now = self.trainer.capture()
+        return now if state_position_matches(now['trainer'], reported) else None
 
     def read_loop(self):
         stdin = sys.stdin.buffer
@@ -210,9 +296,11 @@ class _Session:
         self.inbox.put({'type': '_eof'})
 
     def serve(self):
-        caps = ['save', 'save-now', 'restore', 'stop', 'batch_end'] + (['eval'] if self.trainer.evaluate else [])
-        send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'trainer': self.trainer.name,
-              'version': self.trainer.version, 'backend': self.trainer.backend, 'capabilities': caps})
+        hello = {'type': 'hello', 'protocol': PROTOCOL_VERSION, 'trainer': self.trainer.name,
+                 'version': self.trainer.version, 'backend': self.trainer.backend, 'capabilities': self.capabilities}
+        if self.trainer.batches_per_epoch:
+            hello['batchesPerEpoch'] = int(self.trainer.batches_per_epoch)
+        send(hello)
         threading.Thread(target=self.read_loop, daemon=True).start()
         while True:
             self.drain(block=True)
@@ -242,18 +330,11 @@ class _Session:
                     self.phase = 'finished'
                     send({'type': 'done', 'epoch': 0, 'step': 0, 'reason': 'stopped'})
             elif kind == 'save':
-                if not self.boundaries or self.phase in ('idle', 'setup'):
-                    raise ProtocolError('PROTOCOL_NOT_STARTED', 'no state yet: send start first')
-                if m.get('at') == 'now':
-                    state = self.trainer.capture()
-                elif m.get('epoch') is not None:
-                    state = self.boundaries.get(m['epoch'])
-                    if state is None:
-                        raise ProtocolError('PROTOCOL_STATE_GONE', 'the state of epoch %s is no longer held (held: %s); save a later epoch or raise config.keepEpochStates'
-                                            % (m['epoch'], ', '.join(str(e) for e in self.boundaries)))
-                else:
-                    state = list(self.boundaries.values())[-1]
-                send({'type': 'state', 'requestId': m['requestId'], 'state': state})
+                self.save(m)
+            elif kind == 'release':
+                if not _is_count(m.get('epoch')) or not _is_count(m.get('step')):
+                    raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'release.epoch and release.step must be non-negative integers')
+                self.held.release(m['epoch'], m['step'])
             elif kind == 'restore':
                 if self.phase in ('idle', 'setup'):
                     raise ProtocolError('PROTOCOL_NOT_STARTED', 'restore before start; pass the state in start instead')
@@ -270,6 +351,30 @@ class _Session:
                 reply['requestId'] = m['requestId']
             send(reply)
 
+    def save(self, m):
+        if not isinstance(m.get('requestId'), str):
+            raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'save.requestId must be a string')
+        if self.latest is None or self.phase in ('idle', 'setup'):
+            raise ProtocolError('PROTOCOL_NOT_STARTED', 'no state yet: send start first')
+        epoch, step = m.get('epoch'), m.get('step')
+        for name, value in (('epoch', epoch), ('step', step)):
+            if value is not None and not _is_count(value):
+                raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'save.%s must be a non-negative integer' % name)
+        if m.get('at') == 'now':
+            state = self.trainer.capture()
+        elif epoch is not None and step is not None:
+            state = self.state_at(epoch, step)
+        elif epoch is not None:
+            state = self.held.of_epoch(epoch)
+            if state is None and self.latest['trainer'].get('epoch') == epoch:
+                state = self.latest
+        else:
+            state = self.latest
+        if state is None:
+            at = 'epoch %s, step %s' % (epoch, step) if step is not None else 'epoch %s' % epoch
+            raise ProtocolError('PROTOCOL_STATE_GONE', 'the state of %s is no longer held (%s)' % (at, self.held.why_gone()))
+        send({'type': 'state', 'requestId': m['requestId'], 'state': state})
+
     def start(self, m):
         if self.phase != 'idle':
             raise ProtocolError('PROTOCOL_BAD_SEQUENCE', 'start was already received; spawn a new trainer to train again')
@@ -279,10 +384,9 @@ class _Session:
         self.phase = 'setup'
         try:
             self.trainer.setup(config, int(seed), m.get('state'))
-            keep = config.get('keepEpochStates')
-            if isinstance(keep, int) and not isinstance(keep, bool) and keep >= 1:
-                self.keep_boundaries = keep
-            self.remember(self.trainer.capture())
+            self.held = HeldStates(self.held.hold, _positive_or(config.get('maxHeld'), DEFAULT_MAX_HELD),
+                                   _positive_or(config.get('keepEpochStates'), DEFAULT_KEEP_EPOCH_STATES))
+            self.latest = self.trainer.capture()
             self.phase = 'training'
             epoch, step = self.trainer.train(Context(self, config, int(seed)))
         except Exception as error:
@@ -297,6 +401,10 @@ class _Session:
         final = self.trainer.capture()
         send({'type': 'done', 'epoch': epoch, 'step': step, 'reason': 'stopped' if self.stop_requested else 'done',
               'weightsDigest': weights_digest(final)})
+
+
+def _positive_or(value, fallback):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else fallback
 
 
 def run_trainer(trainer):

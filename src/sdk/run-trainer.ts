@@ -1,8 +1,9 @@
 /**
  * The TypeScript trainer SDK: everything a trainer process needs to speak protocol v1 (docs/protocol.md).
  * The trainer supplies `setup` / `train` / `capture` / `restore` (and optionally `evaluate`); the SDK reads
- * commands from stdin, runs them between batches (`ctx.checkpoint()`), keeps the state of the last epoch
- * boundary for `save`, and writes frames to stdout (everything else printed goes to stderr).
+ * commands from stdin, runs them between batches (`ctx.checkpoint()`), holds the state of every position it
+ * reports until the supervisor saves or releases it ('hold'), and writes frames to stdout (everything else
+ * printed goes to stderr).
  *
  * @example
  *   await runTrainer({ name: 'my-trainer', version: '1.0.0', backend: 'cpu' }, {
@@ -10,31 +11,42 @@
  *     async capture() { return state }, async restore(state) { ... },
  *   });
  */
-import { writeFrameBytes } from './lib/stdout-guard.js';
-import { encodeFrame, FrameDecoder } from '../src/protocol/frames.js';
-import { PROTOCOL_VERSION, SUPERVISOR_MESSAGE_TYPES } from '../src/protocol/messages.js';
-import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConfig, TrainerMessage } from '../src/protocol/messages.js';
-import { weightsDigest } from '../src/store/digest.js';
-import type { CheckpointState } from '../src/checkpoint.js';
-import type { Metrics } from '../src/events.js';
+import { writeFrameBytes } from './stdout-guard.js';
+import { encodeFrame, FrameDecoder } from '../protocol/frames.js';
+import { PROTOCOL_VERSION, SUPERVISOR_MESSAGE_TYPES } from '../protocol/messages.js';
+import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConfig, TrainerMessage } from '../protocol/messages.js';
+import { formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
+import { weightsDigest } from '../store/digest.js';
+import type { CheckpointState } from '../checkpoint.js';
+import type { Metrics } from '../events.js';
+import { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD, HeldStates } from './held-states.js';
+import { validateCommand } from './validate-command.js';
+
+export { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD };
 
 export interface TrainerInfo {
   name: string;
   version: string;
   backend: string;
-  /** Defaults to what the handlers support: save, restore, stop, batch_end, and eval when `evaluate` exists. */
+  /** Defaults to what the handlers support: save, save-now, restore, stop, batch_end, hold, and eval when `evaluate` exists. */
   capabilities?: string[];
+  /** Batches per epoch, when known before training (sent in hello for the progress bar). */
+  batchesPerEpoch?: number;
 }
 
 /** What a trainer's loop uses to report progress and to let commands in between batches. */
 export interface TrainerContext {
   readonly config: TrainConfig;
   readonly seed: number;
-  /** Report a finished epoch. The SDK first snapshots the state (what a later `save` returns), then sends it. */
+  /**
+   * Report a finished epoch. The SDK first snapshots the state (what a later `save` returns), then sends it; with
+   * `maxHeld` states unreleased it waits for the supervisor before resolving. Await it.
+   */
   epochEnd(epoch: number, step: number, metrics: Metrics, ms: number): Promise<void>;
-  batchEnd(epoch: number, batch: number, step: number, metrics: Metrics): void;
+  /** Report progress inside epoch `epoch` (the one in progress); like `epochEnd`, it holds the state there. Await it. */
+  batchEnd(epoch: number, batch: number, step: number, metrics: Metrics): Promise<void>;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
-  /** Call between batches: runs queued save/restore/eval commands; resolves true when `stop` was received. */
+  /** Call between batches: runs queued save/restore/eval/release commands; resolves true when `stop` was received. */
   checkpoint(): Promise<boolean>;
 }
 
@@ -52,9 +64,6 @@ export interface TrainerHandlers {
 
 type Phase = 'idle' | 'setup' | 'training' | 'finished';
 
-/** How many epoch-boundary states a trainer keeps for `save {epoch}` (config `keepEpochStates` overrides). */
-export const DEFAULT_KEEP_EPOCH_STATES = 4;
-
 /**
  * Serve the protocol on stdin/stdout until `exit` or stdin closes. Sends `hello` at once.
  * @example await runTrainer({ name: 'mnist-mlp', version: '0.1.0', backend }, createTfjsTrainer(...))
@@ -69,18 +78,23 @@ class TrainerSession {
   private queue: SupervisorMessage[] = [];
   private stopRequested = false;
   private exitRequested = false;
-  /** States at the latest epoch boundaries, by epoch (newest last), for `save {at: 'epoch'}`. */
-  private boundaries = new Map<number, CheckpointState>();
-  private keepBoundaries = DEFAULT_KEEP_EPOCH_STATES;
+  private readonly capabilities: string[];
+  private held = new HeldStates({ hold: false, maxHeld: DEFAULT_MAX_HELD, keep: DEFAULT_KEEP_EPOCH_STATES });
+  /** The latest epoch-boundary state (the start state before the first epoch end), for `save` without a position. */
+  private latest: CheckpointState | undefined;
+  /** Wakes a loop that waits for the supervisor (backpressure) when a command arrives. */
+  private wake: (() => void) | undefined;
   private draining: Promise<void> = Promise.resolve();
   private finished!: () => void;
   private readonly closed = new Promise<void>((resolve) => (this.finished = resolve));
 
-  constructor(private readonly info: TrainerInfo, private readonly handlers: TrainerHandlers) {}
+  constructor(private readonly info: TrainerInfo, private readonly handlers: TrainerHandlers) {
+    this.capabilities = info.capabilities ?? ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', ...(handlers.evaluate ? ['eval'] : [])];
+  }
 
   async serve(): Promise<void> {
-    const capabilities = this.info.capabilities ?? ['save', 'save-now', 'restore', 'stop', 'batch_end', ...(this.handlers.evaluate ? ['eval'] : [])];
-    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, trainer: this.info.name, version: this.info.version, backend: this.info.backend, capabilities });
+    const { name, version, backend, batchesPerEpoch } = this.info;
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, trainer: name, version, backend, capabilities: this.capabilities, ...(batchesPerEpoch ? { batchesPerEpoch } : {}) });
     const decoder = new FrameDecoder({ accept: SUPERVISOR_MESSAGE_TYPES });
     process.stdin.on('data', (chunk: Buffer) => {
       let messages: SupervisorMessage[];
@@ -92,13 +106,14 @@ class TrainerSession {
         return;
       }
       for (const m of messages) this.receive(m);
+      this.wake?.();
     });
     process.stdin.on('end', () => void this.exit(0));
     await this.closed;
   }
 
   private receive(message: SupervisorMessage): void {
-    const problem = validate(message);
+    const problem = validateCommand(message);
     if (problem) {
       this.send({ type: 'error', code: 'PROTOCOL_BAD_MESSAGE', message: problem, ...requestIdOf(message) });
       return;
@@ -122,6 +137,7 @@ class TrainerSession {
         if (this.phase !== 'training' && this.phase !== 'setup') void this.drain().then(() => this.exit(0));
         return;
       default:
+        // save, release, restore, eval: in order, between batches (a release never overtakes the save before it).
         this.queue.push(message);
         if (this.phase !== 'training' && this.phase !== 'setup') void this.drain();
     }
@@ -130,12 +146,15 @@ class TrainerSession {
   private async train(start: Start): Promise<void> {
     try {
       await this.handlers.setup(start);
-      const keep = start.config.keepEpochStates;
-      if (typeof keep === 'number' && Number.isInteger(keep) && keep >= 1) this.keepBoundaries = keep;
-      this.remember(await this.handlers.capture());
+      const { maxHeld, keepEpochStates } = start.config;
+      this.held = new HeldStates({
+        hold: this.capabilities.includes('hold'),
+        maxHeld: positiveOr(maxHeld, DEFAULT_MAX_HELD),
+        keep: positiveOr(keepEpochStates, DEFAULT_KEEP_EPOCH_STATES),
+      });
+      this.latest = await this.handlers.capture();
       this.phase = 'training';
-      const ctx = this.context(start);
-      const end = await this.handlers.train(ctx);
+      const end = await this.handlers.train(this.context(start));
       this.finishLoop(end.epoch, end.step, this.stopRequested ? 'stopped' : 'done', await this.handlers.capture());
       await this.drain();
     } catch (error) {
@@ -154,10 +173,17 @@ class TrainerSession {
       config: start.config,
       seed: start.seed,
       epochEnd: async (epoch, step, metrics, ms) => {
-        this.remember(await this.handlers.capture());
+        const state = await this.handlers.capture();
+        this.latest = state;
+        this.held.add({ epoch, step }, 'epoch', state);
         this.send({ type: 'epoch_end', epoch, step, metrics, ms });
+        await this.waitForRoom();
       },
-      batchEnd: (epoch, batch, step, metrics) => this.send({ type: 'batch_end', epoch, batch, step, metrics }),
+      batchEnd: async (epoch, batch, step, metrics) => {
+        if (this.held.options.hold) this.held.add({ epoch, step }, 'batch', await this.handlers.capture());
+        this.send({ type: 'batch_end', epoch, batch, step, metrics });
+        await this.waitForRoom();
+      },
       log: (level, message) => this.send({ type: 'log', level, message }),
       checkpoint: async () => {
         // Let stdin's 'data' events run, then carry out whatever they queued, in order.
@@ -167,6 +193,16 @@ class TrainerSession {
         return this.stopRequested;
       },
     };
+  }
+
+  /** Backpressure: while `maxHeld` states are unreleased, serve commands instead of training on. */
+  private async waitForRoom(): Promise<void> {
+    while (this.held.full && !this.stopRequested) {
+      if (this.queue.length) { await this.drain(); continue; }
+      if (this.exitRequested) return this.exit(0);
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
   }
 
   /** Run queued commands one at a time (never two captures or restores at once). */
@@ -180,6 +216,7 @@ class TrainerSession {
   private async execute(message: SupervisorMessage): Promise<void> {
     try {
       if (message.type === 'save') await this.save(message);
+      else if (message.type === 'release') this.held.release(message);
       else if (message.type === 'restore') await this.restore(message);
       else if (message.type === 'eval') await this.evaluate(message);
     } catch (error) {
@@ -189,25 +226,28 @@ class TrainerSession {
   }
 
   private async save(message: Save): Promise<void> {
-    if (this.phase === 'idle' || this.phase === 'setup' || this.boundaries.size === 0) {
+    if (this.phase === 'idle' || this.phase === 'setup' || !this.latest) {
       throw Object.assign(new Error('no state yet: send start first'), { code: 'PROTOCOL_NOT_STARTED' });
     }
     let state: CheckpointState | undefined;
     if (message.at === 'now') state = await this.handlers.capture();
-    else if (message.epoch !== undefined) state = this.boundaries.get(message.epoch);
-    else state = [...this.boundaries.values()].pop();
+    else if (message.epoch != null && message.step != null) state = await this.stateAt({ epoch: message.epoch, step: message.step });
+    else if (message.epoch != null) state = this.held.ofEpoch(message.epoch) ?? (this.latest.trainer.epoch === message.epoch ? this.latest : undefined);
+    else state = this.latest;
     if (!state) {
-      const held = [...this.boundaries.keys()].join(', ');
-      throw Object.assign(new Error(`the state of epoch ${message.epoch} is no longer held (held: ${held}); save a later epoch or raise config.keepEpochStates`), { code: 'PROTOCOL_STATE_GONE' });
+      const at = message.step != null ? formatPosition({ epoch: message.epoch!, step: message.step }) : `epoch ${message.epoch}`;
+      throw Object.assign(new Error(`the state of ${at} is no longer held (${this.held.whyGone()})`), { code: 'PROTOCOL_STATE_GONE' });
     }
     this.send({ type: 'state', requestId: message.requestId, state });
   }
 
-  private remember(state: CheckpointState): void {
-    const epoch = state.trainer.epoch;
-    this.boundaries.delete(epoch);
-    this.boundaries.set(epoch, state);
-    while (this.boundaries.size > this.keepBoundaries) this.boundaries.delete(this.boundaries.keys().next().value!);
+  /** Exactly the state of a reported position: held, or (not held any more) the current state if training has not moved since. */
+  private async stateAt(position: TrainingPosition): Promise<CheckpointState | undefined> {
+    const held = this.held.get(position);
+    if (held) return held;
+    if (statePositionMatches(this.latest!.trainer, position)) return this.latest;
+    const now = await this.handlers.capture();
+    return statePositionMatches(now.trainer, position) ? now : undefined;
   }
 
   private async restore(message: Restore): Promise<void> {
@@ -249,31 +289,6 @@ function requestIdOf(message: unknown): { requestId?: string } {
   return typeof id === 'string' ? { requestId: id } : {};
 }
 
-/** A one-line problem with a command's fields, or undefined when it is well-formed. */
-function validate(m: SupervisorMessage): string | undefined {
-  const isState = (s: unknown) => typeof s === 'object' && s !== null && typeof (s as CheckpointState).objects === 'object' && typeof (s as CheckpointState).trainer === 'object';
-  switch (m.type) {
-    case 'start': {
-      const c = m.config as Partial<TrainConfig> | undefined;
-      if (typeof c !== 'object' || c === null) return 'start.config must be a map';
-      if (typeof m.seed !== 'number' || !Number.isFinite(m.seed)) return 'start.seed must be a number';
-      if (c.epochs !== undefined && (!Number.isInteger(c.epochs) || c.epochs < 0)) return 'start.config.epochs must be a non-negative integer';
-      if (c.batchSize !== undefined && (!Number.isInteger(c.batchSize) || c.batchSize < 1)) return 'start.config.batchSize must be a positive integer';
-      if (m.state !== undefined && m.state !== null && !isState(m.state)) return 'start.state must be a checkpoint state {objects, trainer, history}';
-      return undefined;
-    }
-    case 'save':
-      if (typeof m.requestId !== 'string') return 'save.requestId must be a string';
-      if (m.at !== undefined && m.at !== 'epoch' && m.at !== 'now') return 'save.at must be "epoch" or "now"';
-      if (m.epoch !== undefined && m.epoch !== null && !Number.isInteger(m.epoch)) return 'save.epoch must be an integer';
-      return undefined;
-    case 'restore':
-      return isState(m.state) ? undefined : 'restore.state must be a checkpoint state {objects, trainer, history}';
-    case 'eval':
-      if (typeof m.requestId !== 'string') return 'eval.requestId must be a string';
-      if (!isState(m.state)) return 'eval.state must be a checkpoint state {objects, trainer, history}';
-      return ['test', 'validation', 'train'].includes(m.split) ? undefined : 'eval.split must be test, validation or train';
-    default:
-      return undefined;
-  }
+function positiveOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : fallback;
 }
