@@ -34,6 +34,8 @@ export interface RunResumed {
   /** 1 for the first restart of this run, 2 for the next, ... */
   attempt: number;
   reason: 'resume' | 'restart';
+  /** The run's new planned end, when this resume extends a finished run (`ckpt train --resume --epochs N`). */
+  epochs?: number;
 }
 export interface RunCrashed {
   run: string;

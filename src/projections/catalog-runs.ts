@@ -69,7 +69,7 @@ export function applyRunEvent(draft: Draft, event: LedgerEvent): boolean {
     case 'RunResumed': {
       const r = draft.run(data.run);
       if (r) {
-        Object.assign(r, { status: 'running', resumes: r.resumes + 1, lastAt: event.at });
+        Object.assign(r, { status: 'running', resumes: r.resumes + 1, lastAt: event.at, ...(data.epochs !== undefined ? { epochs: data.epochs } : {}) });
         delete r.endReason;
       }
       return true;

@@ -74,7 +74,7 @@ export function evolveRuns(state: RunsState, event: LedgerEvent): RunsState {
     case 'RunResumed': {
       const d = event.data as RunResumed;
       return update(state, d.run, (r) => ({
-        ...r, status: 'running', lastSeq: event.seq, epoch: d.epoch, step: d.step, resumes: r.resumes + 1,
+        ...r, status: 'running', lastSeq: event.seq, epoch: d.epoch, step: d.step, resumes: r.resumes + 1, epochs: d.epochs ?? r.epochs,
         endedAt: null, endReason: null, history: r.history.filter((h) => h.epoch <= d.epoch),
       }));
     }

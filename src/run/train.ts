@@ -131,7 +131,14 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     // A run that finished with failed saves is unfinished business: --resume continues it from its newest
     // verified checkpoint to its planned end.
     const incomplete = previous?.status === 'finished' && options.resume === true && await finishedWithFailedSaves(ledger, previous.run);
-    const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped' || incomplete) ? previous : undefined;
+    // A finished run asked for more epochs continues from its newest verified checkpoint to the new end.
+    const extended = previous?.status === 'finished' && options.resume === true && options.epochs !== undefined && options.epochs > previous.epochs;
+    const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped' || incomplete || extended) ? previous : undefined;
+    if (options.resume === true && previous?.status === 'finished' && !resumable && options.run === undefined) {
+      // Nothing is left to do: say so and succeed, instead of training a new run from scratch.
+      out?.write(`nothing to resume: ${previous.run} finished at epoch ${previous.epoch} of ${previous.epochs}; pass --epochs N (more than ${previous.epochs}) to train it further\n`);
+      return { exitCode: 0, run: previous.run, status: 'finished', epoch: previous.epoch, step: previous.step, weightsDigest: previous.weightsDigest, restarts: 0 };
+    }
     if (options.run !== undefined && previous && !resumable) throw new CkptError('CLI_USAGE', `${options.run} already ${previous.status}; name a new run`);
     const resuming = resumable !== undefined && (options.resume === true || (options.resume === undefined && resumable.status !== 'stopped'));
     const base = resuming ? resumable : undefined;
@@ -149,7 +156,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     const policy = await ports.createPolicy({ ledger, run, config: base ? base.policy : (options.policy ?? DEFAULTS.policy) });
     progress = out ? createProgress(out, { epochs }) : silentProgress;
     if (base && options.policy !== undefined) progress.line(`${run} continues with the policy it started with; --policy applies to new runs`);
-    if (options.resume === true && !base) progress.line(previous ? `nothing to resume: ${previous.run} finished; starting ${run}` : `nothing to resume; starting ${run}`);
+    if (options.resume === true && !base) progress.line(`nothing to resume; starting ${run}`);
 
     // This process owns the ledger now: let other ckpt processes read through it.
     server = await startOwnerServer({ dir, ledger, ...(options.serve ? { store: workspace.checkpointStore } : {}) }, { page: options.serve === true, ...(options.port !== undefined ? { port: options.port } : {}), ...options.serveWrites });
@@ -193,7 +200,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
           const s = start.state?.trainer;
           return {
             line: `${run}: resumed ${fromCheckpoint ? `from ${fromCheckpoint} (epoch ${s?.epoch}, step ${s?.step})` : 'from the beginning (no checkpoint verified)'} on ${hello.backend}`,
-            events: [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason } }],
+            events: [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason, ...(base && epochs !== base.epochs ? { epochs } : {}) } }],
           };
         },
       }, trainer);
