@@ -151,7 +151,7 @@ test('given the ledger, when rebuilt, then every projection equals the state bef
   assert.is(res.events, json(['summary']).lastSeq);
 });
 
-test('given policies, when replayed, then the report compares with what was kept; a bad policy file fails with POLICY_INVALID', () => {
+test('given policies, when replayed, then the report compares with what was kept; a bad policy file fails with POLICY_INVALID, a missing one with CLI_USAGE', () => {
   const rep = json(['replay', '--policy', 'short']);
   assert.is(rep.run, trained.run);
   assert.ok(Array.isArray(rep.kept) && Array.isArray(rep.actuallyKept));
@@ -162,11 +162,14 @@ test('given policies, when replayed, then the report compares with what was kept
   assert.is(res.code, 1);
   assert.match(res.stderr, /^POLICY_INVALID: .*bad-policy\.json/);
   const missing = ckpt(['replay', '--policy', join(tmp.dir, 'nope.json'), '--dir', dir]);
-  assert.is(missing.code, 1);
-  assert.match(missing.stderr, /^POLICY_INVALID: /);
+  assert.is(missing.code, 2, 'a policy file that does not exist is a usage error');
+  assert.match(missing.stderr, /^CLI_USAGE: cannot read policy file .*nope\.json/);
   const train = ckpt(['train', '--dir', join(tmp.dir, 'x'), '--policy', bad]);
   assert.is(train.code, 1);
   assert.match(train.stderr, /POLICY_INVALID/);
+  const trainMissing = ckpt(['train', '--dir', join(tmp.dir, 'y'), '--policy', join(tmp.dir, 'nope.json')]);
+  assert.is(trainMissing.code, 2);
+  assert.match(trainMissing.stderr, /CLI_USAGE: cannot read policy file/);
 });
 
 test('given bad flags for train, when parsed, then it exits 2 with CLI_USAGE before doing anything', () => {

@@ -46,7 +46,9 @@ async function readPolicyFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new CkptError('POLICY_INVALID', `cannot read policy file ${path}; give a preset (short, normal, long) or an existing .json file`, { cause, details: { path } });
+    // A file that is not there is a mistake in the command line (exit 2), not a bad policy.
+    const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'CLI_USAGE' : 'POLICY_INVALID';
+    throw new CkptError(code, `cannot read policy file ${path}; give a preset (short, normal, long) or an existing .json file`, { cause, details: { path } });
   }
   try {
     return JSON.parse(text);

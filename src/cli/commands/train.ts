@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CkptError } from '../../errors.js';
+import { exitCodeOf } from '../failure.js';
 import { train, type TrainOptions } from '../../run/train.js';
 import { keepServing } from '../keep-serving.js';
 import { newWriteToken } from '../../server/write-access.js';
@@ -71,7 +72,8 @@ export function registerTrain(program: Command): void {
       if (opts.serve && result.url && result.exitCode !== 130 && result.exitCode !== 143) {
         await keepServing(options.dir!, Number(new URL(result.url).port), serveWrites, out.json ? process.stderr : process.stdout);
       }
-      return result.exitCode;
+      // A usage mistake found while starting (e.g. a policy file that does not exist) exits 2 like any other.
+      return result.error && exitCodeOf(result.error) === 2 ? 2 : result.exitCode;
     },
   );
 }
