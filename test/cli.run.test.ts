@@ -167,7 +167,7 @@ test('given policies, when replayed, then the report compares with what was kept
   const train = ckpt(['train', '--dir', join(tmp.dir, 'x'), '--policy', bad]);
   assert.is(train.code, 1);
   assert.match(train.stderr, /POLICY_INVALID/);
-  const trainMissing = ckpt(['train', '--dir', join(tmp.dir, 'y'), '--policy', join(tmp.dir, 'nope.json')]);
+  const trainMissing = ckpt(['train', '--dir', join(tmp.dir, 'no-policy'), '--policy', join(tmp.dir, 'nope.json')]);
   assert.is(trainMissing.code, 2);
   assert.match(trainMissing.stderr, /CLI_USAGE: cannot read policy file/);
 });

@@ -57,8 +57,9 @@ test('given an id appended by one handle, when another handle appends it again, 
   const schema = freshSchema();
   const [a, b] = await Promise.all([openPgLedger(server.url, { schema }), openPgLedger(server.url, { schema })]);
   await a.append([{ id: 'decision-1', stream: 's', type: 'SaveDecided', data: 1 }], { durable: true });
+  const first = await a.get('decision-1');
   const retry = await b.append([{ id: 'decision-1', stream: 's', type: 'SaveDecided', data: 1 }], { durable: true });
-  assert.equal(retry, { seqs: [1], lastSeq: 1, duplicates: 1 });
+  assert.equal(retry, { seqs: [1], lastSeq: 1, duplicates: 1, events: [first] }, 'the event stored first comes back');
   await a.append(events('s', 2, 1));
   const error = await b.append(events('s', 3, 1), { expectedSeq: 1 }).then(() => undefined, (e: unknown) => e);
   assert.instance(error, LedgerError);

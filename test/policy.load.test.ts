@@ -45,9 +45,9 @@ test('given a config object, when loaded, then it is validated like parsePolicyC
   assert.is(err.code, 'POLICY_INVALID');
 });
 
-test('given a missing file, when loaded, then POLICY_INVALID names the path', async () => {
+test('given a missing file, when loaded, then it is a usage error (CLI_USAGE, exit 2) naming the path', async () => {
   const err = await rejects(loadPolicy('nope.json', { cwd: dir }));
-  assert.is(err.code, 'POLICY_INVALID');
+  assert.is(err.code, 'CLI_USAGE');
   assert.match(err.message, join(dir, 'nope.json'));
   assert.is(err.details.path, join(dir, 'nope.json'));
 });

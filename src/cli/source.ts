@@ -31,7 +31,8 @@ export interface ReadSource {
 
 /** True when `dir` holds a ckpt ledger. */
 export function hasLedger(dir: string): boolean {
-  return existsSync(join(resolve(dir), 'ledger'));
+  // A shared ledger (--ledger postgres://…) is the ledger whatever the directory holds.
+  return sharedLedger() !== undefined || existsSync(join(resolve(dir), 'ledger'));
 }
 
 /**

@@ -73,7 +73,7 @@ export function registerTrain(program: Command): void {
         await keepServing(options.dir!, Number(new URL(result.url).port), serveWrites, out.json ? process.stderr : process.stdout);
       }
       // A usage mistake found while starting (e.g. a policy file that does not exist) exits 2 like any other.
-      return result.error && exitCodeOf(result.error) === 2 ? 2 : result.exitCode;
+      return result.error && exitCodeOf(new CkptError(result.error.code, result.error.message)) === 2 ? 2 : result.exitCode;
     },
   );
 }
