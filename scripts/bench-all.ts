@@ -97,6 +97,7 @@ for (const bench of BENCHES) {
     continue;
   }
   benches[bench.name] = out;
+  if (typeof out.error === 'string') rows.push({ bench: bench.name, figure: `(failed at ${out.sizeMiB ?? '?'} MiB)`, value: out.error, target: '', pass: false });
   for (const f of bench.figures) {
     const value = valueOf(out, f.figure);
     if (value === undefined) continue;
@@ -107,7 +108,8 @@ for (const bench of BENCHES) {
 if (json) {
   console.log(JSON.stringify({ figures: rows, benches }));
 } else {
-  const table = [['bench', 'figure', 'value', 'target', 'pass'], ...rows.map((r) => [r.bench, r.figure, String(r.value), r.target, r.pass === null ? '' : r.pass ? 'PASS' : 'MISS'])];
+  const shown = (v: number | string): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : String(v));
+  const table = [['bench', 'figure', 'value', 'target', 'pass'], ...rows.map((r) => [r.bench, r.figure, shown(r.value), r.target, r.pass === null ? '' : r.pass ? 'PASS' : 'MISS'])];
   const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
   for (const r of table) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
 }
