@@ -86,7 +86,7 @@ async function throughCallbacks(dir: string): Promise<LedgerEvent[]> {
   return readEvents(dir);
 }
 
-test('given the same recorded epochs, when they go through the supervisor and through the callbacks, then both record identical decisions for identical causes', async () => {
+test('given the same recorded epochs, when they go through the supervisor and through the callbacks, then both record identical decisions for each epoch and the same retention decision for every checkpoint', async () => {
   const supervised = tempDir();
   const inProcess = tempDir();
   try {
@@ -95,7 +95,14 @@ test('given the same recorded epochs, when they go through the supervisor and th
     const kinds = Object.values(a).flat().map((d) => d.kind);
     for (const kind of ['save', 'prune']) assert.ok(kinds.includes(kind), `the recording exercises ${kind}: ${kinds}`);
     assert.ok(Object.keys(a).some((k) => k.startsWith('CheckpointCommitted')), 'commit-caused decisions are compared too');
-    assert.equal(b, a);
+    // Decisions caused by the recorded epochs and the end of training are identical, reasons included.
+    const fromEpochs = (m: Record<string, Seen[]>) => Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('CheckpointCommitted')));
+    assert.equal(fromEpochs(b), fromEpochs(a));
+    // Commits land in the background in both drivers, so which commit a retention decision follows (and the
+    // momentary top-K its reason quotes) depends on timing; what each driver decides about every checkpoint does not.
+    const retention = (m: Record<string, Seen[]>) => Object.entries(m).filter(([k]) => k.startsWith('CheckpointCommitted'))
+      .flatMap(([, seen]) => seen.map((d) => `${d.kind} ${d.rule} ${d.checkpoint ?? '-'}`)).sort();
+    assert.equal(retention(b), retention(a));
   } finally {
     supervised.cleanup();
     inProcess.cleanup();
