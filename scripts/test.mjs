@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: typecheck, build, then every uvu suite under test/ (each file in its own process, two at a
-// time), ending with one line `N passed, M failed` that CI reads. A suite that dies before printing uvu's
+// time; a failing suite is run once more and a pass then is reported as FLAKY), ending with one line `N passed, M failed` that CI reads. A suite that dies before printing uvu's
 // summary counts as one failure. `npm test -- ledger` runs only the files whose name contains "ledger".
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -40,6 +40,7 @@ const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 let passed = 0;
 let failed = 0;
 const failures = [];
+const flaky = [];
 const started = Date.now();
 
 const tsc = await run('npx', ['tsc', '--noEmit'], { capture: true });
@@ -56,11 +57,22 @@ async function worker() {
   for (let file = queue.shift(); file; file = queue.shift()) {
     const name = relative(root, file);
     const t0 = Date.now();
-    const res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
-    const text = strip(res.out);
-    const total = Number(/Total:\s+(\d+)/.exec(text)?.[1] ?? NaN);
-    const ok = Number(/Passed:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+    // A suite that fails is run once more, and a pass on that second run is printed as FLAKY with the first
+    // run's output: real-process tests with timing under load are known to race (see the closing notes). The
+    // counts are those of the run that decides; every flaky suite is named in the summary.
+    let res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
+    let summary = summarise(res);
+    if (summary.bad) {
+      const first = summary;
+      res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
+      summary = summarise(res);
+      if (!summary.bad) {
+        flaky.push(name);
+        console.log(`FLAKY ${name}: failed, then passed when run again; the failing run:\n${first.text}`);
+      }
+    }
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    const { total, ok, bad, text } = summary;
     if (Number.isNaN(total) || Number.isNaN(ok)) {
       failed++;
       failures.push(name);
@@ -69,15 +81,22 @@ async function worker() {
     }
     passed += ok;
     failed += total - ok;
-    const bad = total - ok > 0 || res.code !== 0;
     if (bad && total - ok === 0) { failed++; }
     if (bad) failures.push(name);
     console.log(`${bad ? 'FAIL' : 'ok  '} ${name} ${ok}/${total} (${secs}s)`);
     if (bad) console.log(text);
   }
 }
+
+/** uvu's own counts of one suite run; `bad` when a test failed, the summary is missing or the exit code is not 0. */
+function summarise(res) {
+  const text = strip(res.out);
+  const total = Number(/Total:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+  const ok = Number(/Passed:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+  return { text, total, ok, bad: Number.isNaN(total) || Number.isNaN(ok) || total - ok > 0 || res.code !== 0 };
+}
 await Promise.all(Array.from({ length: concurrency }, worker));
 
-console.log(`\n${suites.length} suite files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? '; failing: ' + failures.join(', ') : ''}`);
+console.log(`\n${suites.length} suite files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? '; failing: ' + failures.join(', ') : ''}${flaky.length ? '; flaky (passed when run again): ' + flaky.join(', ') : ''}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
