@@ -10,6 +10,11 @@ report and keep it until the supervisor saves or releases it; while `config.maxH
 unreleased they wait for the supervisor before returning. So `save {epoch, step}` always gets exactly that
 position's state. A trainer that sets `capabilities` without 'hold' keeps the last `keepEpochStates` epoch ends.
 
+Stage ('stage' capability, on by default; docs/protocol.md, "Staged tensors"): when `start` carries
+`staging: {dir}`, a save writes each tensor's bytes to a file in that directory on I/O threads while training goes
+on, and the `state` reply names the files; staged tensors the supervisor sends (in start, restore and eval states)
+are read from their files before setup / restore / evaluate see them. Trainer code never sees the staged form.
+
 Example:
     class MyTrainer(Trainer):
         name, version, backend = 'my-trainer', '1.0.0', 'python'
@@ -25,9 +30,13 @@ Example:
         def restore(self, state): ...
     run_trainer(MyTrainer())
 """
+import collections
+import concurrent.futures
+import errno
 import hashlib
 import os
 import queue
+import re
 import struct
 import sys
 import threading
@@ -41,6 +50,7 @@ SUPERVISOR_TYPES = ('start', 'save', 'release', 'stop', 'restore', 'eval', 'exit
 MAX_FRAME_BYTES = 1 << 30
 DEFAULT_MAX_HELD = 2  # unreleased states a 'hold' trainer keeps before it waits; config maxHeld overrides
 DEFAULT_KEEP_EPOCH_STATES = 4  # without 'hold': epoch-boundary states kept for `save {epoch}`; config keepEpochStates overrides
+STAGE_IO_THREADS = 4  # threads that read and write staged tensor files (file I/O releases the GIL)
 
 _frames_out = sys.stdout.buffer
 sys.stdout = sys.stderr  # stdout is for frames only
@@ -148,6 +158,148 @@ def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+# ── staged tensors: tensor bytes in files of the store's file system (capability 'stage') ─────────────────
+_io_pool = None
+
+
+def _io():
+    """The I/O threads for staged files, started on first use."""
+    global _io_pool
+    if _io_pool is None:
+        _io_pool = concurrent.futures.ThreadPoolExecutor(STAGE_IO_THREADS, thread_name_prefix='ckpt-io')
+    return _io_pool
+
+
+def _tensor_lists(state):
+    """Every list of tensors in a state: each object's weights and optimizer slots."""
+    objects = state.get('objects') if isinstance(state, dict) else None
+    for obj in (objects.values() if isinstance(objects, dict) else ()):
+        if isinstance(obj, dict) and isinstance(obj.get('weights'), list):
+            yield obj['weights']
+        optimizer = obj.get('optimizer') if isinstance(obj, dict) else None
+        if isinstance(optimizer, dict) and isinstance(optimizer.get('slots'), list):
+            yield optimizer['slots']
+
+
+def begin_unstage(state):
+    """Start reading every staged tensor ({name, dtype, shape, file, bytes}) of an incoming state on the I/O
+    threads; each read turns its tensor into an ordinary one with `data`. Returns the reads for finish_unstage."""
+    staged = [td for tensors in _tensor_lists(state) for td in tensors if isinstance(td, dict) and 'file' in td and 'data' not in td]
+    return [_io().submit(_read_staged, td) for td in staged]
+
+
+def finish_unstage(reads):
+    """Wait for every read begun by begin_unstage; raise the first failure (a ProtocolError, STAGE_FAILED)."""
+    concurrent.futures.wait(reads)
+    for read in reads:
+        read.result()
+
+
+def _read_staged(td):
+    name, path, size = td.get('name'), td.get('file'), td.get('bytes')
+    if not isinstance(path, str) or not os.path.isabs(path) or not _is_count(size):
+        raise ProtocolError('STAGE_FAILED', 'staged tensor %s needs an absolute `file` and its length `bytes`' % name)
+    try:
+        with open(path, 'rb', buffering=0) as f:
+            data = f.readall()
+    except OSError as error:
+        raise ProtocolError('STAGE_FAILED', 'cannot read staged tensor %s from %s: %s' % (name, path, error.strerror or error))
+    if len(data) != size:
+        raise ProtocolError('STAGE_FAILED', 'staged tensor %s: %s holds %d bytes, not the %d announced' % (name, path, len(data), size))
+    for key in ('file', 'bytes', 'sha256'):
+        td.pop(key, None)
+    td['data'] = data
+
+
+def _write_file(path, data):
+    """Create `path` (never an existing file) holding `data`; on failure remove what was written and raise."""
+    f = open(path, 'xb')
+    try:
+        with f:
+            f.write(data)
+    except BaseException:
+        _unlink(path)
+        raise
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class Stager:
+    """Saves after `start.staging`: each tensor's raw bytes (weights and optimizer slots of every object) go to a
+    new file `<requestId>-<n>` in the staging directory, written on the I/O threads while training goes on; the
+    `state` reply names the files once every one is closed (no fsync: the store does it). At most `max_in_flight`
+    saves are in flight: a further save waits for the oldest. A failed write removes that save's files and replies
+    `error` STORE_NO_SPACE (ENOSPC) or STAGE_FAILED."""
+
+    def __init__(self, directory, max_in_flight):
+        self.dir, self.max_in_flight = directory, max_in_flight
+        self.in_flight = collections.deque()  # one thread per save: waits for its writes, then replies
+        self.files = 0
+
+    def save(self, request_id, state):
+        while len(self.in_flight) >= self.max_in_flight:
+            self.in_flight.popleft().join()
+        prefix = re.sub(r'[^A-Za-z0-9._-]', '_', request_id)
+        writes = []
+
+        def stage(td):
+            if 'data' not in td:
+                return td
+            self.files += 1
+            name = '%s-%d' % (prefix, self.files)
+            path = os.path.join(self.dir, name)
+            writes.append((path, _io().submit(_write_file, path, td['data'])))
+            return {'name': td['name'], 'dtype': td['dtype'], 'shape': list(td['shape']), 'file': name, 'bytes': memoryview(td['data']).nbytes}
+
+        staged = _map_tensors(state, stage)
+        replier = threading.Thread(target=self._reply, args=(request_id, staged, writes), name='ckpt-stage-reply', daemon=True)
+        replier.start()
+        self.in_flight.append(replier)
+
+    def _reply(self, request_id, staged, writes):
+        concurrent.futures.wait([w for _, w in writes])
+        failures = [w.exception() for _, w in writes if w.exception() is not None]
+        if not failures:
+            _send_quietly({'type': 'state', 'requestId': request_id, 'state': staged})
+            return
+        for path, write in writes:
+            if write.exception() is None:  # a failed write removed its own file
+                _unlink(path)
+        error = failures[0]
+        code = 'STORE_NO_SPACE' if getattr(error, 'errno', None) == errno.ENOSPC else 'STAGE_FAILED'
+        _send_quietly({'type': 'error', 'requestId': request_id, 'code': code,
+                       'message': 'save failed: writing a staged tensor to %s failed: %s' % (self.dir, getattr(error, 'strerror', None) or error)})
+
+    def finish(self):
+        """Wait until every save in flight has replied."""
+        while self.in_flight:
+            self.in_flight.popleft().join()
+
+
+def _map_tensors(state, fn):
+    """A copy of `state` whose weights and optimizer slots are fn(tensor); the rest is shared."""
+    objects = {}
+    for name, obj in state['objects'].items():
+        obj = dict(obj, weights=[fn(td) for td in obj['weights']])
+        if obj.get('optimizer'):
+            obj['optimizer'] = dict(obj['optimizer'], slots=[fn(td) for td in obj['optimizer'].get('slots', [])])
+        objects[name] = obj
+    return dict(state, objects=objects)
+
+
+def _send_quietly(message):
+    """send() from a background thread: a supervisor that is gone is nobody to tell."""
+    try:
+        send(message)
+    except (OSError, ValueError):
+        pass
+
+
 class HeldStates:
     """States kept for `save`. With hold: every reported position until released (cumulative, by epoch then
     step). Without: the latest `keep` epoch ends."""
@@ -199,7 +351,7 @@ class Trainer:
     name = 'python-trainer'
     version = '0.0.0'
     backend = 'python'
-    capabilities = None  # default: save, save-now, restore, stop, batch_end, hold (+ eval when evaluate is set)
+    capabilities = None  # default: save, save-now, restore, stop, batch_end, hold, stage (+ eval when evaluate is set)
     batches_per_epoch = None  # optional: sent in hello for the progress bar
 
     def setup(self, config, seed, state):
@@ -259,10 +411,11 @@ class _Session:
         self.stop_requested = False
         caps = trainer.capabilities
         if caps is None:
-            caps = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold'] + (['eval'] if trainer.evaluate else [])
+            caps = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', 'stage'] + (['eval'] if trainer.evaluate else [])
         self.capabilities = list(caps)
         self.held = HeldStates('hold' in self.capabilities, DEFAULT_MAX_HELD, DEFAULT_KEEP_EPOCH_STATES)
         self.latest = None  # the latest epoch-boundary state (the start state before the first epoch end)
+        self.stager = None  # a Stager once start carried `staging` (and hello listed 'stage')
 
     def wait_for_room(self):
         """Backpressure: while maxHeld states are unreleased, carry out supervisor commands instead of training on."""
@@ -289,6 +442,8 @@ class _Session:
                     break
                 if message['type'] == 'stop':
                     self.stop_requested = True
+                if message['type'] in ('start', 'restore', 'eval'):
+                    message['_reads'] = begin_unstage(message.get('state'))  # read staged files while training goes on
                 self.inbox.put(message)
         except ProtocolError as error:
             self.inbox.put({'type': '_fault', 'code': error.code, 'message': str(error)})
@@ -319,6 +474,7 @@ class _Session:
         kind = m['type']
         try:
             if kind == '_eof' or kind == 'exit':
+                self.finish_saves()
                 _exit(0)
             if kind == '_fault':
                 send({'type': 'error', 'code': m['code'], 'message': m['message']})
@@ -338,11 +494,11 @@ class _Session:
             elif kind == 'restore':
                 if self.phase in ('idle', 'setup'):
                     raise ProtocolError('PROTOCOL_NOT_STARTED', 'restore before start; pass the state in start instead')
-                self.trainer.restore(m['state'])
+                self.trainer.restore(_unstaged(m))
             elif kind == 'eval':
                 if not self.trainer.evaluate:
                     raise ProtocolError('PROTOCOL_UNSUPPORTED', 'this trainer cannot evaluate')
-                metrics = self.trainer.evaluate(m['state'], m.get('split', 'test'))
+                metrics = self.trainer.evaluate(_unstaged(m), m.get('split', 'test'))
                 send({'type': 'eval_result', 'requestId': m['requestId'], 'metrics': metrics})
         except Exception as error:  # report the command's failure, keep serving
             code = getattr(error, 'code', None) or ('PROTOCOL_BAD_MESSAGE' if isinstance(error, (KeyError, TypeError)) else 'TRAINER_COMMAND_FAILED')
@@ -373,7 +529,15 @@ class _Session:
         if state is None:
             at = 'epoch %s, step %s' % (epoch, step) if step is not None else 'epoch %s' % epoch
             raise ProtocolError('PROTOCOL_STATE_GONE', 'the state of %s is no longer held (%s)' % (at, self.held.why_gone()))
-        send({'type': 'state', 'requestId': m['requestId'], 'state': state})
+        if self.stager:
+            self.stager.save(m['requestId'], state)  # replies once its files are written
+        else:
+            send({'type': 'state', 'requestId': m['requestId'], 'state': state})
+
+    def finish_saves(self):
+        """Let every staged save in flight reply (the supervisor was promised them) before the process ends."""
+        if self.stager:
+            self.stager.finish()
 
     def start(self, m):
         if self.phase != 'idle':
@@ -381,11 +545,16 @@ class _Session:
         config, seed = m.get('config'), m.get('seed')
         if not isinstance(config, dict) or not isinstance(seed, (int, float)) or isinstance(seed, bool):
             raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'start needs a config map and a numeric seed')
+        staging = m.get('staging') if 'stage' in self.capabilities else None
+        if staging is not None and not (isinstance(staging, dict) and isinstance(staging.get('dir'), str) and os.path.isabs(staging['dir'])):
+            raise ProtocolError('PROTOCOL_BAD_MESSAGE', 'start.staging must be {dir: <absolute path>}')
         self.phase = 'setup'
         try:
-            self.trainer.setup(config, int(seed), m.get('state'))
-            self.held = HeldStates(self.held.hold, _positive_or(config.get('maxHeld'), DEFAULT_MAX_HELD),
-                                   _positive_or(config.get('keepEpochStates'), DEFAULT_KEEP_EPOCH_STATES))
+            self.trainer.setup(config, int(seed), _unstaged(m))
+            max_held = _positive_or(config.get('maxHeld'), DEFAULT_MAX_HELD)
+            self.held = HeldStates(self.held.hold, max_held, _positive_or(config.get('keepEpochStates'), DEFAULT_KEEP_EPOCH_STATES))
+            if staging is not None:
+                self.stager = Stager(staging['dir'], max_held)
             self.latest = self.trainer.capture()
             self.phase = 'training'
             epoch, step = self.trainer.train(Context(self, config, int(seed)))
@@ -395,12 +564,19 @@ class _Session:
                 sys.stderr.write('%s: %s\n' % (code, error))
             else:
                 traceback.print_exc(file=sys.stderr)
+            self.finish_saves()
             send({'type': 'error', 'code': code or 'TRAINER_FAILED', 'message': str(error)})
             _exit(1)
         self.phase = 'finished'
         final = self.trainer.capture()
         send({'type': 'done', 'epoch': epoch, 'step': step, 'reason': 'stopped' if self.stop_requested else 'done',
               'weightsDigest': weights_digest(final)})
+
+
+def _unstaged(m):
+    """m['state'] once the reads of its staged tensors (begun when the command arrived) are done."""
+    finish_unstage(m.get('_reads') or [])
+    return m.get('state')
 
 
 def _positive_or(value, fallback):

@@ -54,7 +54,7 @@ def tensor_from_bytes(data, dtype, shape, name='tensor'):
     count = math.prod(shape)
     if len(data) != count * np.dtype(np_dtype).itemsize:
         raise StateError('tensor %s (%s %s) needs %d bytes but has %d' % (name, dtype, list(shape), count * np.dtype(np_dtype).itemsize, len(data)))
-    array = np.frombuffer(bytes(data), dtype=np_dtype).astype(np.dtype(np_dtype).newbyteorder('='), copy=True)
+    array = np.frombuffer(data, dtype=np_dtype).astype(np.dtype(np_dtype).newbyteorder('='), copy=True)
     return torch.from_numpy(array.reshape(shape)).to(torch_dtype)
 
 

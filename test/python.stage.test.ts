@@ -1,0 +1,394 @@
+// The Python SDK's 'stage' capability (docs/protocol.md, "Staged tensors"): with `start.staging`, a save's tensors
+// go to files in the staging directory and the `state` reply names them; staged tensors sent to the trainer are
+// read from their files before the trainer's own code sees them. These suites drive real Python trainer processes
+// over the real protocol, as a supervisor would.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CheckpointState, TensorData } from '../src/checkpoint.js';
+import type { SupervisorMessage, TrainConfig } from '../src/protocol/index.js';
+import { weightsDigest } from '../src/store/digest.js';
+import { tempDir } from './fixtures/run-helpers.js';
+import { killAllTrainers, startTrainer, type TrainerClient } from './trainer.client.js';
+
+const SDK = fileURLToPath(new URL('../trainers/python', import.meta.url));
+const LR = `${SDK}/logistic_regression.py`;
+const LR_CONFIG: TrainConfig = { epochs: 4, batchSize: 32, trainSize: 256, validationSize: 64, testSize: 64 };
+
+/** A staged tensor as it travels: no `data`, a file and its length. */
+interface Staged { name: string; dtype: string; shape: number[]; file: string; bytes: number; sha256?: string }
+
+const work = tempDir('ckpt-pystage-');
+
+// Scripts this suite writes: the logistic regression with its own capabilities (an opt-out of 'stage'), and a
+// numpy trainer whose big weight tensor and optimizer slot hold `floats` float32 each (big files on demand), plus a
+// 16-float weight tensor.
+const NO_STAGE = join(work.dir, 'lr_no_stage.py');
+writeFileSync(NO_STAGE, [
+  'import runpy, sys',
+  `sys.path.insert(0, ${JSON.stringify(SDK)})`,
+  'import ckpt_trainer',
+  "ckpt_trainer.Trainer.capabilities = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', 'eval']",
+  `runpy.run_path(${JSON.stringify(LR)}, run_name='__main__')`,
+].join('\n'));
+
+const BALLAST = join(work.dir, 'ballast.py');
+writeFileSync(BALLAST, `
+import sys, time
+sys.path.insert(0, ${JSON.stringify(SDK)})
+import numpy as np
+from ckpt_trainer import Trainer, run_trainer
+
+
+def tensor(name, a):
+    return {'name': name, 'dtype': 'float32', 'shape': [int(a.size)], 'data': a.astype('<f4').tobytes()}
+
+
+def values(td):
+    return np.frombuffer(td['data'], dtype='<f4').astype(np.float32)
+
+
+class Ballast(Trainer):
+    name, version, backend = 'ballast', '1.0.0', 'python'
+
+    def setup(self, config, seed, state):
+        self.epochs, self.batches = int(config.get('epochs', 3)), int(config.get('batches', 4))
+        self.every = int(config.get('batchEvery') or 0)
+        n = int(config.get('floats', 1024))
+        self.w = np.random.default_rng(seed).standard_normal(n, dtype=np.float32)
+        self.v = np.zeros(n, dtype=np.float32)
+        self.b = np.zeros(16, dtype=np.float32)  # a small tensor next to the big ones
+        self.epoch, self.step, self.history = 0, 0, []
+        if state:
+            self.restore(state)
+            self.epoch, self.step = state['trainer']['epoch'], state['trainer']['step']
+            self.history = list(state['history'])
+
+    def capture(self):
+        return {'objects': {'model': {'weights': [tensor('b', self.b), tensor('w', self.w)],
+                                      'optimizer': {'className': 'Ballast', 'config': {}, 'slots': [tensor('w/v', self.v)], 'hidden': {}}}},
+                'trainer': {'epoch': self.epoch, 'step': self.step}, 'history': list(self.history)}
+
+    def restore(self, state):
+        model = state['objects']['model']
+        self.b, self.w = (values(td) for td in model['weights'])
+        self.v = values(model['optimizer']['slots'][0])
+
+    def train(self, ctx):
+        while self.epoch < self.epochs:
+            t0 = time.perf_counter()
+            while self.step < (self.epoch + 1) * self.batches:
+                self.v *= np.float32(0.9)
+                self.v += np.float32(0.01) * self.w
+                self.w -= self.v
+                self.b += self.w[:16]
+                self.step += 1
+                batch = self.step - self.epoch * self.batches
+                if self.every and batch % self.every == 0 and batch < self.batches:
+                    ctx.batch_end(self.epoch + 1, batch, self.step, {'loss': float(np.abs(self.w[:4096]).mean())})
+                if ctx.checkpoint():
+                    return self.epoch, self.step
+            self.epoch += 1
+            loss = float(np.abs(self.w[:4096]).mean())
+            metrics = {'loss': loss, 'acc': 0.5, 'val_loss': loss, 'val_acc': 0.5}
+            self.history.append({'epoch': self.epoch, 'metrics': metrics})
+            ctx.epoch_end(self.epoch, self.step, metrics, int((time.perf_counter() - t0) * 1000))
+            if ctx.checkpoint():
+                break
+        return self.epoch, self.step
+
+
+run_trainer(Ballast())
+`);
+
+/** Every tensor of a state (weights and optimizer slots of every object). */
+function tensorsOf(state: CheckpointState): Array<TensorData | Staged> {
+  return Object.values(state.objects).flatMap((o) => [...o.weights, ...(o.optimizer?.slots ?? [])]) as Array<TensorData | Staged>;
+}
+
+/** A staged reply's state with each file's bytes in `data` (as the store would adopt it). */
+function adopt(state: CheckpointState, dir: string): CheckpointState {
+  const load = (t: TensorData | Staged): TensorData => {
+    const s = t as Staged;
+    const data = readFileSync(join(dir, s.file));
+    assert.is(data.byteLength, s.bytes, `${s.file}: length`);
+    return { name: s.name, dtype: s.dtype as TensorData['dtype'], shape: s.shape, data: new Uint8Array(data) };
+  };
+  const objects = Object.fromEntries(Object.entries(state.objects).map(([name, o]) => [name, {
+    ...o, weights: o.weights.map(load), ...(o.optimizer ? { optimizer: { ...o.optimizer, slots: o.optimizer.slots.map(load) } } : {}),
+  }]));
+  return { ...state, objects };
+}
+
+/** The state with every tensor staged in files under `dir` (absolute paths, sha256), as a supervisor sends it. */
+function stageInto(state: CheckpointState, dir: string, tag: string): CheckpointState {
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  const put = (t: TensorData): Staged => {
+    const file = join(dir, `${tag}-${++n}`);
+    writeFileSync(file, t.data);
+    return { name: t.name, dtype: t.dtype, shape: t.shape, file, bytes: t.data.byteLength, sha256: createHash('sha256').update(t.data).digest('hex') };
+  };
+  const objects = Object.fromEntries(Object.entries(state.objects).map(([name, o]) => [name, {
+    ...o, weights: o.weights.map(put), ...(o.optimizer ? { optimizer: { ...o.optimizer, slots: o.optimizer.slots.map(put) } } : {}),
+  }]));
+  return { ...state, objects } as unknown as CheckpointState;
+}
+
+/** Send a start that may carry `staging` (a field this side's typed messages may not list yet). */
+function start(t: TrainerClient, config: TrainConfig, seed: number, extra: { staging?: { dir: string }; state?: CheckpointState } = {}): void {
+  t.send({ type: 'start', config, seed, ...extra } as SupervisorMessage);
+}
+
+function filesIn(dir: string): string[] {
+  return readdirSync(dir).sort();
+}
+
+function sha(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Train to the end without staging; the final state and done. */
+async function framesRun(script: string, config: TrainConfig, seed: number, state?: CheckpointState) {
+  const t = startTrainer(script);
+  await t.next('hello');
+  start(t, config, seed, state ? { state } : {});
+  const done = await t.next('done');
+  t.send({ type: 'save', requestId: 'final' });
+  const final = (await t.next('state', (m) => m.requestId === 'final')).state;
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+  return { done, final, messages: t.messages };
+}
+
+test('given the Python SDK, when a trainer says hello, then it lists stage by default; one with its own capabilities opts out', async () => {
+  const t = startTrainer(LR);
+  assert.ok((await t.next('hello')).capabilities.includes('stage'));
+  t.send({ type: 'exit' });
+  const o = startTrainer(NO_STAGE);
+  const hello = await o.next('hello');
+  assert.not.ok(hello.capabilities.includes('stage'));
+  assert.ok(hello.capabilities.includes('hold'));
+  o.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+  assert.is((await o.exited).code, 0);
+});
+
+test('given a trainer that opted out of stage, when start carries staging anyway, then its state replies carry the data in frames and nothing is written', async () => {
+  const dir = join(work.dir, 'opt-out');
+  mkdirSync(dir);
+  const t = startTrainer(NO_STAGE);
+  await t.next('hello');
+  start(t, LR_CONFIG, 5, { staging: { dir } });
+  await t.next('done');
+  t.send({ type: 'save', requestId: 'final' });
+  const { state } = await t.next('state', (m) => m.requestId === 'final');
+  assert.ok(tensorsOf(state).every((x) => 'data' in x && !('file' in x)));
+  assert.equal(filesIn(dir), []);
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
+let reference: Awaited<ReturnType<typeof framesRun>>;
+let stagedE2: { state: CheckpointState; dir: string };
+
+test('given start with staging, when every reported position is saved while training goes on, then each reply names complete files in the staging dir holding exactly the frames run\'s bytes', async () => {
+  reference = await framesRun(LR, { ...LR_CONFIG, batchEvery: 1 }, 5);
+  const frameStates = new Map<string, CheckpointState>();
+  // The frames reference for every position: a trainer without staging saving each one.
+  {
+    const f = startTrainer(LR);
+    await f.next('hello');
+    f.send({ type: 'start', config: { ...LR_CONFIG, batchEvery: 1 }, seed: 5 });
+    await f.next('done');
+    for (const m of f.messages) {
+      if (m.type !== 'batch_end' && m.type !== 'epoch_end') continue;
+      const id = `${m.type}-${m.epoch}-${m.step}`;
+      f.send({ type: 'save', requestId: id, epoch: m.epoch, step: m.step });
+      frameStates.set(id, (await f.next('state', (r) => r.requestId === id)).state);
+    }
+    f.send({ type: 'exit' });
+    await f.exited;
+  }
+  const dir = join(work.dir, 'staging-lr');
+  mkdirSync(dir);
+  const t = startTrainer(LR);
+  await t.next('hello');
+  start(t, { ...LR_CONFIG, batchEvery: 1 }, 5, { staging: { dir } });
+  // Ask for each position as it is reported, without waiting for replies: saves overlap training and each other,
+  // and the background replies share stdout with the loop's batch_end frames.
+  const replies: Array<Promise<{ id: string; state: CheckpointState }>> = [];
+  const ended = t.next('done');
+  let asked = 0;
+  t.child.stdout!.on('data', () => {
+    for (; asked < t.messages.length; asked++) {
+      const m = t.messages[asked];
+      if (m.type !== 'batch_end' && m.type !== 'epoch_end') continue;
+      const id = `${m.type}-${m.epoch}-${m.step}`;
+      replies.push(t.next('state', (r) => r.requestId === id).then((r) => ({ id, state: r.state })));
+      t.send({ type: 'save', requestId: id, epoch: m.epoch, step: m.step });
+    }
+  });
+  const done = await ended;
+  const states = await Promise.all(replies);
+  assert.is(states.length, frameStates.size);
+  assert.is(t.fault, undefined, 'every frame decodes: background replies never interleave with the loop\'s frames');
+  assert.is(done.weightsDigest, reference.done.weightsDigest, 'done.weightsDigest as without staging');
+  const named = new Set<string>();
+  for (const { id, state } of states) {
+    for (const x of tensorsOf(state)) {
+      const s = x as Staged;
+      assert.not.ok('data' in x, `${id}: ${s.name} travels staged`);
+      assert.match(s.file, /^[A-Za-z0-9._-]+$/);
+      assert.ok(s.file.startsWith(`${id}-`), s.file);
+      assert.not.ok(named.has(s.file), `${s.file} is unique`);
+      named.add(s.file);
+    }
+    const adopted = adopt(state, dir);
+    const framed = frameStates.get(id)!;
+    assert.equal(adopted.trainer, framed.trainer, id);
+    assert.equal(adopted.history, framed.history, id);
+    assert.equal(tensorsOf(adopted).map((x) => Buffer.from((x as TensorData).data).toString('hex')),
+      tensorsOf(framed).map((x) => Buffer.from((x as TensorData).data).toString('hex')), `${id}: weights and slots byte for byte`);
+  }
+  assert.equal(filesIn(dir), [...named].sort(), 'the staging dir holds exactly the files the replies name');
+  stagedE2 = { state: states.find((s) => s.id === 'epoch_end-2-16')!.state, dir };
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
+test('given a start state whose tensors are staged files, when the trainer resumes from it, then it reads them (leaving them untouched) and ends with the uninterrupted digest', async () => {
+  const staged = stageInto(adopt(stagedE2.state, stagedE2.dir), join(work.dir, 'blobs-start'), 'blob');
+  const files = tensorsOf(staged).map((x) => (x as Staged).file);
+  const before = files.map((f) => [sha(f), statSync(f).mtimeMs]);
+  const resumed = await framesRun(LR, { ...LR_CONFIG, batchEvery: 1 }, 5, staged);
+  assert.equal(resumed.messages.filter((m) => m.type === 'epoch_end').map((m) => (m as { epoch: number }).epoch), [3, 4]);
+  assert.is(resumed.done.weightsDigest, reference.done.weightsDigest);
+  assert.equal(resumed.final.history, reference.final.history);
+  assert.equal(files.map((f) => [sha(f), statSync(f).mtimeMs]), before, 'read only');
+});
+
+test('given restore and eval states with staged tensors, when the trainer runs them, then it restores and evaluates exactly those weights', async () => {
+  const e2 = adopt(stagedE2.state, stagedE2.dir);
+  const staged = stageInto(e2, join(work.dir, 'blobs-restore'), 'blob');
+  const t = startTrainer(LR);
+  await t.next('hello');
+  start(t, LR_CONFIG, 5);
+  await t.next('done');
+  t.send({ type: 'eval', requestId: 'framed', state: e2, split: 'validation' });
+  const framed = await t.next('eval_result', (m) => m.requestId === 'framed');
+  t.send({ type: 'eval', requestId: 'staged', state: staged, split: 'validation' });
+  const fromFiles = await t.next('eval_result', (m) => m.requestId === 'staged');
+  assert.equal(fromFiles.metrics, framed.metrics);
+  assert.is(fromFiles.metrics.loss, e2.history[1].metrics.val_loss);
+  t.send({ type: 'restore', state: staged });
+  t.send({ type: 'save', requestId: 'now', at: 'now' });
+  const { state } = await t.next('state', (m) => m.requestId === 'now');
+  assert.is(weightsDigest(state), weightsDigest(e2));
+  assert.equal(tensorsOf(state).map((x) => Buffer.from((x as TensorData).data).toString('hex')), tensorsOf(e2).map((x) => Buffer.from((x as TensorData).data).toString('hex')));
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+});
+
+test('given a staged tensor whose file is short or missing, when sent in start or eval, then STAGE_FAILED names it: start fails without a traceback, eval fails alone', async () => {
+  const e2 = adopt(stagedE2.state, stagedE2.dir);
+  const short = stageInto(e2, join(work.dir, 'blobs-short'), 'blob');
+  const w = short.objects.model.weights[0] as unknown as Staged;
+  writeFileSync(w.file, readFileSync(w.file).subarray(1));
+  const a = startTrainer(LR);
+  await a.next('hello');
+  const failed = a.next('error');
+  start(a, LR_CONFIG, 5, { state: short });
+  const err = await failed;
+  assert.is(err.code, 'STAGE_FAILED');
+  assert.match(err.message, new RegExp(`${w.file}.*63 bytes, not the 64`));
+  assert.is((await a.exited).code, 1);
+  assert.not.match(a.stderr.join(''), /Traceback/);
+
+  const missing = stageInto(e2, join(work.dir, 'blobs-missing'), 'blob');
+  const slot = missing.objects.model.optimizer!.slots[1] as unknown as Staged;
+  execFileSync('rm', [slot.file]);
+  const b = startTrainer(LR);
+  await b.next('hello');
+  start(b, LR_CONFIG, 5);
+  await b.next('done');
+  b.send({ type: 'eval', requestId: 'ev', state: missing, split: 'test' });
+  const evalError = await b.next('error', (m) => m.requestId === 'ev');
+  assert.is(evalError.code, 'STAGE_FAILED');
+  assert.match(evalError.message, /b\/velocity/);
+  b.send({ type: 'save', requestId: 'after' });
+  assert.ok(await b.next('state', (m) => m.requestId === 'after'), 'still serving');
+  b.send({ type: 'exit' });
+  assert.is((await b.exited).code, 0);
+  assert.not.match(b.stderr.join(''), /Traceback/);
+});
+
+test('given a staging dir that cannot take files, when a save is asked, then error STAGE_FAILED for that request and the trainer goes on serving', async () => {
+  const t = startTrainer(LR);
+  await t.next('hello');
+  start(t, LR_CONFIG, 5, { staging: { dir: join(work.dir, 'no-such-dir') } });
+  await t.next('done');
+  t.send({ type: 'save', requestId: 'lost' });
+  const err = await t.next('error', (m) => m.requestId === 'lost');
+  assert.is(err.code, 'STAGE_FAILED');
+  assert.match(err.message, /no-such-dir/);
+  t.send({ type: 'exit' });
+  assert.is((await t.exited).code, 0);
+  assert.not.ok(existsSync(join(work.dir, 'no-such-dir')), 'nothing created outside the staging dir');
+});
+
+test('given a staging dir on a 6 MiB tmpfs, when a save needs 8 MiB, then error STORE_NO_SPACE, its files are gone, and a later save that fits is staged', async () => {
+  const disk = join(work.dir, 'small-disk');
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', disk]);
+  try {
+    const t = startTrainer(BALLAST);
+    await t.next('hello');
+    start(t, { epochs: 1, batches: 2, floats: 1 << 20 }, 7, { staging: { dir: disk } }); // 64 B, then 4 MiB twice
+    await t.next('done');
+    t.send({ type: 'save', requestId: 'big' });
+    const err = await t.next('error', (m) => m.requestId === 'big');
+    assert.is(err.code, 'STORE_NO_SPACE', err.message);
+    assert.equal(filesIn(disk), [], 'the files of the failed save are deleted (the small one was written)');
+    execFileSync('mount', ['-o', 'remount,size=12m', disk]);
+    t.send({ type: 'save', requestId: 'fits' });
+    const { state } = await t.next('state', (m) => m.requestId === 'fits');
+    assert.equal(tensorsOf(state).map((x) => (x as Staged).bytes), [64, 4 << 20, 4 << 20]);
+    assert.equal(filesIn(disk), tensorsOf(state).map((x) => (x as Staged).file).sort());
+    t.send({ type: 'exit' });
+    assert.is((await t.exited).code, 0);
+  } finally {
+    execFileSync('umount', [disk]);
+  }
+});
+
+for (const ending of ['exit', 'end of stdin'] as const) {
+  test(`given a 2 × 64 MiB save in flight, when ${ending} follows at once, then the state reply is sent with complete files before the trainer exits 0`, async () => {
+    const dir = join(work.dir, `staging-${ending.replace(/ /g, '-')}`);
+    mkdirSync(dir);
+    const t = startTrainer(BALLAST);
+    await t.next('hello');
+    start(t, { epochs: 1, batches: 2, floats: 16 << 20 }, 7, { staging: { dir } });
+    await t.next('done');
+    const reply = t.next('state', (m) => m.requestId === 'last');
+    t.send({ type: 'save', requestId: 'last' });
+    if (ending === 'exit') t.send({ type: 'exit' });
+    t.child.stdin!.end();
+    const { state } = await reply;
+    assert.is((await t.exited).code, 0);
+    const adopted = adopt(state, dir);
+    assert.equal(tensorsOf(adopted).map((x) => (x as TensorData).data.byteLength), [64, 64 << 20, 64 << 20]);
+    assert.is(weightsDigest(adopted), t.messages.find((m) => m.type === 'done')!.weightsDigest);
+  });
+}
+
+test.after(() => {
+  killAllTrainers();
+  work.cleanup();
+});
+
+test.run();
