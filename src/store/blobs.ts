@@ -336,10 +336,10 @@ export class BlobStore implements BlobBackend {
     return found;
   }
 
-  /** Leftover temp files (writes that never finished). */
+  /** Leftover temp files (writes that never finished); staging directories are not temp files (staged.ts). */
   async temps(): Promise<string[]> {
     try {
-      return (await readdir(this.tmpDir)).map((name) => join(this.tmpDir, name));
+      return (await readdir(this.tmpDir)).filter((name) => name !== 'staging').map((name) => join(this.tmpDir, name));
     } catch {
       return [];
     }

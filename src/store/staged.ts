@@ -36,21 +36,31 @@ export async function createStagingDir(root: string): Promise<string> {
  * @example await removeStagingDirs(root, { own: true })
  */
 export async function removeStagingDirs(root: string, options: { own: boolean }): Promise<number> {
+  const doomed = [...await staleStagingDirs(root), ...(options.own ? await ownStagingDirs(root) : [])];
+  for (const dir of doomed) await rm(dir, { recursive: true, force: true });
+  return doomed.length;
+}
+
+/** Staging directories whose supervisor process is not alive (what a SIGKILL left). */
+export async function staleStagingDirs(root: string): Promise<string[]> {
+  return (await stagingDirs(root)).filter((d) => d.pid !== process.pid && !isAlive(d.pid)).map((d) => d.path);
+}
+
+async function ownStagingDirs(root: string): Promise<string[]> {
+  return (await stagingDirs(root)).filter((d) => d.pid === process.pid).map((d) => d.path);
+}
+
+async function stagingDirs(root: string): Promise<{ path: string; pid: number }[]> {
   let names: string[];
   try {
     names = await readdir(root);
   } catch {
-    return 0;
+    return [];
   }
-  let removed = 0;
-  for (const name of names) {
+  return names.flatMap((name) => {
     const pid = Number(/^(\d+)-\d+$/.exec(name)?.[1]);
-    if (!Number.isInteger(pid)) continue;
-    if (pid === process.pid ? !options.own : isAlive(pid)) continue;
-    await rm(join(root, name), { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
+    return Number.isInteger(pid) && pid > 0 ? [{ path: join(root, name), pid }] : [];
+  });
 }
 
 function isAlive(pid: number): boolean {
