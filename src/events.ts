@@ -24,7 +24,11 @@ export interface RunStarted {
   /** The normalized policy configuration (see src/policy). */
   policy: Record<string, unknown>;
   pid: number;
+  /** How tensors travel between this trainer session and the store: `staged` files (capability `stage`) or `frames`. */
+  tensors?: TensorTransport;
 }
+/** How a trainer session's tensors travel (docs/protocol.md): as files in the store, or inside protocol frames. */
+export type TensorTransport = 'staged' | 'frames';
 export interface RunResumed {
   run: string;
   /** Checkpoint the run continued from; null when no checkpoint verified and it started over. */
@@ -36,6 +40,8 @@ export interface RunResumed {
   reason: 'resume' | 'restart';
   /** The run's new planned end, when this resume extends a finished run (`ckpt train --resume --epochs N`). */
   epochs?: number;
+  /** How tensors travel in this trainer session (see RunStarted.tensors). */
+  tensors?: TensorTransport;
 }
 export interface RunCrashed {
   run: string;

@@ -62,6 +62,7 @@ function slowLastCommit(lastEpoch: number, ms: number, trainerPid: () => number,
       const ws = await defaultPorts.openWorkspace(dir);
       const real = ws.store;
       const store: RunStore = {
+        ...real,
         commit: async (state, meta) => {
           const committed = await real.commit(state, meta);
           if (meta.epoch === lastEpoch) {
@@ -70,12 +71,6 @@ function slowLastCommit(lastEpoch: number, ms: number, trainerPid: () => number,
           }
           return committed;
         },
-        load: (checkpoint) => real.load(checkpoint),
-        loadNewestVerified: (run) => real.loadNewestVerified(run),
-        prune: (checkpoint, intent) => real.prune(checkpoint, intent),
-        removeOrphans: () => real.removeOrphans(),
-        backup: (checkpoint, target, seq) => real.backup(checkpoint, target, seq),
-        weightsDigest: (state) => real.weightsDigest(state),
       };
       return { ...ws, store, close: () => ws.close() };
     },

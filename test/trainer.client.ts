@@ -4,8 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protocol/index.js';
-import type { BatchEnd, Done, SupervisorMessage, TrainConfig, TrainerMessage } from '../src/protocol/index.js';
+import type { BatchEnd, Done, StateReply, SupervisorMessage, TrainConfig, TrainerMessage as WireMessage } from '../src/protocol/index.js';
+import { assertInMemory } from '../src/protocol/staged.js';
 import type { CheckpointState } from '../src/checkpoint.js';
+
+/** What this client receives: it offers no staging directory, so every state reply is in memory (checked). */
+type TrainerMessage = Exclude<WireMessage, StateReply> | (Omit<StateReply, 'state'> & { state: CheckpointState });
 import { resolveTrainer } from '../src/trainers.js';
 
 export interface TrainerClient {
@@ -69,6 +73,7 @@ export function startTrainer(nameOrPath: string, env: Record<string, string> = {
   child.stdout!.on('data', (chunk: Buffer) => {
     try {
       for (const m of decoder.push(chunk)) {
+        if (m.type === 'state') assertInMemory((m as unknown as StateReply).state, 'state reply');
         client.messages.push(m as unknown as TrainerMessage);
         for (let i = 0; i < waiters.length; i++) {
           const w = waiters[i];

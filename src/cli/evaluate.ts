@@ -3,14 +3,16 @@
  * (no training happens), collect `eval_result` metrics. Used by `ckpt eval`.
  */
 import { firstValueFrom, filter, timeout } from 'rxjs';
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
+import { inMemoryVerified } from '../store/staged.js';
 import { CkptError } from '../errors.js';
 import type { Metrics } from '../events.js';
 import type { Evaluate } from '../protocol/index.js';
 import { TrainerProcess, type TrainerOutput } from '../run/trainer-process.js';
 import { resolveTrainer } from '../trainers.js';
 
-export interface EvalJob { id: string; state: CheckpointState }
+/** A checkpoint to evaluate; its tensors may be verified blob files (sent as such to a `stage` trainer). */
+export interface EvalJob { id: string; state: WireState }
 
 /**
  * @example const results = await evaluateWithTrainer('mnist-mlp', [{ id: 'ckpt-3', state }], 'test')
@@ -35,7 +37,9 @@ export async function evaluateWithTrainer(trainer: string, jobs: EvalJob[], spli
     for (const [i, job] of jobs.entries()) {
       const requestId = `eval-${i + 1}`;
       const answer = next((o) => o.kind === 'message' && (o.message.type === 'eval_result' || o.message.type === 'error') && (o.message as { requestId?: string }).requestId === requestId, `evaluating ${job.id}`);
-      proc.send({ type: 'eval', requestId, state: job.state, split });
+      // A `stage` trainer reads the verified blob files itself; any other gets the bytes in the frame.
+      const state = caps.includes('stage') ? job.state : await inMemoryVerified(job.state);
+      proc.send({ type: 'eval', requestId, state, split });
       const o = await answer;
       if (o.kind === 'message' && o.message.type === 'error') throw new CkptError('CLI_EVAL_FAILED', `trainer could not evaluate ${job.id}: ${o.message.code}: ${o.message.message}`);
       if (o.kind === 'message' && o.message.type === 'eval_result') results.push({ id: job.id, metrics: o.message.metrics });

@@ -3,7 +3,7 @@
  * writes length-prefixed msgpack frames to stdout and reads them from stdin. Every message is a msgpack map
  * with a string `type`. Tensors travel as raw little-endian bytes (msgpack bin) with dtype and shape.
  */
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -13,8 +13,10 @@ export const PROTOCOL_VERSION = 1;
  * What a trainer can do, announced in `hello.capabilities`. `hold`: the trainer keeps the state of every position
  * it reports (each `epoch_end`, each `batch_end` it sends) until the supervisor sends `release` past it, and waits
  * before training on while it holds `config.maxHeld` unreleased states (see docs/protocol.md, "Hold and release").
+ * `stage`: tensor bytes may travel as files in the store's file system instead of frames (`start.staging`; see
+ * docs/protocol.md, "Staged tensors").
  */
-export const TRAINER_CAPABILITIES = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'eval', 'hold'] as const;
+export const TRAINER_CAPABILITIES = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'eval', 'hold', 'stage'] as const;
 export type TrainerCapability = (typeof TRAINER_CAPABILITIES)[number];
 
 export interface Hello {
@@ -26,8 +28,8 @@ export interface Hello {
 }
 export interface EpochEnd { type: 'epoch_end'; epoch: number; step: number; metrics: Metrics; ms: number }
 export interface BatchEnd { type: 'batch_end'; epoch: number; batch: number; step: number; metrics: Metrics }
-/** Reply to `save` (and to `capture` for evaluation tools): the full resumable state. */
-export interface StateReply { type: 'state'; requestId: string; state: CheckpointState }
+/** Reply to `save`: the full resumable state (tensors staged as files when `start.staging` was given). */
+export interface StateReply { type: 'state'; requestId: string; state: WireState }
 export interface EvalResult { type: 'eval_result'; requestId: string; metrics: Metrics }
 export interface Log { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
 /** The loop ended (all epochs, or after `stop`); the trainer keeps serving `save` until stdin closes or `exit`. */
@@ -54,7 +56,11 @@ export interface TrainConfig {
   [key: string]: unknown;
 }
 /** Begin training; with `state`, continue exactly from it (weights, optimizer, epoch, step, RNG, cursor). */
-export interface Start { type: 'start'; config: TrainConfig; seed: number; state?: CheckpointState }
+export interface Start {
+  type: 'start'; config: TrainConfig; seed: number; state?: WireState;
+  /** To a 'stage' trainer with a local store: the directory its staged tensor files go into. */
+  staging?: { dir: string };
+}
 /**
  * Ask for the state. With `epoch` and `step`: exactly the state of that reported position (an `epoch_end` or a
  * `batch_end` the trainer sent), else error PROTOCOL_STATE_GONE — never another position's. With `epoch` only
@@ -71,9 +77,9 @@ export interface Release { type: 'release'; epoch: number; step: number }
 /** Finish the current batch, then send `done {reason: 'stopped'}`. */
 export interface Stop { type: 'stop'; reason: string }
 /** Replace weights and optimizer state (early stopping's restore-best); training position is unchanged. */
-export interface Restore { type: 'restore'; state: CheckpointState }
+export interface Restore { type: 'restore'; state: WireState }
 /** Evaluate the given state on a data split without training (used by `ckpt eval`). */
-export interface Evaluate { type: 'eval'; requestId: string; state: CheckpointState; split: 'test' | 'validation' | 'train' }
+export interface Evaluate { type: 'eval'; requestId: string; state: WireState; split: 'test' | 'validation' | 'train' }
 /** Exit now (after `done`). */
 export interface Exit { type: 'exit' }
 

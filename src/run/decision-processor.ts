@@ -14,7 +14,8 @@
  *   const decisions = await processor.feed(epochEnded); // stored decisions, acted on
  */
 import type { EventInput, Ledger, LedgerEvent } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
+import type { TensorForm } from '../store/load.js';
 import { hasCode } from '../errors.js';
 import { DECISION_EVENT, type CheckpointCommitted, type Decision, type Metrics, type SaveFailed } from '../events.js';
 import type { RunPolicy, RunStore } from './ports.js';
@@ -37,10 +38,18 @@ export interface RecordedDecision extends Decision {
 /** The effects only a driver can carry out; everything else is the processor's. */
 export interface DecisionDriver {
   /** The trainer's state at exactly `position` (reject when it cannot be had: the save fails, nothing else is committed). */
-  capture(position: Position, decision: RecordedDecision): Promise<CheckpointState>;
+  capture(position: Position, decision: RecordedDecision): Promise<WireState>;
+  /**
+   * True when `capture` has fixed the state by the time it returns (a trainer process was asked for a position it
+   * holds): the processor then goes on at once and the save queue waits for the reply. Otherwise (an in-process model
+   * that trains on) the processor waits for the capture before anything else happens.
+   */
+  readonly captureFixedOnCall?: boolean;
   stop(decision: RecordedDecision): void;
-  /** Put a loaded checkpoint's state into the trainer; returns the epoch it restored. */
-  restore(state: CheckpointState, decision: RecordedDecision): Promise<number>;
+  /** Put a loaded checkpoint's state into the trainer (in the form `restoreForm` asks for); returns the epoch it restored. */
+  restore(state: WireState, decision: RecordedDecision): Promise<number>;
+  /** How `restore` takes tensors: in memory (default), or as verified blob files (a trainer with the `stage` capability). */
+  restoreForm?(): TensorForm;
   /** A description for the checkpoint saved at `position` (the Keras filepath), if any. */
   describe?(position: Position): string | undefined;
   /** Every decision caused by `position`'s progress event was handled: the trainer may drop its held state. */
@@ -105,7 +114,7 @@ export class DecisionProcessor {
    * driver already holds for exactly the decision's position): appended durably, then acted on like the policy's.
    * @example await processor.decideOwn({ kind: 'save', rule: 'interrupt', epoch: 3, step: 300, ... }, state)
    */
-  decideOwn(decision: Decision, state?: CheckpointState): Promise<RecordedDecision> {
+  decideOwn(decision: Decision, state?: WireState): Promise<RecordedDecision> {
     return this.queue.run(async () => {
       const [recorded] = await this.append([decision]);
       if (recorded.kind === 'save') await this.save(recorded, state);
@@ -199,7 +208,7 @@ export class DecisionProcessor {
         // The checkpoint to restore may still be being written.
         await this.options.saves.drain();
         try {
-          decision.restoredEpoch = await driver.restore(await store.load(decision.checkpoint), decision);
+          decision.restoredEpoch = await driver.restore(await store.load(decision.checkpoint, driver.restoreForm?.() ?? 'memory'), decision);
           this.restoresDone++;
         } catch (error) {
           await this.warn(decision.seq, 'restore', error);
@@ -226,7 +235,7 @@ export class DecisionProcessor {
    * Capture exactly the decided position's state and commit it in the background (one save in flight). A
    * position already committed or being committed is not saved twice: the decision gets that checkpoint.
    */
-  private async save(decision: RecordedDecision, given?: CheckpointState): Promise<void> {
+  private async save(decision: RecordedDecision, given?: WireState): Promise<void> {
     const position = { epoch: decision.epoch ?? 0, step: decision.step ?? 0 };
     const existing = this.saving.get(key(position));
     if (existing) {
@@ -234,20 +243,29 @@ export class DecisionProcessor {
       existing.then((id) => (decision.checkpoint = id), () => undefined);
       return;
     }
-    let state: CheckpointState;
-    try {
-      state = given ?? await this.options.driver.capture(position, decision);
-    } catch (error) {
-      return this.saveFailed(decision, position, error);
-    }
     const { run, trainer, store, saves, driver } = this.options;
+    let state: Promise<WireState>;
+    if (given) {
+      state = Promise.resolve(given);
+    } else if (driver.captureFixedOnCall) {
+      // The trainer holds that position's state until it has replied: the reply (a big state may take a while to
+      // stage) is awaited by the save queue, not by the decisions that follow.
+      state = driver.capture(position, decision);
+      state.catch(() => undefined);
+    } else {
+      try {
+        state = Promise.resolve(await driver.capture(position, decision));
+      } catch (error) {
+        return this.saveFailed(decision, position, error);
+      }
+    }
     const description = driver.describe?.(position);
     const meta = {
       run, epoch: position.epoch, step: position.step, metrics: this.metricsAt.get(key(position)) ?? this.lastMetrics,
       decisionSeq: decision.seq, ...(decision.labels ? { labels: decision.labels } : {}),
       ...(description !== undefined ? { description } : {}), trainer, backend: driver.backend(),
     };
-    const write = saves.enqueue(() => store.commit(state, meta));
+    const write = saves.enqueue(async () => store.commit(await state, meta));
     const committed = write.then((event) => event.data.checkpoint);
     decision.committed = committed;
     this.saving.set(key(position), committed);

@@ -4,7 +4,8 @@
  */
 import type { CheckpointStore } from '../store/store.js';
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { CheckpointState, WireState } from '../checkpoint.js';
+import type { TensorForm } from '../store/load.js';
 import type { CheckpointCommitted, Decision } from '../events.js';
 import type { CommitMeta } from '../store/write.js';
 
@@ -13,11 +14,18 @@ export type { CommitMeta } from '../store/write.js';
 
 export interface RunStore {
   /** Write blobs + manifest durably, then append CheckpointCommitted; resolves with that stored event. */
-  commit(state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>>;
-  /** Load and verify (SHA-256) one committed checkpoint; throws STORE_* when it does not verify. */
-  load(checkpoint: string): Promise<CheckpointState>;
+  commit(state: WireState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>>;
+  /**
+   * Load and verify (SHA-256) one committed checkpoint; throws STORE_* when it does not verify. `files`: raw tensors
+   * as their verified blobs' paths where the store is local (a `stage` trainer reads them itself).
+   */
+  load(checkpoint: string, form: TensorForm): Promise<WireState>;
   /** The newest checkpoint of a run that verifies (falling back past bad ones), or null: the resume point. */
-  loadNewestVerified(run: string): Promise<{ checkpoint: string; state: CheckpointState } | null>;
+  loadNewestVerified(run: string, form: TensorForm): Promise<{ checkpoint: string; state: WireState } | null>;
+  /** A state with its staged tensors read into memory and verified (for a trainer that takes frames only). */
+  inMemory(state: WireState): Promise<CheckpointState>;
+  /** Where staging directories go (capability `stage`), or null when the store's blobs are not local files. */
+  readonly stagingRoot: string | null;
   /** Carry out a PruneIntended decision; resolves with the stored CheckpointPruned event, if any. */
   prune(checkpoint: string, intent: { intentSeq: number; reason: string }): Promise<LedgerEvent | undefined>;
   /** Carry out a BackupIntended decision; resolves with the stored BackupVerified event (rejects when it failed). */
@@ -25,7 +33,7 @@ export interface RunStore {
   /** Remove blobs no checkpoint references (what a failed commit left behind); resolves with how many. */
   removeOrphans(): Promise<number>;
   /** Digest of the weights only (not optimizer or trainer state): equal digests mean bit-identical weights. */
-  weightsDigest(state: CheckpointState): string;
+  weightsDigest(state: WireState): Promise<string>;
 }
 
 export interface RunPolicy {

@@ -3,8 +3,9 @@
  * pieces it is built from (trainer driver, trainer end) share the types without importing each other.
  */
 import type { EventInput, Ledger } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
 import type { Hello, TrainConfig } from '../protocol/messages.js';
+import type { TensorTransport } from '../events.js';
 import type { RunPolicy, RunStore } from './ports.js';
 import type { RunProgress } from './progress.js';
 import type { SaveQueue } from './save-queue.js';
@@ -23,11 +24,11 @@ export interface SessionContext {
    * Called with the trainer's hello, before `start` is sent: the events to record (RunStarted/RunResumed) and
    * the line to print once they are durable.
    */
-  onHello(hello: Hello): { events: EventInput[]; line: string };
+  onHello(hello: Hello, tensors: TensorTransport): { events: EventInput[]; line: string };
 }
 
 /** `state`: the checkpoint to resume from, and its id (so a stop right away saves it again as the same one). */
-export type SessionStart = { config: TrainConfig; seed: number; state?: CheckpointState; checkpoint?: string };
+export type SessionStart = { config: TrainConfig; seed: number; state?: WireState; checkpoint?: string };
 
 export type SessionOutcome =
   | { kind: 'finished'; epoch: number; step: number; weightsDigest: string | null; failedSaves: number }

@@ -14,6 +14,7 @@ import { concatMap, filter, from, lastValueFrom, tap } from 'rxjs';
 import type { EventInput, LedgerEvent } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { isBlobHash } from '../store/hash.js';
+import { createStagingDir } from '../store/staged.js';
 import type { Hello, TrainerMessage } from '../protocol/messages.js';
 import { DecisionProcessor } from './decision-processor.js';
 import { failedSaves, recordStopped } from './run-records.js';
@@ -35,6 +36,8 @@ export class RunSession {
   private readonly exit: TrainerExit;
   private readonly stderr = new StderrTail(20);
   private hello: Hello | null = null;
+  /** The trainer takes and gives tensors as files in the store (capability 'stage', local store). */
+  private stages = false;
   private position = { epoch: 0, step: 0 };
   private stopDecided = false;
   private doneSeen = false;
@@ -55,7 +58,11 @@ export class RunSession {
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     this.processor = new DecisionProcessor({
       run: ctx.run, ledger: ctx.ledger, store: ctx.store, policy: ctx.policy, saves: ctx.saves, trainer: ctx.trainerName,
-      driver: trainerDriver(trainer, this.requests, { backend: () => this.hello?.backend ?? 'unknown', onStop: () => { this.stopDecided = true; } }),
+      driver: trainerDriver(trainer, this.requests, {
+        backend: () => this.hello?.backend ?? 'unknown',
+        onStop: () => { this.stopDecided = true; },
+        readsFiles: () => this.stages,
+      }),
       onDecision: (decision) => ctx.progress.decision(decision),
       onError: (error) => this.fail(error),
     });
@@ -179,7 +186,9 @@ export class RunSession {
     if (hello.protocol !== 1) return this.recordFault('PROTOCOL_VERSION', `trainer speaks protocol ${hello.protocol}; this supervisor speaks 1`, true);
     this.hello = hello;
     if (typeof hello.batchesPerEpoch === 'number') this.ctx.progress.setBatchesPerEpoch(hello.batchesPerEpoch);
-    const started = this.ctx.onHello(hello);
+    const root = this.ctx.store.stagingRoot;
+    this.stages = hello.capabilities.includes('stage') && root !== null;
+    const started = this.ctx.onHello(hello, this.stages ? 'staged' : 'frames');
     // The trainer sets up (data, model) while RunStarted/RunResumed is made durable: the ledger applies appends
     // in call order, so nothing it reports can be recorded before that event, and a start that a crash leaves
     // unrecorded trained nothing that could be committed.
@@ -188,7 +197,17 @@ export class RunSession {
       this.position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
       if (start.checkpoint) this.processor.alreadyCommitted(this.position, start.checkpoint);
     }
-    this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(start.state ? { state: start.state } : {}) });
+    // A `stage` trainer gets a staging directory and reads the resume state's verified blobs itself; any other gets
+    // the tensors in the frame.
+    let state = start.state;
+    let staging: { dir: string } | undefined;
+    if (this.stages) {
+      staging = { dir: await createStagingDir(root as string) };
+      this.requests.stagingDir = staging.dir;
+    } else if (state) {
+      state = await this.ctx.store.inMemory(state);
+    }
+    this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(state ? { state } : {}), ...(staging ? { staging } : {}) });
     const events = await stored;
     this.ctx.progress.line(started.line);
     for (const event of events) await this.processor.feed(event);
@@ -203,11 +222,13 @@ export class RunSession {
     const endReason = reason === 'stopped' ? (this.stopDecided ? 'early-stop' : 'stopped') : 'done';
     const [event] = await this.append([{ stream: run, type: 'TrainingEnded', data: { run, epoch, step, reason: endReason } }], true);
     await this.processor.feed(event);
-    // Every decided save has its state by now (a save waits for the trainer's reply). When the final weights are
-    // known (done's digest) and the policy cannot decide a restore any more, nothing else will be asked of the
-    // trainer: it exits now, while the last saves commit, not after them.
+    // Every decided save was asked for by now. When the final weights are known (done's digest) and the policy
+    // cannot decide a restore any more, nothing else will be asked of the trainer: once it has replied to every
+    // save (a big state may still be staging), it exits, while the last saves commit, not after them.
     const finalWeightsKnown = this.doneDigest !== null && this.processor.restoresDone === 0;
-    if (this.trainer.running && finalWeightsKnown && !mayRestoreAfterTraining(this.ctx.policy.config)) void this.exit.request();
+    if (this.trainer.running && finalWeightsKnown && !mayRestoreAfterTraining(this.ctx.policy.config)) {
+      this.background(this.requests.idle().then(() => this.exit.request()));
+    }
     // Finishing waits for every background save and the decisions they cause; those run on the processor's
     // queue, so finish from outside the current job.
     this.background(this.processor.drain().then(() => this.serial.run(() => this.finishRun())));
@@ -233,7 +254,7 @@ export class RunSession {
     // (A trainer already let go is not asked: a run it left without a known digest finishes without one.)
     if (digest === null && !this.exit.requested) {
       try {
-        digest = this.ctx.store.weightsDigest((await this.requests.request({ at: 'now' })).state);
+        digest = await this.ctx.store.weightsDigest((await this.requests.request({ at: 'now' })).state);
       } catch (error) {
         if (!this.trainer.running || hasCode(error) && error.code === 'PROTOCOL_TRAINER_EXITED') return;
         this.ctx.progress.line(`could not read the final weights: ${(error as Error).message}`);

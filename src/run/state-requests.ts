@@ -13,15 +13,16 @@ import { randomUUID } from 'node:crypto';
 import { CkptError } from '../errors.js';
 import type { StateReply, TrainerMessage } from '../protocol/messages.js';
 import { comparePositions, formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
+import { inStagingDir } from '../store/staged.js';
 import type { TrainerProcess } from './trainer-process.js';
 
-interface Pending { resolve(reply: StateReply): void; reject(error: Error): void; timer: NodeJS.Timeout }
+interface Pending { resolve(reply: StateReply): void; reject(error: Error): void; timer: NodeJS.Timeout; settled: Promise<unknown> }
 
 /** What to ask for: exactly the state of a reported position, or the trainer's current state. */
 export type StateRequest = TrainingPosition | { at: 'now' };
 
 /** Trainer error codes passed on as the rejection's own code (the rest become PROTOCOL_TRAINER_ERROR). */
-const PASSED_ON = new Set(['PROTOCOL_STATE_GONE', 'PROTOCOL_NOT_STARTED']);
+const PASSED_ON = new Set(['PROTOCOL_STATE_GONE', 'PROTOCOL_NOT_STARTED', 'STORE_NO_SPACE', 'STAGE_FAILED']);
 
 export class StateRequests {
   private readonly pending = new Map<string, Pending>();
@@ -29,6 +30,8 @@ export class StateRequests {
   /** Whether the trainer's hello listed 'hold' (seen by `offer`). */
   private holds = false;
   private released: TrainingPosition | null = null;
+  /** The staging directory offered in `start` (capability 'stage'): staged file names in replies are resolved in it. */
+  stagingDir: string | null = null;
 
   constructor(private readonly trainer: Pick<TrainerProcess, 'send'>, private readonly timeoutMs: number) {}
 
@@ -42,19 +45,29 @@ export class StateRequests {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const requestId = randomUUID();
     const position = 'at' in what ? null : { epoch: what.epoch, step: what.step };
-    return new Promise<StateReply>((resolve, reject) => {
+    let entry: Pending | undefined;
+    const reply = new Promise<StateReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(new CkptError('PROTOCOL_TIMEOUT', `trainer did not reply to save within ${this.timeoutMs} ms; it must answer save with state between batches`));
       }, this.timeoutMs);
-      const exact = (reply: StateReply): void => {
+      const exact = (raw: StateReply): void => {
+        let reply: StateReply;
+        try {
+          reply = { ...raw, state: inStagingDir(raw.state, this.stagingDir) };
+        } catch (error) {
+          return reject(error as Error);
+        }
         const got = reply.state.trainer;
         if (position === null || statePositionMatches(got, position)) return resolve(reply);
         reject(new CkptError('PROTOCOL_WRONG_STATE', `trainer answered save for ${formatPosition(position)} with the state of ${formatPosition(got)}; its capture() must return the state of the position it reported`, { details: { asked: position, got: { epoch: got.epoch, step: got.step } } }));
       };
-      this.pending.set(requestId, { resolve: exact, reject, timer });
+      entry = { resolve: exact, reject, timer, settled: Promise.resolve() };
+      this.pending.set(requestId, entry);
       this.trainer.send({ type: 'save', requestId, ...(position ?? { at: 'now' as const }) });
     });
+    entry!.settled = reply.catch(() => undefined);
+    return reply;
   }
 
   /**
@@ -86,6 +99,11 @@ export class StateRequests {
       waiting.reject(new CkptError(passed ? message.code : 'PROTOCOL_TRAINER_ERROR', text, { details: { code: message.code, trainerCode: message.code } }));
     }
     return true;
+  }
+
+  /** Resolves when no request waits for a reply (each was answered, failed or timed out). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()].map((p) => p.settled));
   }
 
   /** Fail every waiting request and every later one (the trainer is gone). */

@@ -21,6 +21,7 @@ import { createProgress, silentProgress, type RunProgress } from './progress.js'
 import { SaveQueue } from './save-queue.js';
 import { recordStopped, recordUncleanEnd, runsState } from './run-records.js';
 import { RunSession, type SessionOutcome, type SessionStart } from './session.js';
+import { removeStagingDirs } from '../store/staged.js';
 import { TrainerProcess } from './trainer-process.js';
 import type { TrainPorts } from './ports.js';
 import { defaultPorts } from './workspace-ports.js';
@@ -126,6 +127,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       progress.line(`${error.code}: ${error.message}`);
       active?.forceEnd();
     });
+    // Staging directories of supervisors that died (SIGKILL) hold nothing anyone will adopt.
+    if (store.stagingRoot) await removeStagingDirs(store.stagingRoot, { own: false });
     const previous = options.run !== undefined ? runs.runs[options.run] : latestRun(runs);
     if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous, 'the supervisor');
     // A run that finished with failed saves is unfinished business: --resume continues it from its newest
@@ -173,7 +176,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       let start: SessionStart = { config, seed };
       let fromCheckpoint: string | null = null;
       if (started) {
-        const point = await store.loadNewestVerified(run);
+        // Verified blob paths, not bytes: a `stage` trainer reads them itself; others get them read into frames.
+        const point = await store.loadNewestVerified(run, 'files');
         if (point) { start = { config, seed, state: point.state, checkpoint: point.checkpoint }; fromCheckpoint = point.checkpoint; }
         attempt++;
       }
@@ -187,20 +191,20 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       const reason = resumeReason;
       const session = new RunSession({
         run, trainerName: command.name, ledger, store, policy, progress, saves, timeouts,
-        onHello: (hello) => {
+        onHello: (hello, tensors) => {
           if (!started) {
             return {
               line: `${run}: ${hello.trainer} ${hello.version} on ${hello.backend}, ${plural(epochs, 'epoch')}, seed ${seed}`,
               events: [{ stream: run, type: 'RunStarted', data: {
                 run, trainer: hello.trainer, trainerVersion: hello.version, backend: hello.backend, protocol: hello.protocol,
-                seed, epochs, batchSize, trainerConfig: { trainer: trainerRecorded, config: extra }, policy: policy.config, pid: process.pid,
+                seed, epochs, batchSize, trainerConfig: { trainer: trainerRecorded, config: extra }, policy: policy.config, pid: process.pid, tensors,
               } }],
             };
           }
           const s = start.state?.trainer;
           return {
             line: `${run}: resumed ${fromCheckpoint ? `from ${fromCheckpoint} (epoch ${s?.epoch}, step ${s?.step})` : 'from the beginning (no checkpoint verified)'} on ${hello.backend}`,
-            events: [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason, ...(base && epochs !== base.epochs ? { epochs } : {}) } }],
+            events: [{ stream: run, type: 'RunResumed', data: { run, fromCheckpoint, epoch: s?.epoch ?? 0, step: s?.step ?? 0, attempt: resumedAttempt, reason, tensors, ...(base && epochs !== base.epochs ? { epochs } : {}) } }],
           };
         },
       }, trainer);
@@ -249,6 +253,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     progress.close();
     if (options.handleSignals !== false) { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); }
     await server?.close().catch(() => {});
+    if (store.stagingRoot) await removeStagingDirs(store.stagingRoot, { own: true }).catch(() => {});
     await lease?.release().catch(() => {});
     await workspace.close().catch(() => {});
   }

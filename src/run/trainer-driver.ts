@@ -12,9 +12,11 @@ import type { TrainerProcess } from './trainer-process.js';
 export function trainerDriver(
   trainer: Pick<TrainerProcess, 'send'>,
   requests: Pick<StateRequests, 'request' | 'release'>,
-  hooks: { backend(): string; onStop(): void },
+  hooks: { backend(): string; onStop(): void; readsFiles(): boolean },
 ): DecisionDriver {
   return {
+    // `save` is sent at once and the trainer holds the position until it replied.
+    captureFixedOnCall: true,
     async capture(position) {
       return (await requests.request({ epoch: position.epoch, step: position.step })).state;
     },
@@ -22,6 +24,8 @@ export function trainerDriver(
       hooks.onStop();
       trainer.send({ type: 'stop', reason: decision.reason });
     },
+    // A `stage` trainer reads a restored checkpoint's verified blobs itself (docs/protocol.md, "Staged tensors").
+    restoreForm: () => (hooks.readsFiles() ? 'files' : 'memory'),
     async restore(state) {
       trainer.send({ type: 'restore', state });
       return state.trainer.epoch;

@@ -9,7 +9,7 @@ import { policyProjection } from '../policy/index.js';
 import { loadPolicy } from './load-policy.js';
 import type { CheckpointStore } from '../store/store.js';
 import type { BlobBackend } from '../store/blobs.js';
-import { weightsDigest } from '../store/digest.js';
+import { inMemoryVerified, stagingRoot, wireWeightsDigest } from '../store/staged.js';
 import { openWorkspace } from '../workspace.js';
 import { PolicyFeed } from './policy-feed.js';
 import type { RunStore, TrainPorts } from './ports.js';
@@ -21,11 +21,11 @@ import type { RunStore, TrainPorts } from './ports.js';
 export function storePort(store: CheckpointStore<BlobBackend>): RunStore {
   return {
     commit: (state, meta) => store.recorded.commit(state, meta),
-    async load(checkpoint) {
-      return (await store.loadId(checkpoint)).state;
+    async load(checkpoint, form) {
+      return (form === 'files' ? await store.loadIdFiles(checkpoint) : await store.loadId(checkpoint)).state;
     },
-    async loadNewestVerified(run) {
-      const loaded = await store.loadNewestVerified(run);
+    async loadNewestVerified(run, form) {
+      const loaded = await store.loadNewestVerified(run, form);
       return loaded ? { checkpoint: loaded.id, state: loaded.state } : null;
     },
     prune: (checkpoint, intent) => store.recorded.prune(checkpoint, intent),
@@ -33,7 +33,9 @@ export function storePort(store: CheckpointStore<BlobBackend>): RunStore {
     async removeOrphans() {
       return (await store.gc({ dryRun: false })).blobsDeleted;
     },
-    weightsDigest,
+    inMemory: inMemoryVerified,
+    stagingRoot: stagingRoot(store.blobs),
+    weightsDigest: wireWeightsDigest,
   };
 }
 

@@ -16,10 +16,12 @@ import { encodeFrame, FrameDecoder } from '../protocol/frames.js';
 import { PROTOCOL_VERSION, SUPERVISOR_MESSAGE_TYPES } from '../protocol/messages.js';
 import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConfig, TrainerMessage } from '../protocol/messages.js';
 import { formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
+import { mapTensors, readStaged } from '../protocol/staged.js';
 import { weightsDigest } from '../store/digest.js';
-import type { CheckpointState } from '../checkpoint.js';
+import { isStaged, type CheckpointState, type TensorData, type WireState, type WireTensor } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD, HeldStates } from './held-states.js';
+import { StageWriter } from './stage-writer.js';
 import { validateCommand } from './validate-command.js';
 
 export { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD };
@@ -28,7 +30,7 @@ export interface TrainerInfo {
   name: string;
   version: string;
   backend: string;
-  /** Defaults to what the handlers support: save, save-now, restore, stop, batch_end, hold, and eval when `evaluate` exists. */
+  /** Defaults to what the handlers support: save, save-now, restore, stop, batch_end, hold, stage, and eval when `evaluate` exists. */
   capabilities?: string[];
   /** Batches per epoch, when known before training (sent in hello for the progress bar). */
   batchesPerEpoch?: number;
@@ -50,9 +52,12 @@ export interface TrainerContext {
   checkpoint(): Promise<boolean>;
 }
 
+/** `start` as a trainer's `setup` sees it: the state (if any) in memory, whatever transport carried it. */
+export type TrainerStart = Omit<Start, 'state' | 'staging'> & { state?: CheckpointState };
+
 export interface TrainerHandlers {
   /** Build the model and data for `start.config`; with `start.state`, continue exactly from it. */
-  setup(start: Start): Promise<void>;
+  setup(start: TrainerStart): Promise<void>;
   /** Run the epoch loop to `config.epochs` (or until `ctx.checkpoint()` says stop); returns the position. */
   train(ctx: TrainerContext): Promise<{ epoch: number; step: number }>;
   /** The full resumable state at the current position (a copy: later training must not change it). */
@@ -85,11 +90,14 @@ class TrainerSession {
   /** Wakes a loop that waits for the supervisor (backpressure) when a command arrives. */
   private wake: (() => void) | undefined;
   private draining: Promise<void> = Promise.resolve();
+  /** Writes staged states when the supervisor gave a staging directory (capability 'stage'). */
+  private stager: StageWriter | undefined;
+  private stdinEnded = false;
   private finished!: () => void;
   private readonly closed = new Promise<void>((resolve) => (this.finished = resolve));
 
   constructor(private readonly info: TrainerInfo, private readonly handlers: TrainerHandlers) {
-    this.capabilities = info.capabilities ?? ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', ...(handlers.evaluate ? ['eval'] : [])];
+    this.capabilities = info.capabilities ?? ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', 'stage', ...(handlers.evaluate ? ['eval'] : [])];
   }
 
   async serve(): Promise<void> {
@@ -108,7 +116,11 @@ class TrainerSession {
       for (const m of messages) this.receive(m);
       this.wake?.();
     });
-    process.stdin.on('end', () => void this.exit(0));
+    process.stdin.on('end', () => {
+      // The supervisor is gone: nobody waits for replies any more.
+      this.stdinEnded = true;
+      void this.exit(0);
+    });
     await this.closed;
   }
 
@@ -143,15 +155,17 @@ class TrainerSession {
     }
   }
 
-  private async train(start: Start): Promise<void> {
+  private async train(message: Start): Promise<void> {
     try {
-      await this.handlers.setup(start);
+      const { staging, state, ...start } = message;
+      await this.handlers.setup({ ...start, ...(state ? { state: await inMemory(state) } : {}) });
       const { maxHeld, keepEpochStates } = start.config;
       this.held = new HeldStates({
         hold: this.capabilities.includes('hold'),
         maxHeld: positiveOr(maxHeld, DEFAULT_MAX_HELD),
         keep: positiveOr(keepEpochStates, DEFAULT_KEEP_EPOCH_STATES),
       });
+      if (staging && this.capabilities.includes('stage')) this.stager = new StageWriter(staging.dir, this.held.options.maxHeld);
       this.latest = await this.handlers.capture();
       this.phase = 'training';
       const end = await this.handlers.train(this.context(start));
@@ -238,7 +252,12 @@ class TrainerSession {
       const at = message.step != null ? formatPosition({ epoch: message.epoch!, step: message.step }) : `epoch ${message.epoch}`;
       throw Object.assign(new Error(`the state of ${at} is no longer held (${this.held.whyGone()})`), { code: 'PROTOCOL_STATE_GONE' });
     }
-    this.send({ type: 'state', requestId: message.requestId, state });
+    const { requestId } = message;
+    if (!this.stager) return this.send({ type: 'state', requestId, state });
+    // The files are written while training goes on; the reply follows when they are complete.
+    await this.stager.submit(state, (staged) => this.send({ type: 'state', requestId, state: staged }), (error) => {
+      this.send({ type: 'error', code: error.code, message: `save failed: ${error.message}`, requestId });
+    });
   }
 
   /** Exactly the state of a reported position: held, or (not held any more) the current state if training has not moved since. */
@@ -254,12 +273,12 @@ class TrainerSession {
     if (this.phase === 'idle' || this.phase === 'setup') {
       throw Object.assign(new Error('restore before start; pass the state in start instead'), { code: 'PROTOCOL_NOT_STARTED' });
     }
-    await this.handlers.restore(message.state);
+    await this.handlers.restore(await inMemory(message.state));
   }
 
   private async evaluate(message: Evaluate): Promise<void> {
     if (!this.handlers.evaluate) throw Object.assign(new Error('this trainer cannot evaluate'), { code: 'PROTOCOL_UNSUPPORTED' });
-    const metrics = await this.handlers.evaluate(message.state, message.split);
+    const metrics = await this.handlers.evaluate(await inMemory(message.state), message.split);
     this.send({ type: 'eval_result', requestId: message.requestId, metrics });
   }
 
@@ -277,11 +296,18 @@ class TrainerSession {
   }
 
   private async exit(code: number): Promise<void> {
+    // Saves being staged still reply, unless the supervisor is gone (or this is a failure).
+    if (this.stager && code === 0 && !this.stdinEnded) await this.stager.settled();
     // An empty write resolves after everything queued before it reached the OS.
     await writeFrameBytes(new Uint8Array(0)).catch(() => undefined);
     this.finished();
     process.exit(code);
   }
+}
+
+/** A state from the supervisor with staged tensors read into memory (on I/O threads, a few files at a time). */
+function inMemory(state: WireState): Promise<CheckpointState> {
+  return mapTensors<WireTensor, TensorData>(state, async (t) => (isStaged(t) ? readStaged(t) : t));
 }
 
 function requestIdOf(message: unknown): { requestId?: string } {

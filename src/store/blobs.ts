@@ -7,6 +7,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CkptError } from '../errors.js';
 import { fsyncDir, writeTempDurable } from './fsync.js';
 import { isBlobHash } from './hash.js';
 
@@ -59,10 +60,18 @@ export interface BlobBackend {
   temps(): Promise<string[]>;
 }
 
+/** What a staged file must be: its length, and its sha256 when the trainer gave one. */
+export interface StagedExpectation { bytes: number; sha256?: string }
+
 /** Writes whose directories are fsynced together (see BlobStore.round). */
 export interface BlobRound {
   /** Hash and write one blob (not yet durable: its directory entry needs `durable()`). */
   put(bytes: Uint8Array): Promise<PutResult>;
+  /**
+   * Take a staged file (protocol capability `stage`) as a blob: check its length (and sha256 when expected), and
+   * store it under its hash; the file is gone afterwards. STORE_STAGED_MISMATCH when it is not what was expected.
+   */
+  adopt(path: string, expect: StagedExpectation): Promise<PutResult>;
   /** Fsync every directory this round's blobs went into. */
   durable(): Promise<void>;
 }
@@ -150,6 +159,7 @@ export class BlobStore implements BlobBackend {
     const dirsToSync = new Set<string>();
     return {
       put: async (bytes) => this.store(bytes, await hashBlob(bytes), dirsToSync),
+      adopt: (path, expect) => this.adopt(path, expect, dirsToSync),
       durable: async () => {
         await mapLimit([...dirsToSync], 4, fsyncDir);
         // Prefix directories this round created are durable entries of objects/ only now: until then another
@@ -188,6 +198,43 @@ export class BlobStore implements BlobBackend {
     this.ownDeletes.delete(hash);
     dirsToSync.add(dir);
     return { hash, size: bytes.byteLength, written: true };
+  }
+
+  /**
+   * Adopt a staged file: while it is fsynced, read it back and hash it; then rename it into place under that hash
+   * (one write of every byte in all: the trainer's), or delete it when a verified copy is present.
+   */
+  private async adopt(path: string, expect: StagedExpectation, dirsToSync: Set<string>): Promise<PutResult> {
+    let hash: string;
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      throw stagedMismatch(path, `cannot be opened: ${(error as Error).message}`);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size !== expect.bytes) throw stagedMismatch(path, `has ${size} bytes, the reply says ${expect.bytes}`);
+      [hash] = await Promise.all([hashOpenFile(handle, size), handle.sync()]);
+    } finally {
+      await handle.close();
+    }
+    if (expect.sha256 !== undefined && expect.sha256 !== hash) throw stagedMismatch(path, `has sha256 ${hash}, the reply says ${expect.sha256}`);
+    const dest = this.path(hash);
+    const dir = join(this.objectsDir, hash.slice(0, 2));
+    if ((await this.size(hash)) === expect.bytes && (await sha256OfFile(dest)) === hash) {
+      await unlink(path);
+      dirsToSync.add(dir);
+      return { hash, size: expect.bytes, written: false };
+    }
+    if (!this.knownDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      dirsToSync.add(this.objectsDir);
+    }
+    await rename(path, dest);
+    this.ownDeletes.delete(hash);
+    dirsToSync.add(dir);
+    return { hash, size: expect.bytes, written: true };
   }
 
   /** Store one blob durably. @example const { hash } = await blobs.put(Buffer.from('{}')) */
@@ -289,14 +336,50 @@ export class BlobStore implements BlobBackend {
     return found;
   }
 
-  /** Leftover temp files (writes that never finished). */
+  /** Leftover temp files (writes that never finished); staging directories are not temp files (staged.ts). */
   async temps(): Promise<string[]> {
     try {
-      return (await readdir(this.tmpDir)).map((name) => join(this.tmpDir, name));
+      return (await readdir(this.tmpDir)).filter((name) => name !== 'staging').map((name) => join(this.tmpDir, name));
     } catch {
       return [];
     }
   }
+}
+
+/**
+ * sha256 (hex) of a file, streamed (two 1 MiB buffers, whatever its size).
+ * @example const hash = await hashFile('/ckpt/tmp/staging/4242-1/s1-0')
+ */
+export async function hashFile(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    return await hashOpenFile(handle, (await handle.stat()).size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** sha256 (hex) of an open file's first `size` bytes, reading the next chunk while hashing the previous one. */
+async function hashOpenFile(handle: FileHandle, size: number): Promise<string> {
+  const digest = createHash('sha256');
+  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+  let done = 0;
+  let turn = 0;
+  let pending = size > 0 ? handle.read(buffers[0], 0, Math.min(READ_CHUNK, size), 0) : null;
+  while (pending) {
+    const { bytesRead, buffer } = await pending;
+    if (bytesRead === 0) break;
+    done += bytesRead;
+    turn ^= 1;
+    pending = done < size ? handle.read(buffers[turn], 0, Math.min(READ_CHUNK, size - done), done) : null;
+    digest.update(buffer.subarray(0, bytesRead));
+  }
+  if (done !== size) throw new CkptError('STORE_STAGED_MISMATCH', `a staged file ended after ${done} of ${size} bytes`);
+  return digest.digest('hex');
+}
+
+function stagedMismatch(path: string, detail: string): CkptError {
+  return new CkptError('STORE_STAGED_MISMATCH', `staged file ${path} ${detail}; nothing was committed from it`, { details: { file: path } });
 }
 
 /** sha256 (hex) of a file's bytes, hashed on libuv's thread pool; null when it cannot be read. */

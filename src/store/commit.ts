@@ -3,7 +3,7 @@
  * before the event leaves only unreferenced files (gc removes them); nothing can reference a partial checkpoint.
  */
 import type { LedgerEvent } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 import type { CheckpointCommitted } from '../events.js';
 import { hasCode } from '../errors.js';
@@ -25,7 +25,7 @@ export function nextCheckpointId(ctx: StoreContext): string {
  * Write a checkpoint and make it visible with one durable CheckpointCommitted event.
  * @example const committed = await commitCheckpoint(ctx, state, { run: 'run-1', epoch: 3, step: 300, metrics, trainer: 'mlp', backend: 'cpu' })
  */
-export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+export async function commitCheckpoint(ctx: StoreContext, state: WireState, meta: CommitMeta): Promise<CheckpointCommitted> {
   return (await commitCheckpointEvent(ctx, state, meta)).data;
 }
 
@@ -34,7 +34,7 @@ export async function commitCheckpoint(ctx: StoreContext, state: CheckpointState
  * STORE_NO_SPACE; nothing is committed then, and the blobs already written are unreferenced (gc removes them).
  * @example const { seq, data } = await commitCheckpointEvent(ctx, state, meta)
  */
-export async function commitCheckpointEvent(ctx: StoreContext, state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
+export async function commitCheckpointEvent(ctx: StoreContext, state: WireState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> {
   assertSamePosition(state, meta);
   return ctx.mutex.run(async () => {
     const written = await writeCheckpointContent(ctx.blobs, state, meta, ctx.encoding).catch((error) => {
@@ -79,7 +79,7 @@ export async function commitCheckpointEvent(ctx: StoreContext, state: Checkpoint
  * (`state.trainer.{epoch, step}`) is not `meta`'s (the rule of src/protocol/position.ts). Nothing is written.
  * @example assertSamePosition(stateOfEpoch12, { ...meta, epoch: 1, step: 4 }) // throws STORE_POSITION_MISMATCH
  */
-export function assertSamePosition(state: CheckpointState, meta: Pick<CommitMeta, 'epoch' | 'step'>): void {
+export function assertSamePosition(state: WireState, meta: Pick<CommitMeta, 'epoch' | 'step'>): void {
   const own = state?.trainer;
   if (!own || typeof own !== 'object') return; // a state without `trainer` is refused by writeCheckpointContent's checks
   if (statePositionMatches(own, meta)) return;

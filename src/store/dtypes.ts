@@ -1,7 +1,7 @@
 /**
  * Byte sizes of tensor dtypes and the check that a tensor's bytes match its shape.
  */
-import type { DType, TensorData } from '../checkpoint.js';
+import { isStaged, type DType, type WireTensor } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 
 /** Bytes per element; `string` has no fixed size. */
@@ -19,21 +19,22 @@ export function elementCount(shape: readonly number[]): number {
  * Throw STORE_INVALID when a tensor's byte length does not fit its dtype and shape.
  * @example assertTensorShape({ name: 'w', dtype: 'float32', shape: [2], data: new Uint8Array(8) })
  */
-export function assertTensorShape(tensor: TensorData, where: string): void {
+export function assertTensorShape(tensor: WireTensor, where: string): void {
   if (!(tensor.dtype in DTYPE_BYTES)) {
     throw new CkptError('STORE_INVALID', `${where}: tensor '${tensor.name}' has unknown dtype '${tensor.dtype}'; use one of ${Object.keys(DTYPE_BYTES).join(', ')}`);
   }
   if (!Array.isArray(tensor.shape) || tensor.shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new CkptError('STORE_INVALID', `${where}: tensor '${tensor.name}' has an invalid shape ${JSON.stringify(tensor.shape)}`);
   }
-  if (!(tensor.data instanceof Uint8Array)) {
-    throw new CkptError('STORE_INVALID', `${where}: tensor '${tensor.name}' data must be a Uint8Array of raw little-endian bytes`);
+  if (isStaged(tensor) ? !Number.isInteger(tensor.bytes) || tensor.bytes < 0 : !(tensor.data instanceof Uint8Array)) {
+    throw new CkptError('STORE_INVALID', `${where}: tensor '${tensor.name}' data must be a Uint8Array of raw little-endian bytes, or a staged file with its length`);
   }
   const size = DTYPE_BYTES[tensor.dtype];
-  if (size !== null && tensor.data.byteLength !== elementCount(tensor.shape) * size) {
+  const has = isStaged(tensor) ? tensor.bytes : tensor.data.byteLength;
+  if (size !== null && has !== elementCount(tensor.shape) * size) {
     throw new CkptError(
       'STORE_INVALID',
-      `${where}: tensor '${tensor.name}' (${tensor.dtype} ${JSON.stringify(tensor.shape)}) needs ${elementCount(tensor.shape) * size} bytes but has ${tensor.data.byteLength}; send raw little-endian bytes`,
+      `${where}: tensor '${tensor.name}' (${tensor.dtype} ${JSON.stringify(tensor.shape)}) needs ${elementCount(tensor.shape) * size} bytes but has ${has}; send raw little-endian bytes`,
     );
   }
 }

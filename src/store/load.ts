@@ -4,22 +4,28 @@
  * and `latest` / `best` fall back to the next checkpoint of that kind that verifies. A blob lost from the main
  * store is taken from a verified backup when one has it (and copied back).
  */
-import type { CheckpointState } from '../checkpoint.js';
+import type { CheckpointState, WireState } from '../checkpoint.js';
 import { CkptError, hasCode } from '../errors.js';
 import { type CatalogEntry, verifiedBackups } from '../projections/catalog.js';
 import { BlobFault, BlobStore } from './blobs.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { shortHash } from './hash.js';
 import { decodeManifest, manifestBlobs, type Manifest } from './manifest.js';
-import { readCheckpointState, readManifest } from './read.js';
+import { readCheckpointFiles, readCheckpointState, readManifest } from './read.js';
 import { type CheckpointRef, formatRef, parseRef, resolveRef as resolveIn } from './refs.js';
 import { backupBlobPath } from './backup-layout.js';
 
-export interface LoadedCheckpoint {
+export interface LoadedCheckpoint<S extends WireState = CheckpointState> {
   id: string;
   manifest: Manifest;
-  state: CheckpointState;
+  state: S;
 }
+
+/**
+ * How a load hands tensors over: `memory` (bytes), or `files` — each raw-stored tensor as its verified blob's path
+ * (a staged tensor, for a trainer with the `stage` capability; only a local store has paths, S3 loads to memory).
+ */
+export type TensorForm = 'memory' | 'files';
 
 export interface VerifyResult {
   checkpoint: string;
@@ -89,13 +95,18 @@ function checkLoadable(entry: CatalogEntry): void {
  * gets a CheckpointVerified event.
  * @example const { state } = await loadById(ctx, 'ckpt-3')
  */
-export async function loadById(ctx: StoreContext, id: string): Promise<LoadedCheckpoint> {
+export async function loadById(ctx: StoreContext, id: string): Promise<LoadedCheckpoint>;
+export async function loadById(ctx: StoreContext, id: string, form: TensorForm): Promise<LoadedCheckpoint<WireState>>;
+export async function loadById(ctx: StoreContext, id: string, form: TensorForm = 'memory'): Promise<LoadedCheckpoint<WireState>> {
   const entry = entryOf(ctx, id);
   checkLoadable(entry);
   try {
     const read = (hash: string) => readBlobOf(ctx, entry, hash);
     const manifest = await readManifest(entry.manifest, read, id);
-    const state = await readCheckpointState(manifest, read);
+    const blobs = ctx.blobs;
+    const state = form === 'files' && blobs instanceof BlobStore
+      ? await readCheckpointFiles(manifest, read, (hash) => blobs.path(hash))
+      : await readCheckpointState(manifest, read);
     if (entry.status !== 'kept') await appendEvent(ctx, entry.run, 'CheckpointVerified', { checkpoint: id, blobs: entry.blobs.length, bytes: entry.bytes.logical });
     return { id, manifest, state };
   } catch (error) {
@@ -111,8 +122,10 @@ export async function loadById(ctx: StoreContext, id: string): Promise<LoadedChe
  * verifies, and every skipped one is an event. An id ref never falls back.
  * @example const { id, state } = await loadRef(ctx, 'best:val_loss')
  */
-export async function loadRef(ctx: StoreContext, ref: string | CheckpointRef): Promise<LoadedCheckpoint> {
-  return untilVerified(ctx, ref, (id) => loadById(ctx, id));
+export async function loadRef(ctx: StoreContext, ref: string | CheckpointRef): Promise<LoadedCheckpoint>;
+export async function loadRef(ctx: StoreContext, ref: string | CheckpointRef, form: TensorForm): Promise<LoadedCheckpoint<WireState>>;
+export async function loadRef(ctx: StoreContext, ref: string | CheckpointRef, form: TensorForm = 'memory'): Promise<LoadedCheckpoint<WireState>> {
+  return untilVerified(ctx, ref, (id) => loadById(ctx, id, form));
 }
 
 async function untilVerified<T>(ctx: StoreContext, ref: string | CheckpointRef, use: (id: string) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
  * other live checkpoint references (reference counts from the catalog projection, never from a directory
  * listing) → `CheckpointPruned`. gc removes blobs no checkpoint references and leftover temp files.
  */
+import { removeStagingDirs, staleStagingDirs, stagingRoot } from './staged.js';
 import { unlink } from 'node:fs/promises';
 import type { LedgerEvent } from '../../ledger/types.js';
 import { CkptError } from '../errors.js';
@@ -86,7 +87,8 @@ export function gc(ctx: StoreContext, options: { dryRun?: boolean } = {}): Promi
     const dryRun = options.dryRun === true;
     let bytesFreed = garbage.reduce((n, b) => n + b.size, 0);
     let blobsDeleted = garbage.length;
-    let tempsDeleted = temps.length;
+    const staging = stagingRoot(ctx.blobs);
+    let tempsDeleted = temps.length + (staging ? (await staleStagingDirs(staging)).length : 0);
     if (!dryRun) {
       const removed = await ctx.blobs.remove(garbage.map((b) => b.hash));
       blobsDeleted = removed.deleted;
@@ -95,6 +97,7 @@ export function gc(ctx: StoreContext, options: { dryRun?: boolean } = {}): Promi
       for (const temp of temps) {
         await unlink(temp).then(() => tempsDeleted++, () => undefined);
       }
+      if (staging) tempsDeleted += await removeStagingDirs(staging, { own: false });
     }
     return { dryRun, blobsDeleted, bytesFreed, tempsDeleted, blobs: garbage.map((b) => b.hash) };
   });

@@ -2,7 +2,7 @@
  * Reading a checkpoint's content back: the manifest, then every blob it names, each verified against its
  * hash by the `readBlob` function given (the store's, which may fall back to backups).
  */
-import type { CheckpointState, ObjectState, TensorData } from '../checkpoint.js';
+import type { CheckpointState, ObjectState, WireState, WireTensor } from '../checkpoint.js';
 import { mapLimit } from './blobs.js';
 import { decodeBlob } from './compression.js';
 import { decodeJson, decodeManifest, type Manifest, type TensorEntry } from './manifest.js';
@@ -15,15 +15,28 @@ export type BlobReader = (hash: string) => Promise<Uint8Array>;
  * @example const state = await readCheckpointState(manifest, (h) => blobs.read(h))
  */
 export async function readCheckpointState(manifest: Manifest, readBlob: BlobReader, concurrency = 4): Promise<CheckpointState> {
-  const jobs: { entry: TensorEntry; put: (t: TensorData) => void }[] = [];
-  const objects: Record<string, ObjectState> = {};
+  return readState(manifest, readBlob, concurrency) as Promise<CheckpointState>;
+}
+
+/**
+ * The same state with every raw-stored tensor as a staged file (`fileOf(hash)`: its blob's path), each blob verified
+ * (read and hashed) first and not kept in memory; compressed tensors are read into memory as usual.
+ * @example const wire = await readCheckpointFiles(manifest, (h) => blobs.read(h), (h) => blobs.path(h))
+ */
+export function readCheckpointFiles(manifest: Manifest, readBlob: BlobReader, fileOf: (hash: string) => string, concurrency = 4): Promise<WireState> {
+  return readState(manifest, readBlob, concurrency, fileOf);
+}
+
+async function readState(manifest: Manifest, readBlob: BlobReader, concurrency: number, fileOf?: (hash: string) => string): Promise<WireState> {
+  const jobs: { entry: TensorEntry; put: (t: WireTensor) => void }[] = [];
+  const objects: Record<string, ObjectState<WireTensor>> = {};
   const topologyJobs: Promise<void>[] = [];
   for (const name of Object.keys(manifest.objects)) {
     const entry = manifest.objects[name];
-    const object: ObjectState = { weights: new Array(entry.weights.length) };
+    const object: ObjectState<WireTensor> = { weights: new Array(entry.weights.length) };
     entry.weights.forEach((t, i) => jobs.push({ entry: t, put: (v) => (object.weights[i] = v) }));
     if (entry.optimizer) {
-      const slots: TensorData[] = new Array(entry.optimizer.slots.length);
+      const slots: WireTensor[] = new Array(entry.optimizer.slots.length);
       object.optimizer = { className: entry.optimizer.className, config: entry.optimizer.config, hidden: entry.optimizer.hidden, slots };
       entry.optimizer.slots.forEach((t, i) => jobs.push({ entry: t, put: (v) => (slots[i] = v) }));
     }
@@ -40,7 +53,12 @@ export async function readCheckpointState(manifest: Manifest, readBlob: BlobRead
   }
   await Promise.all(topologyJobs);
   await mapLimit(jobs, concurrency, async ({ entry, put }) => {
-    const raw = await decodeBlob(await readBlob(entry.blob), entry.encoding);
+    const stored = await readBlob(entry.blob);
+    if (fileOf && entry.encoding === 'raw') {
+      put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], file: fileOf(entry.blob), bytes: stored.byteLength, sha256: entry.blob });
+      return;
+    }
+    const raw = await decodeBlob(stored, entry.encoding);
     // Each tensor gets its own ArrayBuffer at offset 0, so `new Float32Array(t.data.buffer)` is always right.
     const data = raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength ? new Uint8Array(raw.buffer) : new Uint8Array(raw);
     put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], data });

@@ -12,6 +12,8 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { readFile, unlink } from 'node:fs/promises';
+import { CkptError } from '../errors.js';
 import { BlobFault, mapLimit, type BlobBackend, type BlobInfo, type BlobRound, type PutResult } from './blobs.js';
 import { isBlobHash } from './hash.js';
 import { isMissingKey, s3Error } from './s3-errors.js';
@@ -65,7 +67,20 @@ export class S3BlobStore implements BlobBackend {
   }
 
   round(): BlobRound {
-    return { put: (bytes) => this.put(bytes), durable: async () => undefined };
+    return {
+      put: (bytes) => this.put(bytes),
+      // Staging is offered only for local stores; a staged file that reaches S3 anyway is read and uploaded.
+      adopt: async (path, expect) => {
+        const bytes = await readFile(path);
+        if (bytes.byteLength !== expect.bytes) throw new CkptError('STORE_STAGED_MISMATCH', `staged file ${path} has ${bytes.byteLength} bytes, the reply says ${expect.bytes}; nothing was committed from it`);
+        const hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+        if (expect.sha256 !== undefined && expect.sha256 !== hash) throw new CkptError('STORE_STAGED_MISMATCH', `staged file ${path} has sha256 ${hash}, the reply says ${expect.sha256}; nothing was committed from it`);
+        const result = await this.put(bytes);
+        await unlink(path);
+        return result;
+      },
+      durable: async () => undefined,
+    };
   }
 
   async putMany(items: readonly Uint8Array[], concurrency = 4): Promise<PutResult[]> {

@@ -4,7 +4,7 @@
  * when you already hold a ledger).
  */
 import type { Ledger, LedgerEvent } from '../../ledger/types.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { WireState } from '../checkpoint.js';
 import type { BackupVerified, CheckpointCommitted, CheckpointPinned, CheckpointPruned, CheckpointTagged } from '../events.js';
 import { CATALOG, type CatalogEntry, type CatalogState, catalogProjection } from '../projections/catalog.js';
 import { backupCheckpoint, backupCheckpointEvent } from './backup.js';
@@ -14,7 +14,7 @@ import { type Compression, encodingFor } from './compression.js';
 import { appendEvent, catalogOf, entryOf, type StoreContext } from './context.js';
 import { type ExportOptions, type ExportResult, exportCheckpoint } from './export.js';
 import { importBundle, type ImportResult } from './bundle-import.js';
-import { type LoadedCheckpoint, loadById, loadRef, resolveRef, verifyCheckpoint, type VerifyResult } from './load.js';
+import { type LoadedCheckpoint, type TensorForm, loadById, loadRef, resolveRef, verifyCheckpoint, type VerifyResult } from './load.js';
 import { finishPendingPrunes, gc, type GcResult, prune, pruneEvent, type PruneOptions, summary, type StoreSummary } from './maintenance.js';
 import { Mutex } from './lock.js';
 import { hasCode } from '../errors.js';
@@ -57,7 +57,7 @@ export class CheckpointStore<B extends BlobBackend = BlobStore> {
    * Write a checkpoint (blobs → manifest → durable CheckpointCommitted) and return the event data.
    * @example const { checkpoint } = await store.commit(state, { run: 'run-1', epoch: 2, step: 40, metrics: { loss: 0.3 }, trainer: 'mlp', backend: 'cpu' })
    */
-  commit(state: CheckpointState, meta: CommitMeta): Promise<CheckpointCommitted> {
+  commit(state: WireState, meta: CommitMeta): Promise<CheckpointCommitted> {
     return commitCheckpoint(this.ctx, state, meta);
   }
 
@@ -67,7 +67,7 @@ export class CheckpointStore<B extends BlobBackend = BlobStore> {
    * @example const committed = await store.recorded.commit(state, meta); committed.seq
    */
   readonly recorded = {
-    commit: (state: CheckpointState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> => commitCheckpointEvent(this.ctx, state, meta),
+    commit: (state: WireState, meta: CommitMeta): Promise<LedgerEvent<CheckpointCommitted>> => commitCheckpointEvent(this.ctx, state, meta),
     prune: (id: string, options: PruneOptions = {}): Promise<LedgerEvent<CheckpointPruned>> => pruneEvent(this.ctx, id, options),
     backup: (ref: string, target: string): Promise<LedgerEvent<BackupVerified>> => backupCheckpointEvent(this.ctx, ref, target),
   };
@@ -86,6 +86,11 @@ export class CheckpointStore<B extends BlobBackend = BlobStore> {
     return loadById(this.ctx, id);
   }
 
+  /** loadId with raw tensors as verified blob paths (TensorForm 'files'), for a trainer that reads staged files. */
+  loadIdFiles(id: string): Promise<LoadedCheckpoint<WireState>> {
+    return loadById(this.ctx, id, 'files');
+  }
+
   /**
    * The id a reference means. With `verify` (default true) candidates are hashed and the first that verifies wins.
    * @example await store.resolve('run-1/latest') // 'ckpt-7'
@@ -98,9 +103,11 @@ export class CheckpointStore<B extends BlobBackend = BlobStore> {
    * The newest checkpoint (of `run`, or of any run) that verifies, or null when there is none: what resume uses.
    * @example const resume = await store.loadNewestVerified('run-1')
    */
-  async loadNewestVerified(run?: string): Promise<LoadedCheckpoint | null> {
+  async loadNewestVerified(run?: string): Promise<LoadedCheckpoint | null>;
+  async loadNewestVerified(run: string | undefined, form: TensorForm): Promise<LoadedCheckpoint<WireState> | null>;
+  async loadNewestVerified(run?: string, form: TensorForm = 'memory'): Promise<LoadedCheckpoint<WireState> | null> {
     try {
-      return await loadRef(this.ctx, { kind: 'latest', run });
+      return await loadRef(this.ctx, { kind: 'latest', run }, form);
     } catch (error) {
       if (hasCode(error) && ['CLI_REF_UNKNOWN', 'STORE_CORRUPT', 'STORE_PRUNED'].includes(error.code)) return null;
       throw error;

@@ -3,7 +3,10 @@
  * the manifest that names them. When `writeCheckpointContent` resolves, all of it is durable but nothing
  * references it yet: the commit event (store.ts) is what makes it a checkpoint.
  */
-import type { CheckpointState, TensorData } from '../checkpoint.js';
+import { unlink } from 'node:fs/promises';
+import { isStaged, type StagedTensor, type WireState, type WireTensor } from '../checkpoint.js';
+import { allTensors } from '../protocol/staged.js';
+import { inMemoryVerified } from './staged.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
 import { type BlobBackend, hashBlob, mapLimit } from './blobs.js';
@@ -38,10 +41,13 @@ export interface WrittenContent {
   bytes: { logical: number; new: number };
 }
 
-/** One blob to write: its stored bytes and the raw bytes they encode (the same array when stored raw). */
-interface Piece { bytes: Uint8Array; raw: Uint8Array }
+/**
+ * One blob to write: its stored bytes and the raw bytes they encode (the same array when stored raw), or a staged
+ * file the store adopts as it is (stored raw).
+ */
+type Piece = { bytes: Uint8Array; raw: Uint8Array } | { staged: StagedTensor };
 
-function checkState(state: CheckpointState): void {
+function checkState(state: WireState): void {
   if (!state || typeof state !== 'object' || !state.objects || typeof state.objects !== 'object') {
     throw new CkptError('STORE_INVALID', 'checkpoint state has no objects; send {objects: {model: {weights: [...]}}, trainer, history}');
   }
@@ -57,8 +63,20 @@ function checkState(state: CheckpointState): void {
  * Durably write the blobs and the manifest of one checkpoint.
  * @example const { manifestHash, blobs } = await writeCheckpointContent(blobStore, state, meta, 'raw')
  */
-export async function writeCheckpointContent(store: BlobBackend, state: CheckpointState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
+export async function writeCheckpointContent(store: BlobBackend, state: WireState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
   checkState(state);
+  const stagedFiles = allTensors(state).filter(isStaged).map((t) => t.file);
+  try {
+    return await writeContent(store, state, meta, encoding);
+  } finally {
+    // Adopted files are gone already; whatever is left (a failed save, a compressed store) is deleted.
+    await Promise.all(stagedFiles.map((file) => unlink(file).catch(() => undefined)));
+  }
+}
+
+async function writeContent(store: BlobBackend, wire: WireState, meta: CommitMeta, encoding: BlobEncoding): Promise<WrittenContent> {
+  // Staged files are adopted as they are only when blobs are stored raw; otherwise they are read and encoded.
+  const state = encoding === 'raw' ? wire : await inMemoryVerified(wire);
   const pieces: Piece[] = [];
   const add = async (bytes: Uint8Array): Promise<number> => {
     pieces.push({ bytes: await encodeBlob(bytes, encoding), raw: bytes });
@@ -66,10 +84,13 @@ export async function writeCheckpointContent(store: BlobBackend, state: Checkpoi
   };
   type Pending = { entry: Omit<TensorEntry, 'blob' | 'stored'>; piece: number };
   const layout: Record<string, { topology?: { kind: 'json' | 'bytes'; piece: number }; weights: Pending[]; slots: Pending[] }> = {};
-  const tensor = async (t: TensorData): Promise<Pending> => ({
-    entry: { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.data.byteLength, encoding },
-    piece: await add(t.data),
-  });
+  const tensor = async (t: WireTensor): Promise<Pending> => {
+    if (isStaged(t)) {
+      pieces.push({ staged: t });
+      return { entry: { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.bytes, encoding }, piece: pieces.length - 1 };
+    }
+    return { entry: { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.data.byteLength, encoding }, piece: await add(t.data) };
+  };
   for (const name of Object.keys(state.objects).sort()) {
     const object = state.objects[name];
     const topology = meta.topologies?.[name] ?? object.topology;
@@ -86,11 +107,11 @@ export async function writeCheckpointContent(store: BlobBackend, state: Checkpoi
   // the same round, whose directories are then fsynced once. Raw weight blobs are named by the sha256 of the
   // tensor bytes, which is what the weights digest is made of: no weight byte is hashed twice.
   const round = store.round();
-  const results = await mapLimit(pieces, 4, (p) => round.put(p.bytes));
+  const results = await mapLimit(pieces, 4, (p) => ('staged' in p ? round.adopt(p.staged.file, p.staged) : round.put(p.bytes)));
   const weightPieces = Object.keys(layout).sort().flatMap((name) => layout[name].weights.map((w) => w.piece));
   const tensorHashes = encoding === 'raw'
     ? weightPieces.map((piece) => results[piece].hash)
-    : await mapLimit(weightPieces, 4, (piece) => hashBlob(pieces[piece].raw));
+    : await mapLimit(weightPieces, 4, (piece) => hashBlob(rawOf(pieces[piece])));
   const digest = weightsDigestOfTensorHashes(tensorHashes);
   const blobOf = (p: Pending): TensorEntry => ({ ...p.entry, blob: results[p.piece].hash, stored: results[p.piece].size });
   const objects: Record<string, ObjectEntry> = {};
@@ -99,7 +120,7 @@ export async function writeCheckpointContent(store: BlobBackend, state: Checkpoi
     const entry: ObjectEntry = { weights: plan.weights.map(blobOf) };
     if (plan.topology) {
       const r = results[plan.topology.piece];
-      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: pieces[plan.topology.piece].raw.byteLength, stored: r.size, encoding };
+      entry.topology = { kind: plan.topology.kind, blob: r.hash, bytes: rawOf(pieces[plan.topology.piece]).byteLength, stored: r.size, encoding };
     }
     if (source.optimizer) {
       entry.optimizer = {
@@ -146,3 +167,10 @@ export async function writeCheckpointContent(store: BlobBackend, state: Checkpoi
   const logical = [...unique.values()].reduce((a, b) => a + b, 0);
   return { manifest, manifestHash: manifestResult.hash, blobs: [...unique.keys()], bytes: { logical, new: fresh } };
 }
+
+/** The raw bytes of an in-memory piece (staged pieces exist only in raw stores, where no caller asks). */
+function rawOf(piece: Piece): Uint8Array {
+  if ('staged' in piece) throw new Error(`bug: raw bytes of staged tensor '${piece.staged.name}' asked for`);
+  return piece.raw;
+}
+

@@ -4,7 +4,7 @@
  * same weights as an uninterrupted run with the same seed. mnist-mlp and mnist-cnn differ only in `buildModel`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CheckpointState, HistoryEntry, Metrics, Start, TrainerContext, TrainerHandlers } from '../../src/trainer.js';
+import type { CheckpointState, HistoryEntry, Metrics, TrainerStart, TrainerContext, TrainerHandlers } from '../../src/trainer.js';
 import { captureObject, restoreObject } from '../../src/sdk/tfjs.js';
 import { CLASSES, loadMnist, PIXELS, type MnistSplits, type Split } from './mnist-data.js';
 import { Rng } from './rng.js';
@@ -52,7 +52,7 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
   let history: HistoryEntry[] = [];
   let pos: Position = { epoch: 0, step: 0, rng: [], cursor: { batch: 0, lossSum: 0, correct: 0, seen: 0 } };
 
-  async function setup(start: Pick<Start, 'config' | 'seed' | 'state'>): Promise<void> {
+  async function setup(start: Pick<TrainerStart, 'config' | 'seed' | 'state'>): Promise<void> {
     config = { ...DEFAULT_CONFIG, ...pickNumbers(start.config) };
     seed = start.seed;
     data = loadMnist(config);

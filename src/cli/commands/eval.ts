@@ -6,7 +6,7 @@ import { defineCommand, type CommonOptions } from '../command.js';
 import { evaluateWithTrainer, type EvalJob } from '../evaluate.js';
 import { formatMetric } from '../format.js';
 import { startProgress } from '../progress.js';
-import { loadCheckpointState } from '../blob-reader.js';
+import { loadCheckpointFiles } from '../blob-reader.js';
 import { withRead } from '../read-helpers.js';
 
 type Split = 'test' | 'validation' | 'train';
@@ -35,7 +35,7 @@ export function registerEval(program: Command): void {
         for (const id of ids) {
           // The program the checkpoint's run was started with (a path trainer is recorded by its absolute path).
           const trainer = opts.trainer ?? state.runs[state.checkpoints[id].run]?.program ?? state.checkpoints[id].trainer;
-          byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: await loadCheckpointState(dir, state.checkpoints[id]) }]);
+          byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: await loadCheckpointFiles(dir, state.checkpoints[id]) }]);
         }
         return { jobs: byTrainer, meta: new Map(ids.map((id) => [id, { run: state.checkpoints[id].run, epoch: state.checkpoints[id].epoch }])) };
       });

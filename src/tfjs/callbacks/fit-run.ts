@@ -20,6 +20,7 @@ import { storePort } from '../../run/workspace-ports.js';
 import { weightsDigest } from '../../store/index.js';
 import type { Workspace } from '../../workspace.js';
 import { captureObject, restoreObject } from '../state.js';
+import { assertInMemory } from '../../protocol/staged.js';
 import type { Participant, StepOutcome } from './participant.js';
 import { mergePolicyInputs } from './policy-input.js';
 import { findContinuation, findResumePoint, recordCrashIfUnfinished, startRunEvents, type ResumePoint } from './run-lifecycle.js';
@@ -109,7 +110,8 @@ export class FitRun {
         this.model.stopTraining = true;
       },
       restore: async (state) => {
-        await restoreObject(this.model, undefined, state.objects.model);
+        // This driver asks for no other restore form than memory.
+        await restoreObject(this.model, undefined, assertInMemory(state, 'restore').objects.model);
         return state.trainer.epoch;
       },
       describe: () => this.describe(this.at),
