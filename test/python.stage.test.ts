@@ -4,16 +4,17 @@
 // over the real protocol, as a supervisor would.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointState, TensorData } from '../src/checkpoint.js';
-import type { SupervisorMessage, TrainConfig } from '../src/protocol/index.js';
+import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protocol/index.js';
+import type { Done, TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { tempDir } from './fixtures/run-helpers.js';
-import { killAllTrainers, startTrainer, type TrainerClient } from './trainer.client.js';
+import { PYTHON } from './torch.helpers.js';
 
 const SDK = fileURLToPath(new URL('../trainers/python', import.meta.url));
 const LR = `${SDK}/logistic_regression.py`;
@@ -105,6 +106,57 @@ class Ballast(Trainer):
 run_trainer(Ballast())
 `);
 
+// A fake supervisor: spawn a Python trainer and speak frames to it. (test/trainer.client.ts offers no staging
+// directory and rejects staged replies; this one takes them as they come.)
+type Message = { type: string; [key: string]: any };
+interface Client {
+  child: ChildProcess;
+  messages: Message[];
+  stderr: string[];
+  fault?: Error;
+  send(message: Message): void;
+  next(type: string, predicate?: (m: Message) => boolean, timeoutMs?: number): Promise<Message>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const live = new Set<ChildProcess>();
+
+function startTrainer(script: string): Client {
+  const child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(child);
+  const decoder = new FrameDecoder({ accept: TRAINER_MESSAGE_TYPES });
+  const waiters: Array<{ type: string; predicate?: (m: Message) => boolean; resolve(m: Message): void }> = [];
+  const client: Client = {
+    child, messages: [], stderr: [],
+    send(message) {
+      // Nobody here sends `release`: let a 'hold' trainer keep every state instead of waiting for one.
+      if (message.type === 'start' && message.config.maxHeld === undefined) message = { ...message, config: { ...message.config, maxHeld: 1_000_000 } };
+      child.stdin!.write(encodeFrame(message));
+    },
+    next(type, predicate, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}; stderr: ${client.stderr.join('').slice(-2000)}`)), timeoutMs);
+        waiters.push({ type, predicate, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+      });
+    },
+    exited: new Promise((resolve) => child.on('close', (code, signal) => { live.delete(child); resolve({ code, signal }); })),
+  };
+  child.stdin!.on('error', () => {});
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => client.stderr.push(text));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    try {
+      for (const m of decoder.push(chunk) as Message[]) {
+        client.messages.push(m);
+        const i = waiters.findIndex((w) => w.type === m.type && (!w.predicate || w.predicate(m)));
+        if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+      }
+    } catch (error) {
+      client.fault = error as Error;
+    }
+  });
+  return client;
+}
+
 /** Every tensor of a state (weights and optimizer slots of every object). */
 function tensorsOf(state: CheckpointState): Array<TensorData | Staged> {
   return Object.values(state.objects).flatMap((o) => [...o.weights, ...(o.optimizer?.slots ?? [])]) as Array<TensorData | Staged>;
@@ -140,8 +192,8 @@ function stageInto(state: CheckpointState, dir: string, tag: string): Checkpoint
 }
 
 /** Send a start that may carry `staging` (a field this side's typed messages may not list yet). */
-function start(t: TrainerClient, config: TrainConfig, seed: number, extra: { staging?: { dir: string }; state?: CheckpointState } = {}): void {
-  t.send({ type: 'start', config, seed, ...extra } as SupervisorMessage);
+function start(t: Client, config: TrainConfig, seed: number, extra: { staging?: { dir: string }; state?: CheckpointState } = {}): void {
+  t.send({ type: 'start', config, seed, ...extra });
 }
 
 function filesIn(dir: string): string[] {
@@ -162,7 +214,7 @@ async function framesRun(script: string, config: TrainConfig, seed: number, stat
   const final = (await t.next('state', (m) => m.requestId === 'final')).state;
   t.send({ type: 'exit' });
   assert.is((await t.exited).code, 0);
-  return { done, final, messages: t.messages };
+  return { done: done as Done, final: final as CheckpointState, messages: t.messages };
 }
 
 test('given the Python SDK, when a trainer says hello, then it lists stage by default; one with its own capabilities opts out', async () => {
@@ -266,7 +318,7 @@ test('given a start state whose tensors are staged files, when the trainer resum
   const files = tensorsOf(staged).map((x) => (x as Staged).file);
   const before = files.map((f) => [sha(f), statSync(f).mtimeMs]);
   const resumed = await framesRun(LR, { ...LR_CONFIG, batchEvery: 1 }, 5, staged);
-  assert.equal(resumed.messages.filter((m) => m.type === 'epoch_end').map((m) => (m as { epoch: number }).epoch), [3, 4]);
+  assert.equal(resumed.messages.filter((m) => m.type === 'epoch_end').map((m) => m.epoch), [3, 4]);
   assert.is(resumed.done.weightsDigest, reference.done.weightsDigest);
   assert.equal(resumed.final.history, reference.final.history);
   assert.equal(files.map((f) => [sha(f), statSync(f).mtimeMs]), before, 'read only');
@@ -348,7 +400,7 @@ test('given a staging dir on a 6 MiB tmpfs, when a save needs 8 MiB, then error 
   try {
     const t = startTrainer(BALLAST);
     await t.next('hello');
-    start(t, { epochs: 1, batches: 2, floats: 1 << 20 }, 7, { staging: { dir: disk } }); // 64 B, then 4 MiB twice
+    start(t, { epochs: 1, batchSize: 1, batches: 2, floats: 1 << 20 }, 7, { staging: { dir: disk } }); // 64 B, then 4 MiB twice
     await t.next('done');
     t.send({ type: 'save', requestId: 'big' });
     const err = await t.next('error', (m) => m.requestId === 'big');
@@ -372,7 +424,7 @@ for (const ending of ['exit', 'end of stdin'] as const) {
     mkdirSync(dir);
     const t = startTrainer(BALLAST);
     await t.next('hello');
-    start(t, { epochs: 1, batches: 2, floats: 16 << 20 }, 7, { staging: { dir } });
+    start(t, { epochs: 1, batchSize: 1, batches: 2, floats: 16 << 20 }, 7, { staging: { dir } });
     await t.next('done');
     const reply = t.next('state', (m) => m.requestId === 'last');
     t.send({ type: 'save', requestId: 'last' });
@@ -387,7 +439,7 @@ for (const ending of ['exit', 'end of stdin'] as const) {
 }
 
 test.after(() => {
-  killAllTrainers();
+  for (const child of live) child.kill('SIGKILL');
   work.cleanup();
 });
 
