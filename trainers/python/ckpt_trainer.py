@@ -159,15 +159,40 @@ def _is_count(value):
 
 
 # ── staged tensors: tensor bytes in files of the store's file system (capability 'stage') ─────────────────
-_io_pool = None
+class _IOThreads:
+    """A few daemon threads that read and write staged files. Not a ThreadPoolExecutor: that refuses work once the
+    interpreter starts shutting down, and a ckpt_torch script keeps serving saves after its main thread ended."""
+
+    def __init__(self, count):
+        self.jobs = queue.SimpleQueue()
+        for i in range(count):
+            threading.Thread(target=self._work, name='ckpt-io-%d' % i, daemon=True).start()
+
+    def submit(self, fn, *args):
+        future = concurrent.futures.Future()
+        self.jobs.put((future, fn, args))
+        return future
+
+    def _work(self):
+        while True:
+            future, fn, args = self.jobs.get()
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:
+                future.set_exception(error)
+
+
+_io_threads = None
+_io_lock = threading.Lock()
 
 
 def _io():
     """The I/O threads for staged files, started on first use."""
-    global _io_pool
-    if _io_pool is None:
-        _io_pool = concurrent.futures.ThreadPoolExecutor(STAGE_IO_THREADS, thread_name_prefix='ckpt-io')
-    return _io_pool
+    global _io_threads
+    with _io_lock:
+        if _io_threads is None:
+            _io_threads = _IOThreads(STAGE_IO_THREADS)
+        return _io_threads
 
 
 def _tensor_lists(state):
