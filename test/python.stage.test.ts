@@ -7,14 +7,16 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { CheckpointCommitted, RunFinished, RunResumed, RunStarted } from '../src/events.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointState, TensorData } from '../src/checkpoint.js';
 import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protocol/index.js';
 import type { Done, TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
-import { tempDir } from './fixtures/run-helpers.js';
-import { PYTHON } from './torch.helpers.js';
+import { readEvents, seeded, tempDir } from './fixtures/run-helpers.js';
+import { BIN, ckpt } from './cli.helpers.js';
+import { childPids, PYTHON, TORCH_CONFIG, TORCH_MNIST } from './torch.helpers.js';
 
 const SDK = fileURLToPath(new URL('../trainers/python', import.meta.url));
 const LR = `${SDK}/logistic_regression.py`;
@@ -35,6 +37,15 @@ writeFileSync(NO_STAGE, [
   'import ckpt_trainer',
   "ckpt_trainer.Trainer.capabilities = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', 'eval']",
   `runpy.run_path(${JSON.stringify(LR)}, run_name='__main__')`,
+].join('\n'));
+
+const TORCH_NO_STAGE = join(work.dir, 'torch_mnist_no_stage.py');
+writeFileSync(TORCH_NO_STAGE, [
+  'import runpy, sys',
+  `sys.path.insert(0, ${JSON.stringify(SDK)})`,
+  'import ckpt_trainer',
+  "ckpt_trainer.Trainer.capabilities = ['save', 'save-now', 'restore', 'stop', 'batch_end', 'hold', 'eval']",
+  `runpy.run_path(${JSON.stringify(TORCH_MNIST)}, run_name='__main__')`,
 ].join('\n'));
 
 const BALLAST = join(work.dir, 'ballast.py');
@@ -420,12 +431,12 @@ test('given a staging dir on a 6 MiB tmpfs, when a save needs 8 MiB, then error 
 });
 
 for (const ending of ['exit', 'end of stdin'] as const) {
-  test(`given a 2 × 64 MiB save in flight, when ${ending} follows at once, then the state reply is sent with complete files before the trainer exits 0`, async () => {
+  test(`given a 2 × 32 MiB save in flight, when ${ending} follows at once, then the state reply is sent with complete files before the trainer exits 0`, async () => {
     const dir = join(work.dir, `staging-${ending.replace(/ /g, '-')}`);
     mkdirSync(dir);
     const t = startTrainer(BALLAST);
     await t.next('hello');
-    start(t, { epochs: 1, batchSize: 1, batches: 2, floats: 16 << 20 }, 7, { staging: { dir } });
+    start(t, { epochs: 1, batchSize: 1, batches: 2, floats: 8 << 20 }, 7, { staging: { dir } });
     await t.next('done');
     const reply = t.next('state', (m) => m.requestId === 'last');
     t.send({ type: 'save', requestId: 'last' });
@@ -434,10 +445,164 @@ for (const ending of ['exit', 'end of stdin'] as const) {
     const { state } = await reply;
     assert.is((await t.exited).code, 0);
     const adopted = adopt(state, dir);
-    assert.equal(tensorsOf(adopted).map((x) => (x as TensorData).data.byteLength), [64, 64 << 20, 64 << 20]);
+    assert.equal(tensorsOf(adopted).map((x) => (x as TensorData).data.byteLength), [64, 32 << 20, 32 << 20]);
     assert.is(weightsDigest(adopted), t.messages.find((m) => m.type === 'done')!.weightsDigest);
   });
 }
+
+
+// ── through `ckpt train`: the real supervisor and store ──────────────────────────────────────────────────────
+const TORCH_ARGS = ['--seed', '3', '--batch-size', '50', '--policy', 'normal', '--trainer-config', JSON.stringify(TORCH_CONFIG)];
+const BIG = 8 << 20; // floats per big ballast tensor: 32 MiB files
+const BALLAST_ARGS = ['--epochs', '3', '--seed', '7', '--batch-size', '1', '--policy', 'normal', '--trainer-config', JSON.stringify({ batches: 4, floats: BIG })];
+
+interface CliRun { child: ChildProcess; lines: string[]; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; result: any }> }
+
+/** `ckpt train --json` in its own process group; its human lines (stderr) are collected as they come. */
+function cliTrain(dir: string, trainer: string, args: string[], onLine: (line: string) => void = () => {}): CliRun {
+  const child = spawn(process.execPath, [BIN, 'train', '--dir', dir, '--trainer', trainer, ...args, '--json'],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', CKPT_PYTHON: PYTHON } });
+  live.add(child);
+  const lines: string[] = [];
+  let out = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) { lines.push(line); onLine(line); }
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; result: any }>((resolve) => child.on('close', (code, signal) => {
+    live.delete(child);
+    let result: any = null;
+    try { result = JSON.parse(out); } catch { /* killed before it printed */ }
+    resolve({ code, signal, result });
+  }));
+  return { child, lines, done };
+}
+
+/** What a finished workspace shows: per-epoch digests of the commits, the run's end, leftovers, verify and gc. */
+async function inspect(dir: string) {
+  const events = await readEvents(dir);
+  const data = <T>(type: string) => events.filter((e) => e.type === type).map((e) => e.data as T);
+  const digests = new Map<number, Set<string>>();
+  for (const c of data<CheckpointCommitted>('CheckpointCommitted')) digests.set(c.epoch, new Set([...(digests.get(c.epoch) ?? []), c.weightsDigest]));
+  const stagingRoot = join(dir, 'tmp', 'staging');
+  const gc = ckpt(['gc', '--dry-run', '--json', '--dir', dir]);
+  return {
+    count: (type: string) => events.filter((e) => e.type === type).length,
+    started: data<RunStarted>('RunStarted'),
+    resumed: data<RunResumed>('RunResumed'),
+    finished: data<RunFinished>('RunFinished'),
+    /** epoch -> its commits' digests (one value when every commit of that epoch holds the same weights). */
+    perEpoch: [...digests].sort(([a], [b]) => a - b).map(([epoch, set]) => `${epoch}:${[...set].join('|')}`),
+    leftovers: existsSync(stagingRoot) ? readdirSync(stagingRoot, { recursive: true }) : [],
+    verify: ckpt(['verify', '--all', '--dir', dir]),
+    garbage: JSON.parse(gc.stdout) as { blobsDeleted: number; tempsDeleted: number },
+  };
+}
+
+let torchStaged: Awaited<ReturnType<typeof inspect>>;
+
+test('given torch_mnist under ckpt train, when it runs staged and (opted out) in frames, then every epoch\'s checkpoint has the same weightsDigest and nothing is left in staging', async () => {
+  const staged = join(work.dir, 'torch-staged');
+  const framed = join(work.dir, 'torch-frames');
+  const a = await cliTrain(staged, TORCH_MNIST, ['--epochs', '4', ...TORCH_ARGS]).done;
+  const b = await cliTrain(framed, TORCH_NO_STAGE, ['--epochs', '4', ...TORCH_ARGS]).done;
+  assert.is(a.code, 0, JSON.stringify(a.result));
+  assert.is(b.code, 0, JSON.stringify(b.result));
+  torchStaged = await inspect(staged);
+  const frames = await inspect(framed);
+  assert.is(torchStaged.started[0].tensors, 'staged');
+  assert.is(frames.started[0].tensors, 'frames');
+  assert.is(torchStaged.perEpoch.length, 4);
+  assert.ok(torchStaged.perEpoch.every((e) => !e.includes('|')));
+  assert.equal(torchStaged.perEpoch, frames.perEpoch);
+  assert.is(a.result.weightsDigest, b.result.weightsDigest);
+  assert.is(torchStaged.finished[0].weightsDigest, a.result.weightsDigest);
+  for (const w of [torchStaged, frames]) {
+    assert.equal(w.leftovers, []);
+    assert.is(w.verify.code, 0, w.verify.stdout + w.verify.stderr);
+    assert.is(w.garbage.blobsDeleted + w.garbage.tempsDeleted, 0);
+  }
+});
+
+test('given a staged torch_mnist run whose supervisor group is SIGKILLed after its epoch-3 decision, when ckpt train --resume continues it, then it ends with the uninterrupted digest and the dead session\'s staging dir is gone', async () => {
+  const dir = join(work.dir, 'torch-crash');
+  const first = cliTrain(dir, TORCH_MNIST, ['--epochs', '4', ...TORCH_ARGS], (line) => {
+    if (/save\s+epoch 3/.test(line)) process.kill(-first.child.pid!, 'SIGKILL');
+  });
+  const killed = await first.done;
+  assert.is(killed.signal, 'SIGKILL', first.lines.join('\n'));
+  const second = await cliTrain(dir, TORCH_MNIST, ['--epochs', '4', '--resume', ...TORCH_ARGS]).done;
+  assert.is(second.code, 0, JSON.stringify(second.result));
+  assert.is(second.result.weightsDigest, torchStaged.finished[0].weightsDigest);
+  const after = await inspect(dir);
+  assert.is(after.resumed.length, 1);
+  assert.ok(after.resumed[0].fromCheckpoint, 'resumed from a checkpoint the staged run committed');
+  assert.is(after.resumed[0].tensors, 'staged');
+  assert.equal(after.perEpoch, torchStaged.perEpoch, 'every epoch committed, each with the uninterrupted weights');
+  assert.equal(after.leftovers, []);
+  assert.is(after.verify.code, 0, after.verify.stdout);
+  assert.is(after.garbage.blobsDeleted + after.garbage.tempsDeleted, 0);
+});
+
+const MID_WRITE_KILLS = 3;
+let ballastReference: Awaited<ReturnType<typeof inspect>>;
+
+test('given a trainer saving 2 × 32 MiB per checkpoint, when it runs under ckpt train uninterrupted, then every epoch commits from staged files', async () => {
+  const dir = join(work.dir, 'ballast-reference');
+  const run = await cliTrain(dir, BALLAST, BALLAST_ARGS).done;
+  assert.is(run.code, 0, JSON.stringify(run.result));
+  ballastReference = await inspect(dir);
+  assert.is(ballastReference.started[0].tensors, 'staged');
+  assert.is(ballastReference.perEpoch.length, 3);
+  assert.equal(ballastReference.leftovers, []);
+  assert.is(ballastReference.verify.code, 0);
+});
+
+test(`given that trainer, when it is SIGKILLed ${MID_WRITE_KILLS} times in the middle of writing a save's files, then each run resumes to the reference digest, leaves no staged files and verifies clean`, async () => {
+  const random = seeded(17_4);
+  const expected = new Set([64, BIG * 4]); // the small tensor's file and the big ones'
+  let kills = 0;
+  for (let i = 0; kills < MID_WRITE_KILLS; i++) {
+    assert.ok(i < MID_WRITE_KILLS * 3, `only ${kills} of ${i} kills landed in the middle of a write`);
+    const nth = 1 + Math.floor(random() * 3); // which save of the first session to kill in
+    const where = `attempt ${i} (save ${nth})`;
+    const dir = join(work.dir, `ballast-kill-${i}`);
+    const run = cliTrain(dir, BALLAST, BALLAST_ARGS);
+    // Watch the staging directory: once files of the nth save appear, stop the trainer, look at them, kill it.
+    let seen: string[] = [];
+    let midWrite: boolean | null = null;
+    const root = join(dir, 'tmp', 'staging');
+    while (midWrite === null && run.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 1));
+      const sessions = existsSync(root) ? readdirSync(root) : [];
+      if (sessions.length !== 1) continue;
+      const session = join(root, sessions[0]);
+      const files = existsSync(session) ? readdirSync(session) : [];
+      seen = [...new Set([...seen, ...files.map((f) => f.replace(/-\d+$/, ''))])];
+      if (seen.length < nth) continue;
+      const [trainer] = childPids(run.child.pid!);
+      process.kill(trainer, 'SIGSTOP');
+      const sizes = readdirSync(session).filter((f) => f.startsWith(`${seen[nth - 1]}-`)).map((f) => statSync(join(session, f)).size);
+      process.kill(trainer, 'SIGKILL');
+      midWrite = sizes.some((size) => !expected.has(size));
+    }
+    const end = await run.done;
+    assert.is(end.code, 0, `${where}: ${JSON.stringify(end.result)}\n${run.lines.join('\n')}`);
+    const w = await inspect(dir);
+    assert.is(w.count('RunCrashed'), 1, where);
+    assert.is(end.result.restarts, 1, where);
+    assert.is(end.result.weightsDigest, ballastReference.finished[0].weightsDigest, where);
+    assert.equal(w.perEpoch, ballastReference.perEpoch, `${where}: every commit holds the reference weights of its epoch`);
+    assert.equal(w.leftovers, [], `${where}: no staged files left`);
+    assert.is(w.verify.code, 0, `${where}: ${w.verify.stdout}`);
+    assert.is(w.garbage.blobsDeleted + w.garbage.tempsDeleted, 0, `${where}: no orphans`);
+    if (midWrite) kills++;
+    else console.log(`  ${where}: the kill landed after the files were complete; not counted`);
+  }
+});
 
 test.after(() => {
   for (const child of live) child.kill('SIGKILL');
