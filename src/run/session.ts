@@ -14,12 +14,12 @@ import { concatMap, filter, from, lastValueFrom, tap } from 'rxjs';
 import type { EventInput, LedgerEvent } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
 import { isBlobHash } from '../store/hash.js';
-import { createStagingDir } from '../store/staged.js';
 import type { Hello, TrainerMessage } from '../protocol/messages.js';
 import { DecisionProcessor } from './decision-processor.js';
 import { failedSaves, recordStopped } from './run-records.js';
 import { SerialQueue } from './serial-queue.js';
 import type { SessionContext, SessionOutcome, SessionStart } from './session-types.js';
+import { startMessage } from './start-message.js';
 import { StateRequests } from './state-requests.js';
 import { StderrTail } from './stderr-tail.js';
 import { trainerDriver } from './trainer-driver.js';
@@ -186,8 +186,7 @@ export class RunSession {
     if (hello.protocol !== 1) return this.recordFault('PROTOCOL_VERSION', `trainer speaks protocol ${hello.protocol}; this supervisor speaks 1`, true);
     this.hello = hello;
     if (typeof hello.batchesPerEpoch === 'number') this.ctx.progress.setBatchesPerEpoch(hello.batchesPerEpoch);
-    const root = this.ctx.store.stagingRoot;
-    this.stages = hello.capabilities.includes('stage') && root !== null;
+    this.stages = hello.capabilities.includes('stage') && this.ctx.store.stagingRoot !== null;
     const started = this.ctx.onHello(hello, this.stages ? 'staged' : 'frames');
     // The trainer sets up (data, model) while RunStarted/RunResumed is made durable: the ledger applies appends
     // in call order, so nothing it reports can be recorded before that event, and a start that a crash leaves
@@ -197,17 +196,9 @@ export class RunSession {
       this.position = { epoch: start.state.trainer.epoch, step: start.state.trainer.step };
       if (start.checkpoint) this.processor.alreadyCommitted(this.position, start.checkpoint);
     }
-    // A `stage` trainer gets a staging directory and reads the resume state's verified blobs itself; any other gets
-    // the tensors in the frame.
-    let state = start.state;
-    let staging: { dir: string } | undefined;
-    if (this.stages) {
-      staging = { dir: await createStagingDir(root as string) };
-      this.requests.stagingDir = staging.dir;
-    } else if (state) {
-      state = await this.ctx.store.inMemory(state);
-    }
-    this.trainer.send({ type: 'start', config: start.config, seed: start.seed, ...(state ? { state } : {}), ...(staging ? { staging } : {}) });
+    const message = await startMessage(start, this.stages, this.ctx.store);
+    this.requests.stagingDir = message.staging?.dir ?? null;
+    this.trainer.send(message);
     const events = await stored;
     this.ctx.progress.line(started.line);
     for (const event of events) await this.processor.feed(event);
