@@ -16,7 +16,7 @@ import type { Done, TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { readEvents, seeded, tempDir } from './fixtures/run-helpers.js';
 import { BIN, ckpt } from './cli.helpers.js';
-import { childPids, PYTHON, TORCH_CONFIG, TORCH_MNIST } from './torch.helpers.js';
+import { childPids, python, PYTHON, TORCH_CONFIG, TORCH_MNIST } from './torch.helpers.js';
 
 const SDK = fileURLToPath(new URL('../trainers/python', import.meta.url));
 const LR = `${SDK}/logistic_regression.py`;
@@ -428,6 +428,26 @@ test('given a staging dir on a 6 MiB tmpfs, when a save needs 8 MiB, then error 
   } finally {
     execFileSync('umount', [disk]);
   }
+});
+
+test('given maxHeld 2 saves whose writes are held up, when a third save is asked, then it waits until one of them replies (backpressure), and all three reply', () => {
+  const out = python([
+    'import json, sys, tempfile, threading, time',
+    'import ckpt_trainer as sdk',
+    'gate, write, sent = threading.Event(), sdk._write_file, []',
+    'sdk._write_file = lambda path, data: (gate.wait(), write(path, data))[1]  # the disk is stuck until gate opens',
+    'sdk.send = sent.append',
+    "state = {'objects': {'model': {'weights': [sdk.tensor('w', [1.0, 2.0], [2])]}}, 'trainer': {'epoch': 1, 'step': 1}, 'history': []}",
+    'stager = sdk.Stager(tempfile.mkdtemp(), 2)',
+    "stager.save('a', state); stager.save('b', state)",
+    "third = threading.Thread(target=stager.save, args=('c', state)); third.start()",
+    'time.sleep(0.5); waited = third.is_alive()',
+    'gate.set(); third.join(10); stager.finish()',
+    "sys.__stdout__.write(json.dumps({'waited': waited, 'replies': sorted((m['type'], m['requestId']) for m in sent)}))",
+  ].join('\n'));
+  const r = JSON.parse(out);
+  assert.is(r.waited, true, 'the third save waited while two were in flight');
+  assert.equal(r.replies, [['state', 'a'], ['state', 'b'], ['state', 'c']]);
 });
 
 for (const ending of ['exit', 'end of stdin'] as const) {
