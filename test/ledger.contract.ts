@@ -6,6 +6,7 @@ import { firstValueFrom, filter, timeout, toArray, take, type Observable } from 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LedgerError, type EventInput, type Ledger, type LedgerEvent, type LedgerOptions, type Projection, type TailItem } from '../ledger/index.js';
+import { Teardown } from './fixtures/teardown.js';
 
 export interface ContractBackend {
   /** Opens a fresh, empty ledger with these options. */
@@ -52,17 +53,10 @@ const seqsOf = (items: TailItem[]): (number | string)[] => items.map((item) => (
 
 export function ledgerContract(name: string, backend: ContractBackend): void {
   const test = suite(`ledger contract (${name})`);
-  // Every ledger a case opens is closed after it, passed or failed: a ledger left open (a PostgreSQL one keeps
-  // reconnecting to its stopped server) would keep the test process alive long after the failure was reported.
-  const opened: Ledger[] = [];
-  const open = async (options?: LedgerOptions): Promise<Ledger> => {
-    const ledger = await backend.open(options);
-    opened.push(ledger);
-    return ledger;
-  };
-  test.after.each(async () => {
-    await Promise.all(opened.splice(0).map((ledger) => ledger.close().catch(() => undefined)));
-  });
+  // Every ledger a case opens is closed after it, passed or failed.
+  const teardown = new Teardown();
+  test.after.each(() => teardown.run());
+  const open = async (options?: LedgerOptions): Promise<Ledger> => teardown.close(await backend.open(options));
   test.after(() => backend.cleanup());
 
   test('given an empty ledger, when a batch is appended, then seqs are 1..n and read returns full envelopes', async () => {

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LedgerError, openPgLedger, type EventInput, type Ledger, type PgLedgerOptions, type TailItem } from '../ledger/index.js';
 import { startPostgres } from './fixtures/postgres.js';
+import { Teardown } from './fixtures/teardown.js';
 import { ledgerContract, statsProjection } from './ledger.contract.js';
 
 const server = await startPostgres();
@@ -17,18 +18,11 @@ const freshSchema = (): string => `l_${++schemas}`;
 ledgerContract('postgres', { open: (options) => openPgLedger(server.url, { ...options, schema: freshSchema() }), cleanup: async () => {} });
 
 const test = suite('ledger on PostgreSQL');
-// Every ledger a case opens is closed after it, passed or failed (an open one keeps reconnecting to the stopped
-// server and the process alive), then the server stops.
-const opened: Ledger[] = [];
-async function open(url: string, options: PgLedgerOptions = {}): Promise<Ledger> {
-  const ledger = await openPgLedger(url, options);
-  opened.push(ledger);
-  return ledger;
-}
-test.after.each(async () => {
-  await Promise.all(opened.splice(0).map((ledger) => ledger.close().catch(() => undefined)));
-});
+// Every ledger a case opens is closed after it, passed or failed; then the server stops.
+const teardown = new Teardown();
+test.after.each(() => teardown.run());
 test.after(() => server.stop());
+const open = async (url: string, options: PgLedgerOptions = {}): Promise<Ledger> => teardown.close(await openPgLedger(url, options));
 
 const events = (stream: string, from: number, count: number): EventInput[] =>
   Array.from({ length: count }, (_, i) => ({ stream, type: 'EpochEnded', data: { epoch: from + i } }));
