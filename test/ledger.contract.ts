@@ -6,6 +6,7 @@ import { firstValueFrom, filter, timeout, toArray, take, type Observable } from 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LedgerError, type EventInput, type Ledger, type LedgerEvent, type LedgerOptions, type Projection, type TailItem } from '../ledger/index.js';
+import { Teardown } from './fixtures/teardown.js';
 
 export interface ContractBackend {
   /** Opens a fresh, empty ledger with these options. */
@@ -52,10 +53,14 @@ const seqsOf = (items: TailItem[]): (number | string)[] => items.map((item) => (
 
 export function ledgerContract(name: string, backend: ContractBackend): void {
   const test = suite(`ledger contract (${name})`);
+  // Every ledger a case opens is closed after it, passed or failed.
+  const teardown = new Teardown();
+  test.after.each(() => teardown.run());
+  const open = async (options?: LedgerOptions): Promise<Ledger> => teardown.close(await backend.open(options));
   test.after(() => backend.cleanup());
 
   test('given an empty ledger, when a batch is appended, then seqs are 1..n and read returns full envelopes', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     assert.is(ledger.lastSeq, 0);
     const result = await ledger.append([event(1, { id: 'a' }), event(2, { v: 3, at: 1234 })]);
     assert.equal(counts(result), { seqs: [1, 2], lastSeq: 2, duplicates: 0 });
@@ -70,7 +75,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given a batch with a retried id, when appended, then result.events are the envelopes as stored, equal to what read returns', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     const first = await ledger.append([event(1, { id: 'kept', at: 111 })], { durable: true });
     assert.equal(first.events, await collect(ledger.read()));
     const result = await ledger.append([event(2), event(1, { id: 'kept', at: 999, data: { retry: true } }), event(3, { v: 2, at: 77 })]);
@@ -84,7 +89,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given events on two streams, when read with stream/types/range/batchSize, then only matching events come back in order', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     for (let i = 1; i <= 30; i++) await ledger.append([event(i, { stream: i % 2 ? 'odd' : 'even', type: i % 3 ? 'A' : 'B' })]);
     assert.equal((await collect(ledger.read({ stream: 'odd', batchSize: 4 }))).map((e) => e.seq), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29]);
     assert.equal((await collect(ledger.read({ types: ['B'], fromSeq: 10, toSeq: 20 }))).map((e) => e.seq), [12, 15, 18]);
@@ -94,7 +99,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given a read abandoned after a few events, when read again, then the ledger still reads from the start', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     await ledger.append(events(1, 50));
     const firstThree: number[] = [];
     for await (const e of ledger.read({ batchSize: 8 })) {
@@ -112,7 +117,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given stored ids, when the same batch is retried, then the stored seqs come back and nothing is written again', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     const batch = [event(1, { id: 'e-1' }), event(2, { id: 'e-2' })];
     await ledger.append(batch);
     await ledger.append([event(3)]);
@@ -128,7 +133,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given events stored with generated ids, when one is read back and appended again, then it is a duplicate and get() finds it', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     await ledger.append(events(1, 3));
     const [, second] = await collect(ledger.read());
     assert.is((await ledger.get(second.id))?.seq, 2);
@@ -145,7 +150,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given a ledger at seq 2, when appending with a wrong expectedSeq, then LEDGER_CONFLICT names expected and actual and nothing is written', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     await ledger.append(events(1, 2));
     const error = await rejection(ledger.append([event(3)], { expectedSeq: 1 }));
     assert.is(error.code, 'LEDGER_CONFLICT');
@@ -159,7 +164,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given many appends started without awaiting, when they settle, then they were applied in call order', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(events(i * 3, 3, { id: undefined, data: { call: i } }), { durable: i % 10 === 0 })));
     assert.equal(results.map((r) => r.seqs[0]), Array.from({ length: 40 }, (_, i) => i * 3 + 1));
     const stored = await collect(ledger.read());
@@ -168,7 +173,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given malformed input, when appended, then LEDGER_INVALID and the ledger is unchanged', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     assert.is((await rejection(ledger.append([{ stream: '', type: 'A', data: 1 }]))).code, 'LEDGER_INVALID');
     assert.is((await rejection(ledger.append([{ stream: 's', type: 'A', data: 1, v: 0 }]))).code, 'LEDGER_INVALID');
     assert.is((await rejection(ledger.append([event(1)], { expectedSeq: -1 }))).code, 'LEDGER_INVALID');
@@ -181,7 +186,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given stored events, when tailed from a seq, then replay, one caught-up marker, then live appends follow', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     await ledger.append(events(1, 5));
     const items: TailItem[] = [];
     const done = new Promise<void>((resolve) => ledger.tail(3).subscribe({ next: (item) => items.push(item), complete: resolve }));
@@ -193,7 +198,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given a tail from beyond lastSeq, when events arrive, then only seqs >= fromSeq are emitted', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     await ledger.append(events(1, 2));
     const first = firstValueFrom(ledger.tail(5).pipe(take(3), toArray()));
     await ledger.append(events(3, 4));
@@ -202,7 +207,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given appends racing with a replay, when tailed, then every seq is seen exactly once and in order', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     for (let i = 0; i < 4; i++) await ledger.append(events(i * 500, 500));
     const total = 2000 + 150 * 2;
     const seen = firstValueFrom(ledger.tail(1).pipe(timeout(5000), filter((item) => item.kind === 'event'), take(total), toArray()) as Observable<TailItem[]>);
@@ -217,7 +222,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given a projection, when events are appended, then state is current and rebuild equals the incremental state', async () => {
-    const ledger = await backend.open({ projections: [statsProjection], snapshotEvery: 7 });
+    const ledger = await open({ projections: [statsProjection], snapshotEvery: 7 });
     for (let i = 1; i <= 20; i++) await ledger.append(events(i * 10, (i % 4) + 1, { stream: `run-${i % 3}` }));
     const incremental = ledger.state<typeof statsProjection extends Projection<infer S> ? S : never>('stats');
     assert.is(Object.values(incremental.byStream).reduce((a, b) => a + b, 0), ledger.lastSeq);
@@ -226,7 +231,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
   });
 
   test('given events before registration, when a projection is registered later, then its state covers them and keeps up', async () => {
-    const ledger = await backend.open({ snapshotEvery: 5 });
+    const ledger = await open({ snapshotEvery: 5 });
     await ledger.append(events(1, 12));
     const registered = await ledger.register(statsProjection);
     assert.is(registered.epochSum, 78);
@@ -243,7 +248,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
       { type: 'Saved', from: 2, upcast: (d: any) => ({ ...d, tags: [] }) },
     ];
     const lastPath: Projection<string | null> = { name: 'last', version: 1, init: () => null, evolve: (_s, e) => `${e.v}:${(e.data as any).path}` };
-    const ledger = await backend.open({ upcasters, projections: [lastPath] });
+    const ledger = await open({ upcasters, projections: [lastPath] });
     await ledger.append([{ id: 'old', stream: 's', type: 'Saved', v: 1, data: { file: 'a.bin' } }, { stream: 's', type: 'Saved', v: 3, data: { path: 'b', tags: ['x'] } }]);
     const stored = await collect(ledger.read());
     assert.equal(stored.map((e) => [e.v, e.data]), [[3, { path: 'a.bin', tags: [] }], [3, { path: 'b', tags: ['x'] }]]);
@@ -264,7 +269,7 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
         return state + 1;
       },
     };
-    const ledger = await backend.open({ projections: [picky] });
+    const ledger = await open({ projections: [picky] });
     await ledger.append(events(1, 3));
     const error = await rejection(ledger.append(events(12, 3)));
     assert.is(error.code, 'LEDGER_INVALID');
@@ -278,11 +283,11 @@ export function ledgerContract(name: string, backend: ContractBackend): void {
 
   test('given two upcasters for the same type and version, when opened, then LEDGER_INVALID', async () => {
     const twice = [{ type: 'T', from: 1, upcast: (d: unknown) => d }, { type: 'T', from: 1, upcast: (d: unknown) => d }];
-    assert.is((await rejection(backend.open({ upcasters: twice }))).code, 'LEDGER_INVALID');
+    assert.is((await rejection(open({ upcasters: twice }))).code, 'LEDGER_INVALID');
   });
 
   test('given a closed ledger, when used, then LEDGER_CLOSED, close is idempotent and pending appends finished first', async () => {
-    const ledger = await backend.open();
+    const ledger = await open();
     const pending = ledger.append(events(1, 3), { durable: true });
     const closing = ledger.close();
     assert.equal((await pending).seqs, [1, 2, 3]);

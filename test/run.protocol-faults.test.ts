@@ -3,7 +3,10 @@
 // the run is recorded as crashed, and checkpoints committed before the fault stay intact.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { lastValueFrom, toArray } from 'rxjs';
+import { encodeFrame } from '../src/protocol/frames.js';
 import { train, type TrainOptions } from '../src/run/train.js';
+import { TrainerProcess } from '../src/run/trainer-process.js';
 import { FAKE_TRAINER, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
 
 const base: TrainOptions = {
@@ -13,14 +16,16 @@ const base: TrainOptions = {
 
 async function runWithFault(fault: string, env: Record<string, string> = {}, extra: Partial<TrainOptions> = {}) {
   const t = tempDir();
-  Object.assign(process.env, { FAKE_FAULT: fault, FAKE_FAULT_EPOCH: '2', ...env });
+  // The fault comes once the trainer answered epoch 1's save: the checkpoint before it exists however slowly a
+  // loaded machine lets the supervisor ask for it.
+  Object.assign(process.env, { FAKE_FAULT: fault, FAKE_FAULT_EPOCH: '2', FAKE_FAULT_AFTER_SAVE: '1', ...env });
   try {
     const result = await train({ ...base, dir: t.dir, ports: testPorts(), ...extra });
     const facts = await ledgerFacts(t.dir);
     const faults = facts.events.filter((e) => e.type === 'ProtocolFault').map((e) => e.data as { code: string; message: string });
     return { result, facts, faults };
   } finally {
-    for (const key of ['FAKE_FAULT', 'FAKE_FAULT_EPOCH', ...Object.keys(env)]) delete process.env[key];
+    for (const key of ['FAKE_FAULT', 'FAKE_FAULT_EPOCH', 'FAKE_FAULT_AFTER_SAVE', ...Object.keys(env)]) delete process.env[key];
     t.cleanup();
   }
 }
@@ -50,6 +55,16 @@ for (const [fault, code] of CASES) {
     assert.is(facts.count('RunFinished'), 0);
   });
 }
+
+test('given a good frame and a bad one in a single write, when the trainer process reads them, then the good message comes out before the fault', async () => {
+  const bytes = Buffer.concat([
+    encodeFrame({ type: 'hello', protocol: 1, trainer: 'one-write', version: '0', backend: 'none', capabilities: [] }),
+    encodeFrame({ type: 'launch_missiles' }),
+  ]);
+  const trainer = TrainerProcess.spawn({ command: process.execPath, args: ['-e', 'process.stdout.write(Buffer.from(process.argv[1], "hex"))', bytes.toString('hex')] });
+  const items = await lastValueFrom(trainer.output$.pipe(toArray()));
+  assert.equal(items.map((item) => item.kind === 'message' ? item.message.type : item.kind === 'fault' ? item.error.code : item.kind), ['hello', 'PROTOCOL_UNKNOWN_TYPE', 'exit']);
+});
 
 test('given a trainer that never says hello, when supervised, then PROTOCOL_NO_HELLO is recorded', async () => {
   const { result, faults } = await runWithFault('no-hello');

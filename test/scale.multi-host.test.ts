@@ -7,17 +7,25 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openPgLedger } from '../ledger/index.js';
+import { openPgLedger, type Ledger } from '../ledger/index.js';
 import { startPostgres } from './fixtures/postgres.js';
 import { startS3, startS3Process } from './fixtures/s3.js';
 import { FAKE_TRAINER, tempDir } from './fixtures/run-helpers.js';
-import { bundleDriver, runDriver, type DriverRun } from './fixtures/run-driver-process.js';
+import { bundleDriver, killDrivers, runDriver, type DriverRun } from './fixtures/run-driver-process.js';
+import { Teardown } from './fixtures/teardown.js';
 
 const test = suite('scale: many hosts, one ledger, one bucket');
 const pgServer = await startPostgres();
 const s3 = await startS3(['team']);
 const dirs: { cleanup(): void }[] = [];
+// A case that fails leaves no supervisor, ledger handle or store process behind: the suite ends with the failure.
+const teardown = new Teardown();
+const openLedger = async (): Promise<Ledger> => teardown.close(await openPgLedger(pgServer.url));
 test.before(bundleDriver);
+test.after.each(async () => {
+  killDrivers();
+  await teardown.run();
+});
 test.after(async () => {
   for (const dir of dirs) dir.cleanup();
   await s3.stop();
@@ -60,9 +68,10 @@ test('given each run trained alone on local storage, then each has a reference d
 
 test('given three hosts training concurrently, when one is SIGKILLed, then after its lease expires another host resumes it and every run ends with its reference weights', async () => {
   // A dashboard's view: one ledger handle in this process tailing every host's events (LISTEN/NOTIFY).
-  const dashboard = await openPgLedger(pgServer.url);
+  const dashboard = await openLedger();
   const tailed: { seq: number; stream: string; type: string }[] = [];
   const subscription = dashboard.tail(1).subscribe((item) => item.kind === 'event' && tailed.push({ seq: item.event.seq, stream: item.event.stream, type: item.event.type }));
+  teardown.defer(() => subscription.unsubscribe());
   const [a, b, c] = await Promise.all([
     onHost({ ...options(seeds['run-a']), run: 'run-a' }),
     onHost({ ...options(seeds['run-b']), run: 'run-b' }, { line: 3, delayMs: 10 }),
@@ -90,7 +99,7 @@ test('given three hosts training concurrently, when one is SIGKILLed, then after
   assert.is(resumed.result?.weightsDigest, reference['run-b']);
 
   // One ledger holds every host's story: each run finished once; run-b crashed once and resumed.
-  const ledger = await openPgLedger(pgServer.url);
+  const ledger = await openLedger();
   const ledgerEnd = ledger.lastSeq;
   const types: Record<string, string[]> = {};
   for await (const event of ledger.read({ types: ['RunStarted', 'RunCrashed', 'RunResumed', 'RunFinished'] })) (types[event.stream] ??= []).push(event.type);
@@ -111,7 +120,7 @@ test('given a running supervisor, when PostgreSQL restarts mid-run, then its app
   let settled = false;
   const running = onHost({ ...options(seeds['run-a']), run: 'run-d', trainerConfig: { batchesPerEpoch: 10, batchMs: 60 } }).finally(() => (settled = true));
   // Restart once the run has trained an epoch (read from the shared ledger, as any dashboard would).
-  const watcher = await openPgLedger(pgServer.url);
+  const watcher = await openLedger();
   for (let epochs = 0; epochs === 0 && !settled; ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     epochs = 0;
@@ -127,12 +136,13 @@ test('given a running supervisor, when PostgreSQL restarts mid-run, then its app
 
 test('given a running supervisor, when the object store goes away mid-run, then each failed save is recorded, training finishes with its reference weights and the run ends with exit 3 (failed saves)', async () => {
   const outside = await startS3Process(['gone']);
+  teardown.defer(() => outside.stop());
   const saved = { ...process.env };
   Object.assign(process.env, SHARED, outside.env, { CKPT_STORE_URL: 's3://gone/checkpoints' });
   let settled = false;
   const running = runDriver({ ...options(seeds['run-c']), run: 'run-e', dir: scratch(), trainerConfig: { batchesPerEpoch: 10, batchMs: 40 } }).finally(() => (settled = true));
   process.env = saved;
-  const watcher = await openPgLedger(pgServer.url);
+  const watcher = await openLedger();
   for (let commits = 0; commits === 0 && !settled; ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     for await (const _ of watcher.read({ stream: 'run-e', types: ['CheckpointCommitted'] })) commits++;

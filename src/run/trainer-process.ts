@@ -86,8 +86,18 @@ export class TrainerProcess {
 
     child.stdout!.on('data', (chunk: Buffer) => {
       if (this.faulted) return;
+      let frames: ReturnType<FrameDecoder['push']>;
+      let broken: unknown = null;
       try {
-        for (const raw of decoder.push(chunk)) this.subject.next({ kind: 'message', message: validateTrainerMessage(raw) });
+        frames = decoder.push(chunk);
+      } catch (error) {
+        // The whole frames written before the bad one (a state reply among them) count, however the pipe chunked them.
+        frames = (error instanceof CkptError ? error.details.messages as typeof frames | undefined : undefined) ?? [];
+        broken = error;
+      }
+      try {
+        for (const raw of frames) this.subject.next({ kind: 'message', message: validateTrainerMessage(raw) });
+        if (broken) throw broken;
       } catch (error) {
         this.fault(error instanceof CkptError ? error : new CkptError('PROTOCOL_MALFORMED', String(error), { cause: error }));
       }
