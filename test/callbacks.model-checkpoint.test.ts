@@ -146,6 +146,43 @@ test('given saveFreq 4 batches, when 3 epochs of 5 batches run, then checkpoints
   }
 });
 
+test('given saveBestOnly with saveFreq 2 on loss, when 2 epochs of 5 batches run, then only the 2nd-batch checks whose batch loss beat the best are saved, none at epoch ends (keras-team/keras keras/src/callbacks/model_checkpoint.py on_train_batch_end → _save_model)', async () => {
+  const t = tempDir('mc-best-freq');
+  try {
+    const losses = new Map<number, number>();
+    let epochIndex = 0;
+    const probe = new (class extends tf.Callback {
+      override async onEpochBegin(epoch: number) { epochIndex = epoch; }
+      override async onBatchEnd(batch: number, logs?: tf.Logs) { losses.set(epochIndex * 5 + batch + 1, (logs!.loss as unknown as tf.Scalar).dataSync()[0]); }
+    })();
+    const checkpoint = new ModelCheckpoint({ dir: t.dir, monitor: 'loss', saveBestOnly: true, saveFreq: 2 });
+    const { x, y } = makeData();
+    await makeModel().fit(x, y, { ...FIT, epochs: 2, callbacks: [probe, checkpoint] });
+    // Keras: at every 2nd step, save when that batch's loss is below the best seen at earlier checks.
+    let best = Infinity;
+    const expected: number[] = [];
+    for (const step of [2, 4, 6, 8, 10]) if (losses.get(step)! < best) { best = losses.get(step)!; expected.push(step); }
+    assert.ok(expected.length >= 2 && expected.length < 5, `the fixture must both improve and not: ${expected}`);
+    const committed = ofType<CheckpointCommitted>(await readEvents(t.dir), 'CheckpointCommitted');
+    assert.equal(committed.map((c) => c.step), expected);
+  } finally {
+    t.remove();
+  }
+});
+
+test('given everyNEpochs 2 (Keras 2 period), when 5 epochs run, then epochs 2 and 4 are saved; with a numeric saveFreq it is rejected as in Lightning', async () => {
+  const t = tempDir('mc-every');
+  try {
+    const { x, y } = makeData();
+    await makeModel().fit(x, y, { ...FIT, epochs: 5, callbacks: [new ModelCheckpoint({ dir: t.dir, everyNEpochs: 2 })] });
+    assert.equal(ofType<CheckpointCommitted>(await readEvents(t.dir), 'CheckpointCommitted').map((c) => c.epoch), [2, 4]);
+    assert.throws(() => new ModelCheckpoint({ dir: t.dir, everyNEpochs: 2, saveFreq: 3 }), /mutually exclusive/);
+    assert.throws(() => new ModelCheckpoint({ dir: t.dir, everyNEpochs: 1, trainTimeInterval: 60 }), /mutually exclusive/);
+  } finally {
+    t.remove();
+  }
+});
+
 test('given saveWeightsOnly, when a checkpoint is loaded, then it has weights but no optimizer state (and the default keeps Adam state)', async () => {
   const weightsOnly = tempDir('mc-wo');
   const full = tempDir('mc-full');

@@ -46,4 +46,22 @@ test('given saveBestOnly and an every-epoch backup on one directory, when merged
   assert.throws(() => mergePolicyInputs([stopper, { ...stopper }]), (e: { code: string }) => e.code === 'CALLBACK_CONFLICT');
 });
 
+test('given ModelCheckpoint(saveBestOnly, saveFreq 2), when merged, then best is judged at every 2nd batch and not at epoch ends (keras-team/keras keras/src/callbacks/model_checkpoint.py on_train_batch_end → _save_model)', () => {
+  const config = parsePolicyConfig(mergePolicyInputs([{ ...bestOnly, everyNEpochs: null, everyNSteps: 2 }]));
+  assert.equal([config.saveBestOnly, config.everyNSteps, config.everyNEpochs], [true, 2, null]);
+});
+
+test('given TerminateOnNaN alone, when merged, then the run watches loss, stops on NaN and saves nothing', () => {
+  const config = parsePolicyConfig(mergePolicyInputs([{ source: 'TerminateOnNaN', monitors: [], saves: false, terminateOnNaN: true }]));
+  assert.equal(config.monitors.map((m) => [m.metric, m.mode]), [['loss', 'min']]);
+  assert.equal([config.terminateOnNaN, config.everyNEpochs, config.everyNSteps, config.everyNSeconds], [true, null, null, null]);
+});
+
+test('given ModelCheckpoint with a timed trigger and saveLast link, when merged, then both reach the policy', () => {
+  const timed: PolicyPart = { ...everyEpochTop3, everyNEpochs: null, everyNSeconds: 60, saveLast: 'link' };
+  const config = parsePolicyConfig(mergePolicyInputs([timed]));
+  assert.equal([config.everyNSeconds, config.everyNEpochs, config.saveLast], [60, null, 'link']);
+  assert.is(parsePolicyConfig(mergePolicyInputs([timed, { ...everyEpochTop3, saveLast: true }])).saveLast, true, 'a copy at the end wins over labels');
+});
+
 test.run();

@@ -1,12 +1,14 @@
 /**
- * The run half of the read model: run lifecycle events, and which metrics the runs' policies monitor (with
- * their direction from src/policy/mode.ts, the one home of metric direction).
+ * The run half of the read model: run lifecycle events (status, position, attempts, how a run was started, which
+ * the supervisor and the in-process fit read to resume), and which metrics the runs' policies monitor (with their
+ * direction from src/policy/mode.ts, the one home of metric direction).
  */
 import type { LedgerEvent } from '../../ledger/types.js';
 import type { EventMap } from '../events.js';
 import { knownMode } from '../policy/mode.js';
+import { itemsOf } from './append-only.js';
 import type { Draft } from './catalog-draft.js';
-import type { MonitorMode } from './catalog-state.js';
+import type { CatalogState, EpochRecord, MonitorMode, RunEntry } from './catalog-state.js';
 
 /**
  * Every monitor named in a policy configuration, first monitor first: the normalized `monitors: [{metric, mode}]`
@@ -53,10 +55,10 @@ export function applyRunEvent(draft: Draft, event: LedgerEvent): boolean {
     case 'RunStarted': {
       const d = data as EventMap['RunStarted'];
       draft.addRun({
-        id: d.run, trainer: d.trainer, backend: d.backend, seed: d.seed, epochs: d.epochs, batchSize: d.batchSize,
+        id: d.run, trainer: d.trainer, ...(typeof d.trainerVersion === 'string' ? { trainerVersion: d.trainerVersion } : {}),
+        trainerConfig: d.trainerConfig ?? {}, backend: d.backend, seed: d.seed, epochs: d.epochs, batchSize: d.batchSize,
         policy: d.policy ?? {}, pid: d.pid, status: 'running', startedAt: event.at, startedSeq: event.seq, lastAt: event.at,
         epoch: 0, step: 0, crashes: 0, resumes: 0, checkpoints: 0,
-        ...(typeof d.trainerConfig?.trainer === 'string' ? { program: d.trainerConfig.trainer } : {}),
       });
       // The newest run's monitors win (its first one is what plain `best` means).
       const monitors = monitorsOf(d.policy);
@@ -69,8 +71,10 @@ export function applyRunEvent(draft: Draft, event: LedgerEvent): boolean {
     case 'RunResumed': {
       const r = draft.run(data.run);
       if (r) {
-        Object.assign(r, { status: 'running', resumes: r.resumes + 1, lastAt: event.at, ...(data.epochs !== undefined ? { epochs: data.epochs } : {}) });
+        // The run continues from the checkpoint's position: epochs after it are run again.
+        Object.assign(r, { status: 'running', resumes: r.resumes + 1, lastAt: event.at, epoch: data.epoch, step: data.step, ...(data.epochs !== undefined ? { epochs: data.epochs } : {}) });
         delete r.endReason;
+        delete r.endedAt;
       }
       return true;
     }
@@ -81,13 +85,18 @@ export function applyRunEvent(draft: Draft, event: LedgerEvent): boolean {
     }
     case 'RunStopped': {
       const r = draft.run(data.run);
-      if (r) Object.assign(r, { status: 'stopped', lastAt: event.at, endReason: data.reason });
+      if (r) Object.assign(r, { status: 'stopped', lastAt: event.at, endedAt: event.at, endReason: data.reason });
+      return true;
+    }
+    case 'TrainingEnded': {
+      const r = draft.run(data.run);
+      if (r) Object.assign(r, { lastAt: event.at, epoch: data.epoch, step: data.step });
       return true;
     }
     case 'RunFinished': {
       const r = draft.run(data.run);
       if (r) {
-        Object.assign(r, { status: 'finished', lastAt: event.at, epoch: data.epoch, step: data.step, endReason: 'done' });
+        Object.assign(r, { status: 'finished', lastAt: event.at, endedAt: event.at, epoch: data.epoch, step: data.step, endReason: 'done' });
         if (typeof data.weightsDigest === 'string') r.weightsDigest = data.weightsDigest;
       }
       return true;
@@ -95,4 +104,72 @@ export function applyRunEvent(draft: Draft, event: LedgerEvent): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The newest run, or undefined when the ledger has none.
+ * @example const last = latestRun(catalog); if (last?.status === 'running') recordUncleanEnd(ledger, last, 'the supervisor')
+ */
+export function latestRun(state: CatalogState): RunEntry | undefined {
+  const id = state.runOrder[state.runOrder.length - 1];
+  return id === undefined ? undefined : state.runs[id];
+}
+
+/**
+ * The id for the next run: `run-<n>` with n one past the highest existing number.
+ * @example nextRunId(catalog) // 'run-3' after run-1 and run-2
+ */
+export function nextRunId(state: CatalogState): string {
+  let max = 0;
+  for (const id of state.runOrder) {
+    const n = Number(/^run-(\d+)$/.exec(id)?.[1] ?? 0);
+    if (n > max) max = n;
+  }
+  return `run-${max + 1}`;
+}
+
+/**
+ * The program a run was started with (built-in name or absolute path), when RunStarted recorded one.
+ * @example runProgram(catalog.runs['run-1']) // 'mnist-mlp'
+ */
+export function runProgram(run: RunEntry | undefined): string | undefined {
+  const program = run?.trainerConfig.trainer;
+  return typeof program === 'string' ? program : undefined;
+}
+
+/**
+ * The ids of the checkpoints a run committed, oldest first (pruned ones included: see their status).
+ * @example runCheckpointIds(catalog, 'run-1') // ['ckpt-1', 'ckpt-3']
+ */
+export function runCheckpointIds(state: CatalogState, id: string): string[] {
+  const run = state.runs[id];
+  if (!run) return [];
+  return state.order.filter((c) => state.checkpoints[c].run === id && state.checkpoints[c].seq > run.startedSeq);
+}
+
+/**
+ * A run's epochs in training order, one per epoch: an epoch ended again replaces the earlier one, and a resume
+ * drops the epochs after the checkpoint it continues from (they are trained again).
+ * @example runHistory(catalog, 'run-1').map((h) => h.epoch) // [1, 2] after epochs 1-3 and a resume from epoch 2
+ */
+export function runHistory(state: CatalogState, id: string): EpochRecord[] {
+  const run = state.runs[id];
+  if (!run) return [];
+  // Resumes are audit-trail lines of the read model (kind `resume`, with the epoch resumed from).
+  const resumes = itemsOf(state.log).filter((e) => e.kind === 'resume' && e.run === id && e.seq > run.startedSeq);
+  let history: EpochRecord[] = [];
+  let next = 0;
+  const rewindBefore = (seq: number) => {
+    for (; next < resumes.length && resumes[next].seq < seq; next++) {
+      const from = resumes[next].epoch ?? 0;
+      history = history.filter((h) => h.epoch <= from);
+    }
+  };
+  for (const e of itemsOf(state.epochs)) {
+    if (e.run !== id || e.seq < run.startedSeq) continue;
+    rewindBefore(e.seq);
+    history = [...history.filter((h) => h.epoch < e.epoch), e];
+  }
+  rewindBefore(Infinity);
+  return history;
 }

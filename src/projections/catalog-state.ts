@@ -6,10 +6,11 @@
  */
 import type { Decision, DecisionKind, Metrics } from '../events.js';
 import type { AppendOnly } from './append-only.js';
-import type { RunStatus } from './runs.js';
 
 export type CheckpointStatus = 'kept' | 'pruned' | 'corrupt' | 'missing';
 export type MonitorMode = 'min' | 'max';
+/** A run whose newest lifecycle event is not RunFinished/RunStopped is `running`, or `crashed` once RunCrashed is recorded. */
+export type RunStatus = 'running' | 'crashed' | 'stopped' | 'finished';
 
 /** One line of a checkpoint's story (`ckpt why`, derived by src/views/trail.ts): an event that concerns it. */
 export interface TrailEntry {
@@ -54,12 +55,17 @@ export interface CatalogEntry {
 
 export interface RunEntry {
   id: string;
-  /** The trainer's name from its hello. */
+  /** The trainer's name and version from its hello. */
   trainer: string;
-  /** The program the run was started with (built-in name or absolute path; RunStarted.trainerConfig.trainer). */
-  program?: string;
+  trainerVersion?: string;
+  /**
+   * How the run was started, as RunStarted recorded it: `trainer` (the program: built-in name or absolute path,
+   * see runProgram) and `config` (extra trainer configuration). A resume starts the same program with it.
+   */
+  trainerConfig: Record<string, unknown>;
   backend: string;
   seed: number;
+  /** Planned epochs (a resume asked for more epochs changes it). */
   epochs: number;
   batchSize: number;
   policy: Record<string, unknown>;
@@ -68,10 +74,14 @@ export interface RunEntry {
   startedAt: number;
   startedSeq: number;
   lastAt: number;
+  /** When it was finished or stopped (absent while running or crashed). */
+  endedAt?: number;
+  /** Newest position reported: an epoch ended, the checkpoint a resume continues from, training ended or finished. */
   epoch: number;
   step: number;
   crashes: number;
   resumes: number;
+  /** Checkpoints committed by this run (pruned ones included; their ids: runCheckpointIds). */
   checkpoints: number;
   weightsDigest?: string;
   endReason?: string;

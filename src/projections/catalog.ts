@@ -17,7 +17,7 @@ import type { CatalogEntry, CatalogState, CheckpointStatus, DecisionRecord, Epoc
 import { toLogEntry, withoutUndefined } from './log-entry.js';
 
 export * from './catalog-state.js';
-export { monitorsOf } from './catalog-runs.js';
+export { latestRun, monitorsOf, nextRunId, runCheckpointIds, runHistory, runProgram } from './catalog-runs.js';
 
 export const CATALOG = 'catalog';
 
@@ -28,7 +28,7 @@ const CHANGES = new Set(['CheckpointPruned', 'CheckpointCorrupted', 'CheckpointM
 const PASSING = new Set(['BatchEnded', 'TrainerLog']);
 
 /** Bump when evolve changes so stored snapshots are rebuilt. */
-export const CATALOG_VERSION = 2;
+export const CATALOG_VERSION = 3;
 
 /** A fresh, empty read model. */
 export function initialCatalog(): CatalogState {

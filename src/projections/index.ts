@@ -1,9 +1,7 @@
 // Projections every workspace ledger keeps current. Each area adds one line for its projection file.
 import type { Projection } from '../../ledger/types.js';
 import { catalogProjection } from './catalog.js';
-import { runsProjection } from './runs.js';
 
 export * from './catalog.js';
-export * from './runs.js';
 
-export const coreProjections: Projection<any>[] = [catalogProjection, runsProjection];
+export const coreProjections: Projection<any>[] = [catalogProjection];

@@ -1,6 +1,6 @@
 /**
  * The events that put what the store holds back into a ledger, as one pure function of what the ledger knows
- * (catalog, runs) and the manifests found: a LedgerRecovered event first (it says what could not be recovered),
+ * (its read model) and the manifests found: a LedgerRecovered event first (it says what could not be recovered),
  * then per run a RunStarted when the ledger lost it, the EpochEnded events the manifests' histories carry beyond
  * the ledger's, each CheckpointCommitted, and CheckpointPruned for checkpoints a lost prune removed.
  * Every recovered event carries `recovered` in its data so the audit trail shows where it came from.
@@ -8,7 +8,6 @@
 import type { EventInput } from '../../ledger/types.js';
 import type { CheckpointCommitted, CheckpointCorrupted, CheckpointPruned, EpochEnded, LedgerRecovered, RunStarted } from '../events.js';
 import type { CatalogState } from '../projections/catalog.js';
-import type { RunsState } from '../projections/runs.js';
 import type { Manifest } from '../store/manifest.js';
 import { manifestBlobs } from '../store/manifest.js';
 
@@ -26,7 +25,6 @@ export type RunSettings = Pick<RunStarted, 'seed' | 'epochs' | 'batchSize' | 'po
 
 export interface RecoveryInput {
   catalog: CatalogState;
-  runs: RunsState;
   lastSeq: number;
   manifests: RecoverableManifest[];
   lostPrunes: string[];
@@ -38,10 +36,10 @@ export interface RecoveryInput {
 
 /**
  * Build the recovery batch (append it as one durable batch at `lastSeq`).
- * @example const { events, recovered } = recoveryEvents({ catalog, runs, lastSeq: ledger.lastSeq, ... })
+ * @example const { events, recovered } = recoveryEvents({ catalog, lastSeq: ledger.lastSeq, ... })
  */
 export function recoveryEvents(input: RecoveryInput): { events: EventInput[]; recovered: LedgerRecovered } {
-  const { catalog, runs, manifests } = input;
+  const { catalog, manifests } = input;
   const recoveredSeq = input.lastSeq + 1;
   const marker = { recoveredBy: recoveredSeq };
   const events: EventInput[] = [];
@@ -54,7 +52,7 @@ export function recoveryEvents(input: RecoveryInput): { events: EventInput[]; re
 
   for (const item of manifests) {
     const m = item.manifest;
-    if (!runs.runs[m.run] && !newRuns.includes(m.run)) {
+    if (!catalog.runs[m.run] && !newRuns.includes(m.run)) {
       newRuns.push(m.run);
       const s = input.settings[m.run];
       const data: RunStarted & typeof marker = {
@@ -66,7 +64,7 @@ export function recoveryEvents(input: RecoveryInput): { events: EventInput[]; re
         lost.push(`${m.run}: its RunStarted; ${Object.entries(s.assumed).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')} assumed (not in any manifest)`);
       }
     }
-    const from = lastEpoch.get(m.run) ?? runs.runs[m.run]?.epoch ?? 0;
+    const from = lastEpoch.get(m.run) ?? catalog.runs[m.run]?.epoch ?? 0;
     for (const h of m.history) {
       if (h.epoch <= from || h.epoch > m.epoch) continue;
       const step = stepOf(manifests, m.run, h.epoch) ?? (h.epoch === m.epoch ? m.step : Math.round((m.step * h.epoch) / m.epoch));

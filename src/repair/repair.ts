@@ -14,7 +14,6 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CkptError } from '../errors.js';
 import type { LedgerRecovered } from '../events.js';
-import { RUNS_PROJECTION, type RunsState } from '../projections/runs.js';
 import { loadPolicy } from '../run/load-policy.js';
 import { DEFAULTS } from '../run/train.js';
 import { BlobFault } from '../store/blobs.js';
@@ -113,7 +112,6 @@ async function completeFromStore(
   options: RepairOptions,
 ): Promise<LedgerRecovered | null> {
   const catalog = ws.store.catalog();
-  const runs = ws.ledger.state<RunsState>(RUNS_PROJECTION);
   const present = await listBlobNames(ws.store.blobs.objectsDir);
   const scan = await findUnknownManifests(ws.store.blobs, present, knownBlobs(catalog));
   const skipped = scan.unreadable.map((u) => ({ manifest: u.manifest, reason: u.reason }));
@@ -132,10 +130,10 @@ async function completeFromStore(
   if (header.method === 'completed' && manifests.length === 0 && lostPrunes.length === 0) return null;
   const settings: Record<string, RunSettings> = {};
   for (const item of manifests) {
-    if (!runs.runs[item.manifest.run] && !settings[item.manifest.run]) settings[item.manifest.run] = await runSettings(item.manifest, manifests, options);
+    if (!catalog.runs[item.manifest.run] && !settings[item.manifest.run]) settings[item.manifest.run] = await runSettings(item.manifest, manifests, options);
   }
   const { events, recovered } = recoveryEvents({
-    catalog, runs, lastSeq: ws.ledger.lastSeq, manifests, lostPrunes, settings, pid: process.pid, now: Date.now(),
+    catalog, lastSeq: ws.ledger.lastSeq, manifests, lostPrunes, settings, pid: process.pid, now: Date.now(),
     header: { ...header, skipped },
   });
   await ws.ledger.append(events, { durable: true, expectedSeq: ws.ledger.lastSeq });

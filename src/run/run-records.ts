@@ -1,41 +1,30 @@
 /**
  * The run lifecycle facts both drivers record (the supervisor in `train.ts`, the in-process fit in
- * `tfjs/callbacks/run-lifecycle.ts`): which runs exist, a run that ended uncleanly, a stop.
+ * `tfjs/callbacks/run-lifecycle.ts`): a run that ended uncleanly, a stop. Which runs exist, and in what state,
+ * both read from the one read model (the catalog's runs, src/projections/catalog-runs.ts).
  *
  * @example
- *   const last = latestRun(await runsState(ledger));
+ *   const last = latestRun(await readViewState(ledger));
  *   if (last?.status === 'running') await recordUncleanEnd(ledger, last, 'the supervisor');
  */
 import type { EventInput, Ledger } from '../../ledger/types.js';
 import type { RunCrashed, RunStopped } from '../events.js';
-import { RUNS_PROJECTION, runsProjection, type RunsState, type RunSummary } from '../projections/runs.js';
-
-/**
- * The runs projection of `ledger` (registered on first use when the ledger does not keep it).
- * @example const next = nextRunId(await runsState(ledger))
- */
-export async function runsState(ledger: Ledger): Promise<RunsState> {
-  try {
-    return ledger.state<RunsState>(RUNS_PROJECTION);
-  } catch {
-    return ledger.register(runsProjection);
-  }
-}
+import type { RunEntry } from '../projections/catalog.js';
 
 /**
  * RunCrashed for a run whose owner (`the supervisor`, `the fit process`) ended without finishing or stopping it.
  * @example uncleanEndEvent(last, 'the supervisor').data.code // 'RUN_UNCLEAN_END'
  */
-export function uncleanEndEvent(run: RunSummary, owner: string): EventInput<RunCrashed> {
-  const data: RunCrashed = { run: run.run, reason: `${owner} ended without finishing or stopping the run (killed?)`, code: 'RUN_UNCLEAN_END', attempt: run.crashes + 1 };
-  return { stream: run.run, type: 'RunCrashed', data };
+export function uncleanEndEvent(run: RunEntry, owner: string): EventInput<RunCrashed> {
+  const data: RunCrashed = { run: run.id, reason: `${owner} ended without finishing or stopping the run (killed?)`, code: 'RUN_UNCLEAN_END', attempt: run.crashes + 1 };
+  return { stream: run.id, type: 'RunCrashed', data };
 }
 
 /**
  * The previous owner died mid-run (SIGKILL, power cut): say so in the ledger before anything else.
  * @example await recordUncleanEnd(ledger, last, 'the supervisor')
  */
-export async function recordUncleanEnd(ledger: Ledger, run: RunSummary, owner: string): Promise<void> {
+export async function recordUncleanEnd(ledger: Ledger, run: RunEntry, owner: string): Promise<void> {
   await ledger.append([uncleanEndEvent(run, owner)], { durable: true });
 }
 

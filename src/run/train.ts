@@ -13,13 +13,14 @@ import { CkptError, hasCode } from '../errors.js';
 import type { Lease } from '../../ledger/index.js';
 import { leaseNamedRun } from '../store/locations.js';
 import type { RunCrashed, RunFinished } from '../events.js';
-import { latestRun, nextRunId } from '../projections/runs.js';
+import { latestRun, nextRunId, runProgram } from '../projections/catalog.js';
+import { readViewState } from '../views/read.js';
 import { startOwnerServer, type OwnerServer } from '../server/owner-server.js';
 import { BUILTIN_TRAINERS, resolveTrainer } from '../trainers.js';
 import { restartDelayMs, sleep } from './backoff.js';
 import { createProgress, silentProgress, type RunProgress } from './progress.js';
 import { SaveQueue } from './save-queue.js';
-import { recordStopped, recordUncleanEnd, runsState } from './run-records.js';
+import { recordStopped, recordUncleanEnd } from './run-records.js';
 import { RunSession, type SessionOutcome, type SessionStart } from './session.js';
 import { removeStagingDirs } from '../store/staged.js';
 import { TrainerProcess } from './trainer-process.js';
@@ -121,7 +122,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   let lease: Lease | undefined;
   let progress: RunProgress = silentProgress;
   try {
-    const runs = await runsState(ledger);
+    const runs = await readViewState(ledger);
     // A shared ledger holds other hosts' runs: work only on the named run, under its lease (docs/scale.md).
     lease = await leaseNamedRun(options.run, (error) => {
       progress.line(`${error.code}: ${error.message}`);
@@ -133,21 +134,21 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous, 'the supervisor');
     // A run that finished with failed saves is unfinished business: --resume continues it from its newest
     // verified checkpoint to its planned end.
-    const incomplete = previous?.status === 'finished' && options.resume === true && await finishedWithFailedSaves(ledger, previous.run);
+    const incomplete = previous?.status === 'finished' && options.resume === true && await finishedWithFailedSaves(ledger, previous.id);
     // A finished run asked for more epochs continues from its newest verified checkpoint to the new end.
     const extended = previous?.status === 'finished' && options.resume === true && options.epochs !== undefined && options.epochs > previous.epochs;
     const resumable = previous && (previous.status === 'running' || previous.status === 'crashed' || previous.status === 'stopped' || incomplete || extended) ? previous : undefined;
     if (options.resume === true && previous?.status === 'finished' && !resumable && options.run === undefined) {
       // Nothing is left to do: say so and succeed, instead of training a new run from scratch.
-      out?.write(`nothing to resume: ${previous.run} finished at epoch ${previous.epoch} of ${previous.epochs}; pass --epochs N (more than ${previous.epochs}) to train it further\n`);
-      return { exitCode: 0, run: previous.run, status: 'finished', epoch: previous.epoch, step: previous.step, weightsDigest: previous.weightsDigest, restarts: 0 };
+      out?.write(`nothing to resume: ${previous.id} finished at epoch ${previous.epoch} of ${previous.epochs}; pass --epochs N (more than ${previous.epochs}) to train it further\n`);
+      return { exitCode: 0, run: previous.id, status: 'finished', epoch: previous.epoch, step: previous.step, weightsDigest: previous.weightsDigest ?? null, restarts: 0 };
     }
     if (options.run !== undefined && previous && !resumable) throw new CkptError('CLI_USAGE', `${options.run} already ${previous.status}; name a new run`);
     const resuming = resumable !== undefined && (options.resume === true || (options.resume === undefined && resumable.status !== 'stopped'));
     const base = resuming ? resumable : undefined;
-    runId = base ? base.run : (options.run ?? nextRunId(runs));
+    runId = base ? base.id : (options.run ?? nextRunId(runs));
     const run = runId;
-    const trainerSpec = options.trainer ?? (base?.trainerConfig.trainer as string | undefined) ?? DEFAULTS.trainer;
+    const trainerSpec = options.trainer ?? runProgram(base) ?? DEFAULTS.trainer;
     const command = resolveTrainer(trainerSpec);
     // Recorded so `--resume` from another directory finds the same program: built-in name, else absolute path.
     const trainerRecorded = (BUILTIN_TRAINERS as readonly string[]).includes(trainerSpec) ? trainerSpec : resolve(trainerSpec);

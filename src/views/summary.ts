@@ -4,8 +4,7 @@
  */
 import { bestView, latestView, type BestAnswer, type CheckpointListRow } from './checkpoints.js';
 import { itemsOf } from '../projections/append-only.js';
-import type { CatalogState } from '../projections/catalog.js';
-import type { RunStatus } from '../projections/runs.js';
+import type { CatalogState, RunStatus } from '../projections/catalog.js';
 import { latestOf } from '../store/refs.js';
 
 export interface SummaryView {

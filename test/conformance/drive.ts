@@ -3,16 +3,18 @@
  * built by `Recording`); a driver runs the case and reports an `Outcome` the case asserts on.
  *
  * `replayDriver` is the pure path: `replay(events, config)` (the same code `ckpt replay --policy` runs), where
- * every save is committed at once at the deciding event's time. The in-process callbacks path
- * (ModelCheckpoint / EarlyStopping on one decision processor) gets its own driver later: a case with
- * `callbacks: true` applies to it (its config is expressible as callback options and its recording is epochs and
- * batches a fit() produces); add `callbacksDriver` to `DRIVERS` and every such case runs through both.
+ * every save is committed at once at the deciding event's time. `callbacksDriver` (callbacks-driver.ts) is the
+ * in-process callbacks path: the config as ModelCheckpoint / EarlyStopping / TerminateOnNaN options in a real
+ * tfjs `fit`, on the one decision processor and the real store. A case with `callbacks: true` runs through both
+ * (its config is expressible as callback options and its recording is epochs and batches a fit() produces), and
+ * asserts the same outcome of each.
  */
 import { test } from 'uvu';
 import type { LedgerEvent } from '../../ledger/types.js';
 import type { Decision, Metrics } from '../../src/events.js';
 import { keptCheckpoints, replay, type PolicyState, type SavePredicate } from '../../src/policy/index.js';
 import { EventLog, RUN } from '../policy.fixtures.js';
+import { callbacksDriver } from './callbacks-driver.js';
 
 export type Outcome = {
   decisions: Decision[];
@@ -27,14 +29,14 @@ export type Outcome = {
   state: PolicyState;
 };
 
-export type Driver = { name: string; run(config: unknown, recording: Recording, options?: { predicate?: SavePredicate }): Outcome };
+export type Driver = { name: string; run(config: unknown, recording: Recording, options?: { predicate?: SavePredicate }): Promise<Outcome> };
 
 export type Case = {
   /** Given/when/then, ending with the source: repository, file, test name (or the documented behaviour). */
   title: string;
   /** The case also applies to the in-process callbacks (see the header). */
   callbacks?: boolean;
-  run(driver: Driver): void;
+  run(driver: Driver): void | Promise<void>;
 };
 
 /** A recorded run: RunStarted, then epochs, batches, resumes and the end, at controlled event times. */
@@ -85,7 +87,7 @@ const point = (epoch: number, step: number, batch: boolean): string => (batch ? 
 /** The pure policy through `replay` (saves commit at once; prunes complete at once). */
 export const replayDriver: Driver = {
   name: 'replay',
-  run(config, recording, options = {}) {
+  async run(config, recording, options = {}) {
     const result = replay(recording.events, config, { predicate: options.predicate });
     const batchSaves = new Set(result.decisions.filter((d) => d.kind === 'save' && result.state && isBatchCause(recording, d)).map((d) => d.causeSeq));
     const saves = result.decisions.filter((d) => d.kind === 'save').map((d) => point(d.epoch!, d.step!, batchSaves.has(d.causeSeq)));
@@ -107,14 +109,23 @@ function isBatchCause(recording: Recording, d: Decision): boolean {
 }
 
 /** Drivers every case runs through (a case without `callbacks` runs through the pure ones only). */
-export const DRIVERS: Driver[] = [replayDriver];
+export const DRIVERS: Driver[] = [replayDriver, callbacksDriver];
 
 /** Register the cases of one anchor's suite with uvu, once per applicable driver. */
 export function suite(cases: Case[]): void {
   for (const driver of DRIVERS) {
     for (const c of cases) {
       if (driver.name === 'callbacks' && !c.callbacks) continue;
-      test(`[${driver.name}] ${c.title}`, () => c.run(driver));
+      test(`[${driver.name}] ${c.title}`, async () => {
+        try {
+          await c.run(driver);
+        } catch (error) {
+          // uvu formats `details` as an assertion diff (a string); a CkptError's details object would abort the suite.
+          const e = error as { code?: string; message?: string; details?: unknown };
+          if (e && typeof e.details === 'object') throw new Error(`${e.code}: ${e.message}`, { cause: error });
+          throw error;
+        }
+      });
     }
   }
   test.run();

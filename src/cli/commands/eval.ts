@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { resolveMode } from '../../policy/mode.js';
+import { runProgram } from '../../projections/catalog.js';
 import { resolveRef } from '../../store/refs.js';
 import { defineCommand, type CommonOptions } from '../command.js';
 import { evaluateWithTrainer, type EvalJob } from '../evaluate.js';
@@ -34,7 +35,7 @@ export function registerEval(program: Command): void {
         const byTrainer = new Map<string, EvalJob[]>();
         for (const id of ids) {
           // The program the checkpoint's run was started with (a path trainer is recorded by its absolute path).
-          const trainer = opts.trainer ?? state.runs[state.checkpoints[id].run]?.program ?? state.checkpoints[id].trainer;
+          const trainer = opts.trainer ?? runProgram(state.runs[state.checkpoints[id].run]) ?? state.checkpoints[id].trainer;
           byTrainer.set(trainer, [...(byTrainer.get(trainer) ?? []), { id, state: await loadCheckpointFiles(dir, state.checkpoints[id]) }]);
         }
         return { jobs: byTrainer, meta: new Map(ids.map((id) => [id, { run: state.checkpoints[id].run, epoch: state.checkpoints[id].epoch }])) };

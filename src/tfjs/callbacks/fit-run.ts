@@ -196,7 +196,8 @@ export class FitRun {
   /** End of fit: TrainingEnded (final "last" saves), then RunFinished with the weights' digest. */
   trainEnded(): Promise<StepOutcome> {
     return this.once('end', async () => {
-      const reason = this.stopped ? 'early-stop' : 'done';
+      // Stopped by the policy, by another callback (model.stopTraining), or out of epochs.
+      const reason = this.stopped ? 'early-stop' : this.model.stopTraining ? 'stopped' : 'done';
       const metrics = this.history.at(-1)?.metrics ?? {};
       this.at = { epoch: this.lastEpoch, step: this.lastStep, metrics, names: { epoch: this.lastEpoch, ...metrics } };
       await this.record([{ stream: this.run, type: 'TrainingEnded', data: { run: this.run, epoch: this.lastEpoch, step: this.lastStep, reason } }], true);

@@ -38,3 +38,8 @@ export function earlyStoppingMessage(epoch: number): string {
 export function restoringMessage(bestEpoch: number): string {
   return `Restoring model weights from the end of the best epoch: ${bestEpoch}.`;
 }
+
+/** Keras TerminateOnNaN (0-based batch). @example terminatingMessage(11) // 'Batch 11: Invalid loss, terminating training' */
+export function terminatingMessage(batch: number): string {
+  return `Batch ${batch}: Invalid loss, terminating training`;
+}

@@ -31,8 +31,20 @@ export interface ModelCheckpointArgs {
   initialValueThreshold?: number;
   /** 1 prints Keras's lines (`Epoch 3: val_loss improved from ...`). Default 0. */
   verbose?: 0 | 1;
-  /** ckpt extension: keep only the best K checkpoints by `monitor` (Lightning `save_top_k`). Default: keep all. */
+  /**
+   * ckpt extension: keep only the best K checkpoints by `monitor` (Lightning `save_top_k`; -1 keeps all; 0 saves
+   * none by metric, only `saveLast`'s). Default: keep all.
+   */
   keepTopK?: number;
+  /** ckpt extension: save at every N-th epoch end (Keras 2 `period`, Lightning `every_n_epochs`; 0: none). Default 1. */
+  everyNEpochs?: number;
+  /**
+   * ckpt extension: save when this many seconds passed since the last timed save (Lightning `train_time_interval`),
+   * checked at every batch end (a `BatchEnded` event each batch); epoch-end saves are off.
+   */
+  trainTimeInterval?: number;
+  /** ckpt extension: `true` saves a `last` checkpoint when training ends; `'link'` labels every save `last` (Lightning `save_last`). */
+  saveLast?: boolean | 'link';
   /** ckpt extension: also keep the newest N (tf.train.CheckpointManager `max_to_keep`). */
   keepLast?: number;
   /** ckpt extension: also export each saved checkpoint in tfjs format to the rendered filepath. */
@@ -65,6 +77,12 @@ export class ModelCheckpoint extends LedgerCallback {
     const saveFreq = args.saveFreq ?? 'epoch';
     const filepath = args.filepath ?? 'model_{epoch:02d}';
     const batchEvery = typeof saveFreq === 'number' ? saveFreq : undefined;
+    const timed = args.trainTimeInterval;
+    if ((batchEvery !== undefined || timed !== undefined) && args.everyNEpochs !== undefined && args.everyNEpochs > 0) {
+      throw new TypeError('ModelCheckpoint everyNEpochs, a numeric saveFreq and trainTimeInterval are mutually exclusive (as in Lightning ModelCheckpoint)');
+    }
+    // An N-batch or timed trigger turns epoch-end saves off, and so does keepTopK 0 (Lightning save_top_k=0).
+    const everyNEpochs = batchEvery !== undefined || timed !== undefined || args.keepTopK === 0 ? null : (args.everyNEpochs ?? 1) || null;
     super(args.dir ?? DEFAULT_DIR, {
       kind: 'ModelCheckpoint',
       policy: {
@@ -72,13 +90,16 @@ export class ModelCheckpoint extends LedgerCallback {
         monitors: [{ metric: monitor, mode: args.mode ?? 'auto', initialValueThreshold: args.initialValueThreshold ?? null }],
         saves: true,
         saveBestOnly: args.saveBestOnly ?? false,
-        everyNEpochs: batchEvery ? null : 1,
+        everyNEpochs,
         everyNSteps: batchEvery ?? null,
+        everyNSeconds: timed ?? null,
         keepTopK: args.keepTopK ?? null,
         keepLast: args.keepLast ?? null,
+        saveLast: args.saveLast ?? false,
       },
       weightsOnly: args.saveWeightsOnly ?? false,
-      batchEvery,
+      // A timed trigger is checked at every batch, as Lightning does in on_train_batch_end.
+      batchEvery: batchEvery ?? (timed !== undefined ? 1 : undefined),
       describe: (values) => renderFilepath(filepath, values),
     });
     if (typeof saveFreq === 'number' && !(Number.isInteger(saveFreq) && saveFreq >= 1)) {

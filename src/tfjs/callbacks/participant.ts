@@ -5,7 +5,7 @@
 import type { Metrics } from '../../events.js';
 import type { PolicyPart } from './policy-input.js';
 
-export type CallbackKind = 'ModelCheckpoint' | 'EarlyStopping' | 'BackupAndRestore';
+export type CallbackKind = 'ModelCheckpoint' | 'EarlyStopping' | 'BackupAndRestore' | 'TerminateOnNaN';
 
 /** A decision as appended to the ledger, with the seq it got: the decision processor's record. */
 export type { RecordedDecision } from '../../run/decision-processor.js';

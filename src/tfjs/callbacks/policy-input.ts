@@ -26,10 +26,15 @@ export interface PolicyPart {
   saveBestOnly?: boolean;
   everyNEpochs?: number | null;
   everyNSteps?: number | null;
+  /** Save when this many seconds of event time passed since the last timed save (checked at each recorded batch). */
+  everyNSeconds?: number | null;
   /** Retention; both undefined means "keep every checkpoint this callback saves" (Keras with `{epoch}` names). */
   keepTopK?: number | null;
   keepLast?: number | null;
-  saveLast?: boolean;
+  /** true: a `last` checkpoint when training ends; 'link': every save is labelled `last` (Lightning `save_last`). */
+  saveLast?: boolean | 'link';
+  /** Stop when `loss` is NaN or ±Infinity (Keras TerminateOnNaN). */
+  terminateOnNaN?: boolean;
   earlyStopping?: EarlyStoppingPart;
 }
 
@@ -67,17 +72,25 @@ export function mergePolicyInputs(parts: readonly PolicyPart[]): Record<string, 
   for (const part of parts) {
     for (const m of part.monitors) if (!monitors.some((x) => x.metric === m.metric)) monitors.push(m);
   }
+  // Only callbacks that judge no metric (TerminateOnNaN alone): the run watches `loss`, the one they look at, so a
+  // fit without validation data is not warned about a missing val_loss it never asked for.
+  if (monitors.length === 0) monitors.push({ metric: 'loss', mode: 'min' });
   const keepsAll = savers.some((p) => p.keepTopK == null && p.keepLast == null);
   const input: Record<string, unknown> = {
     monitors: monitors.map((m) => ({ ...m })),
     saveBestOnly: bestOnly.length > 0,
     everyNEpochs: minOf(savers.map((p) => p.everyNEpochs)),
     everyNSteps: minOf(savers.map((p) => p.everyNSteps)),
+    everyNSeconds: minOf(savers.map((p) => p.everyNSeconds)),
     keepTopK: keepsAll ? null : maxOf(savers.map((p) => p.keepTopK)),
     keepLast: keepsAll ? null : maxOf(savers.map((p) => p.keepLast)),
-    saveLast: parts.some((p) => p.saveLast),
+    // A copy at the end wins over labels on every save: it is the stronger promise of a `last` checkpoint.
+    saveLast: parts.some((p) => p.saveLast === true) ? true : parts.some((p) => p.saveLast === 'link') ? 'link' : false,
+    terminateOnNaN: parts.some((p) => p.terminateOnNaN === true),
   };
-  if (input.saveBestOnly && input.everyNEpochs === null) input.everyNEpochs = 1;
+  // saveBestOnly without a trigger judges at epoch ends (Keras's default save_freq='epoch'); with an N-batch or a
+  // timed trigger it judges there, on those batches' logs (Keras _save_model in on_train_batch_end).
+  if (input.saveBestOnly && input.everyNEpochs === null && input.everyNSteps === null && input.everyNSeconds === null) input.everyNEpochs = 1;
   if (stoppers[0]?.earlyStopping) input.earlyStopping = { ...stoppers[0].earlyStopping };
   return input;
 }

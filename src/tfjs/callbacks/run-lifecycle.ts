@@ -6,8 +6,8 @@
 import type { EventInput } from '../../../ledger/types.js';
 import type { CheckpointState, HistoryEntry } from '../../checkpoint.js';
 import type { RunResumed, RunStarted } from '../../events.js';
-import { latestRun, nextRunId, type RunSummary } from '../../projections/runs.js';
-import { recordUncleanEnd, runsState, uncleanEndEvent } from '../../run/run-records.js';
+import { latestRun, nextRunId, runCheckpointIds, runHistory, type RunEntry } from '../../projections/catalog.js';
+import { recordUncleanEnd, uncleanEndEvent } from '../../run/run-records.js';
 import type { Workspace } from '../../workspace.js';
 
 /** Where an interrupted fit continues: its run, the checkpoint it restores (if one verifies), and its epoch. */
@@ -26,7 +26,7 @@ export interface ResumePoint {
 
 const OWNER = 'the fit process';
 
-function interrupted(run: RunSummary | undefined, trainer: string): run is RunSummary {
+function interrupted(run: RunEntry | undefined, trainer: string): run is RunEntry {
   return run !== undefined && run.trainer === trainer && (run.status === 'running' || run.status === 'crashed');
 }
 
@@ -36,13 +36,13 @@ function interrupted(run: RunSummary | undefined, trainer: string): run is RunSu
  * @example const point = await findResumePoint(ws, 'tfjs-fit'); model.fit(x, y, { initialEpoch: point?.epoch ?? 0 })
  */
 export async function findResumePoint(workspace: Workspace, trainer: string): Promise<ResumePoint | undefined> {
-  const last = latestRun(await runsState(workspace.ledger));
+  const last = latestRun(workspace.store.catalog());
   if (!interrupted(last, trainer)) return undefined;
-  const loaded = last.checkpoints.length > 0 ? await workspace.store.loadNewestVerified(last.run) : null;
+  const loaded = last.checkpoints > 0 ? await workspace.store.loadNewestVerified(last.id) : null;
   const epoch = loaded?.state.trainer.epoch ?? 0;
   const step = loaded?.state.trainer.step ?? 0;
   return {
-    run: last.run,
+    run: last.id,
     epoch,
     step,
     checkpoint: loaded?.id ?? null,
@@ -65,20 +65,20 @@ export async function findResumePoint(workspace: Workspace, trainer: string): Pr
  * @example const point = await findContinuation(ws, 'tfjs-fit', 4) // { run: 'run-1', epoch: 4, state: null, ... }
  */
 export async function findContinuation(workspace: Workspace, trainer: string, initialEpoch: number, stepsPerEpoch: number): Promise<ResumePoint | undefined> {
-  const last = latestRun(await runsState(workspace.ledger));
-  if (!interrupted(last, trainer)) return undefined;
   const catalog = workspace.store.catalog();
-  const from = [...last.checkpoints].reverse()
+  const last = latestRun(catalog);
+  if (!interrupted(last, trainer)) return undefined;
+  const from = runCheckpointIds(catalog, last.id).reverse()
     .map((id) => catalog.checkpoints[id])
     .find((c) => c !== undefined && c.status === 'kept' && c.epoch <= initialEpoch);
   const step = initialEpoch * stepsPerEpoch;
   return {
-    run: last.run,
+    run: last.id,
     epoch: initialEpoch,
     step,
     checkpoint: from?.id ?? null,
     state: null,
-    history: last.history.filter((h) => h.epoch <= initialEpoch).map((h) => ({ epoch: h.epoch, metrics: h.metrics })),
+    history: runHistory(catalog, last.id).filter((h) => h.epoch <= initialEpoch).map((h) => ({ epoch: h.epoch, metrics: h.metrics })),
     events: (run) => {
       const events: EventInput[] = last.status === 'running' ? [uncleanEndEvent(last, OWNER)] : [];
       const resumed: RunResumed = { run, fromCheckpoint: from?.id ?? null, epoch: initialEpoch, step, attempt: last.resumes + 1, reason: 'resume' };
@@ -93,7 +93,7 @@ export async function findContinuation(workspace: Workspace, trainer: string, in
  * @example await recordCrashIfUnfinished(ws)
  */
 export async function recordCrashIfUnfinished(workspace: Workspace): Promise<void> {
-  const last = latestRun(await runsState(workspace.ledger));
+  const last = latestRun(workspace.store.catalog());
   if (last?.status === 'running') await recordUncleanEnd(workspace.ledger, last, OWNER);
 }
 
@@ -104,7 +104,7 @@ export type RunStartFacts = Omit<RunStarted, 'run' | 'pid' | 'protocol' | 'seed'
  * @example const { run, events } = await startRunEvents(ws, facts); await ws.ledger.append(events, { durable: true })
  */
 export async function startRunEvents(workspace: Workspace, facts: RunStartFacts): Promise<{ run: string; events: EventInput[] }> {
-  const run = nextRunId(await runsState(workspace.ledger));
+  const run = nextRunId(workspace.store.catalog());
   // protocol 0: the trainer runs in the owner's process and speaks no wire protocol.
   const data: RunStarted = { ...facts, run, protocol: 0, seed: facts.seed ?? 0, pid: process.pid };
   return { run, events: [{ stream: run, type: 'RunStarted', data }] };
