@@ -5,18 +5,21 @@
 // Raw and ckpt alternate which goes first each round: the second writer of a round pays for the page cache the
 // first one filled (reclaim and writeback show up as its system CPU), which made a raw-always-first run read
 // 0.4 where the alternated medians read ~1. Ratios are of the per-side medians over the rounds.
-// `breakdown` says where a save's time goes on this disk: sha256 of every byte on the thread pool, writing to the
-// page cache, fsync, rename + directory fsync — each measured alone on the same bytes.
+// `breakdown` says where a save's time goes on this disk: sha256 of every byte (the store's own hashBlob), writing
+// to the page cache, fsync, then mkdir of the `objects/ab/` prefix directories + rename + their directory fsyncs —
+// each measured alone on the same bytes. `saveCpuMs` / `rawSaveCpuMs`: CPU of this process (all threads) per save,
+// medians; `loadavg`: the machine's 1-minute load at the start and the end (this machine is shared: read the ratio
+// with it).
 //   dedupe    = physicalBytes / (fullBytes + 10 × changedBytes) (target <= 1.2)
 // Options: --mb <total MB, default 400> --tensors <n, default 100> --rounds <n, default 3> --dir <parent dir>
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rename, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openWorkspace } from '../src/workspace.js';
 import type { CheckpointState, TensorData } from '../src/checkpoint.js';
 import { fsyncDir } from '../src/store/fsync.js';
-import { mapLimit } from '../src/store/blobs.js';
+import { hashBlob, mapLimit } from '../src/store/blobs.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -67,26 +70,34 @@ async function rawLoad(dir: string, count: number): Promise<number> {
   return performance.now() - t0;
 }
 
+/** CPU milliseconds of this process so far, every thread (the main thread hashing, libuv's pool writing). */
+const cpuMs = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Milliseconds of each phase a save is made of, each alone: where the time goes on this machine. */
 async function saveBreakdown(dir: string, weights: TensorData[]): Promise<Record<string, number>> {
   await mkdir(dir, { recursive: true });
   const time = async (work: () => Promise<unknown>): Promise<number> => { const t0 = performance.now(); await work(); return performance.now() - t0; };
-  const hashMs = await time(() => mapLimit(weights, 4, (w) => webcrypto.subtle.digest('SHA-256', w.data)));
+  let hashes: string[] = [];
+  const hashMs = await time(async () => { hashes = await mapLimit(weights, 4, (w) => hashBlob(w.data)); });
   const handles = await Promise.all(weights.map((_, i) => open(join(dir, `t${i}`), 'w')));
   const writeMs = await time(() => mapLimit(weights, 4, (w, i) => handles[i].write(w.data)));
   const fsyncMs = await time(() => mapLimit(handles, 4, (h) => h.sync()));
   await Promise.all(handles.map((h) => h.close()));
-  await mkdir(join(dir, 'objects'));
+  const objects = join(dir, 'objects');
+  await mkdir(objects);
+  // As the store lays blobs out: objects/<first two hex digits>/<the rest>, each prefix directory fsynced once.
+  const prefixes = [...new Set(hashes.map((h) => h.slice(0, 2)))];
   const renameMs = await time(async () => {
-    await mapLimit(weights, 4, (_, i) => rename(join(dir, `t${i}`), join(dir, 'objects', `t${i}`)));
-    await fsyncDir(join(dir, 'objects'));
-    await fsyncDir(dir);
+    await mapLimit(prefixes, 4, (p) => mkdir(join(objects, p)));
+    await mapLimit(weights, 4, (_, i) => rename(join(dir, `t${i}`), join(objects, hashes[i].slice(0, 2), hashes[i].slice(2))));
+    await mapLimit(prefixes, 4, (p) => fsyncDir(join(objects, p)));
+    await fsyncDir(objects);
   });
   await rm(dir, { recursive: true, force: true });
   const round = (x: number): number => Number(x.toFixed(1));
-  return { hashMs: round(hashMs), writeMs: round(writeMs), fsyncMs: round(fsyncMs), renameAndDirFsyncMs: round(renameMs) };
+  return { hashMs: round(hashMs), writeMs: round(writeMs), fsyncMs: round(fsyncMs), renameAndDirFsyncMs: round(renameMs), prefixDirs: prefixes.length };
 }
 
 async function main(): Promise<void> {
@@ -99,6 +110,8 @@ async function main(): Promise<void> {
     const weights = tensors(tensorCount, bytesEach, raw);
 
     const rawSaves: number[] = [], saves: number[] = [], rawLoads: number[] = [], loads: number[] = [];
+    const rawCpu: number[] = [], saveCpu: number[] = [];
+    const loadAtStart = loadavg()[0];
     for (let round = 0; round < rounds; round++) {
       const rawDir = join(root, `raw-${round}`);
       const ws = await openWorkspace(join(root, `ckpt-${round}`), { create: true });
@@ -109,7 +122,9 @@ async function main(): Promise<void> {
       };
       const rawFirst = round % 2 === 0;
       let rs: number, cs: { ms: number; checkpoint: string };
-      if (rawFirst) { rs = await rawSave(rawDir, weights); cs = await ckptSave(); } else { cs = await ckptSave(); rs = await rawSave(rawDir, weights); }
+      const rawTimed = async (): Promise<number> => { const c0 = cpuMs(); const ms = await rawSave(rawDir, weights); rawCpu.push(cpuMs() - c0); return ms; };
+      const ckptTimed = async (): Promise<{ ms: number; checkpoint: string }> => { const c0 = cpuMs(); const r = await ckptSave(); saveCpu.push(cpuMs() - c0); return r; };
+      if (rawFirst) { rs = await rawTimed(); cs = await ckptTimed(); } else { cs = await ckptTimed(); rs = await rawTimed(); }
       let rl: number, cl: number;
       const ckptLoad = async (): Promise<number> => {
         const t1 = performance.now();
@@ -157,6 +172,10 @@ async function main(): Promise<void> {
       physicalBytes: summary.physicalBytes,
       dedupe,
       rounds,
+      rawSaveCpuMs: Math.round(median(rawCpu)),
+      saveCpuMs: Math.round(median(saveCpu)),
+      saveRatioRange: [Math.min(...rawSaves.map((r, i) => r / saves[i])), Math.max(...rawSaves.map((r, i) => r / saves[i]))].map((x) => Number(x.toFixed(3))),
+      loadavg: [loadAtStart, loadavg()[0]].map((x) => Number(x.toFixed(2))),
       breakdown,
       targets: { saveRatio: '>= 0.8', loadRatio: '>= 0.8', dedupe: '<= 1.2' },
       pass: { saveRatio: bestRawSave / bestSave >= 0.8, loadRatio: bestRawLoad / bestLoad >= 0.8, dedupe: dedupe <= 1.2 },
@@ -168,6 +187,8 @@ async function main(): Promise<void> {
         ['rawSaveMBps (write+fsync)', result.rawSaveMBps.toFixed(1), '', ''],
         ['saveMBps', result.saveMBps.toFixed(1), '', ''],
         ['saveRatio', result.saveRatio.toFixed(3), '>= 0.8', result.pass.saveRatio ? 'PASS' : 'MISS'],
+        ['  per-round range (raw/ckpt)', result.saveRatioRange.map((x) => x.toFixed(2)).join('–'), '', ''],
+        ['  CPU per save: raw / ckpt (ms)', `${result.rawSaveCpuMs} / ${result.saveCpuMs}`, '', ''],
         ['rawLoadMBps (read+sha256)', result.rawLoadMBps.toFixed(1), '', ''],
         ['loadMBps (verified)', result.loadMBps.toFixed(1), '', ''],
         ['loadRatio', result.loadRatio.toFixed(3), '>= 0.8', result.pass.loadRatio ? 'PASS' : 'MISS'],
@@ -178,7 +199,8 @@ async function main(): Promise<void> {
       console.log(`bench:store — ${result.sizeMB} MB in ${tensorCount} float32 tensors, medians of ${rounds} rounds (alternating which side goes first)`);
       console.log(line(['metric', 'value', 'target', '']));
       for (const r of rows) console.log(line(r));
-      console.log(`where a save's time goes (each phase alone, ms): sha256 ${breakdown.hashMs}, write ${breakdown.writeMs}, fsync ${breakdown.fsyncMs}, rename + directory fsync ${breakdown.renameAndDirFsyncMs}`);
+      console.log(`where a save's time goes (each phase alone, ms): sha256 ${breakdown.hashMs}, write ${breakdown.writeMs}, fsync ${breakdown.fsyncMs}, mkdir + rename + fsync of ${breakdown.prefixDirs} prefix directories ${breakdown.renameAndDirFsyncMs}`);
+      console.log(`machine load (1-minute average) at start / end: ${result.loadavg.join(' / ')} on ${cpus().length} cores`);
     }
   } finally {
     await rm(root, { recursive: true, force: true });

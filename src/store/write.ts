@@ -103,7 +103,7 @@ async function writeContent(store: BlobBackend, wire: WireState, meta: CommitMet
     layout[name] = plan;
   }
 
-  // Each piece is hashed (on the thread pool) and written as soon as it is hashed; the manifest naming them joins
+  // Each piece is hashed and written as soon as it is hashed; the manifest naming them joins
   // the same round, whose directories are then fsynced once. Raw weight blobs are named by the sha256 of the
   // tensor bytes, which is what the weights digest is made of: no weight byte is hashed twice.
   const round = store.round();
