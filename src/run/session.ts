@@ -78,6 +78,11 @@ export class RunSession {
     this.trainer.kill('SIGKILL');
   }
 
+  /** The staging directory offered to this session's trainer (capability 'stage'), or null. */
+  get stagingDir(): string | null {
+    return this.requests.stagingDir;
+  }
+
   /** Current training position (last epoch_end / done seen). */
   get at(): { epoch: number; step: number } {
     return { ...this.position };

@@ -7,6 +7,7 @@
  *   const result = await train({ dir: './checkpoints', trainer: 'mnist-mlp', epochs: 5, seed: 42 });
  *   process.exitCode = result.exitCode;
  */
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Ledger } from '../../ledger/types.js';
 import { CkptError, hasCode } from '../errors.js';
@@ -226,6 +227,9 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         return { exitCode: outcome.signal === 'SIGTERM' ? 143 : 130, run, status: 'stopped', epoch: outcome.epoch, step: outcome.step, weightsDigest: null, restarts, url: server.url };
       }
       await saves.drain();
+      // Every reply the dead trainer sent was adopted or failed by now: what is left in its staging directory was
+      // never handed over (a write it was killed in). Deleted now, not when the run ends (docs/protocol.md "Ending").
+      if (session.stagingDir) await rm(session.stagingDir, { recursive: true, force: true }).catch(() => {});
       await recordCrash(ledger, run, outcome, restarts + 1);
       // A trainer that fails before hello fails the same way again: restart it only once it got further.
       const sameStartFailure = outcome.beforeHello && (!started || (lastCrash?.beforeHello === true && lastCrash.code === outcome.code));

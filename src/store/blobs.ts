@@ -97,17 +97,29 @@ export async function hashBlob(bytes: Uint8Array): Promise<string> {
   return digest.digest('hex');
 }
 
-/** Run `task` over `items` with at most `limit` in flight; results keep input order. */
+/**
+ * Run `task` over `items` with at most `limit` in flight; results keep input order. After a task fails no new one
+ * starts, and it rejects (with the first error) once those in flight settled: nothing of it runs on afterwards (a
+ * failed commit does not go on renaming blobs into place after it returned and released the store).
+ */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   async function worker(): Promise<void> {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await task(items[index], index);
+      try {
+        results[index] = await task(items[index], index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }
 

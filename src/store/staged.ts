@@ -32,13 +32,17 @@ export async function createStagingDir(root: string): Promise<string> {
 
 /**
  * Remove staging directories: this process's (`own`), and those of processes that are not alive any more (left by a
- * SIGKILLed supervisor). Returns how many were removed.
+ * SIGKILLed supervisor). Returns how many were removed (one that cannot be removed now is left, never thrown).
  * @example await removeStagingDirs(root, { own: true })
  */
 export async function removeStagingDirs(root: string, options: { own: boolean }): Promise<number> {
   const doomed = [...await staleStagingDirs(root), ...(options.own ? await ownStagingDirs(root) : [])];
-  for (const dir of doomed) await rm(dir, { recursive: true, force: true });
-  return doomed.length;
+  let removed = 0;
+  // A dead supervisor's trainer writes on into its directory until it sees its stdin closed (its stage worker runs
+  // while a batch does): a file it creates meanwhile fails the removal (ENOTEMPTY). That directory is left for the
+  // next `ckpt train` or `ckpt gc`; it never fails them.
+  for (const dir of doomed) if (await rm(dir, { recursive: true, force: true, maxRetries: 2 }).then(() => true, () => false)) removed++;
+  return removed;
 }
 
 /** Staging directories whose supervisor process is not alive (what a SIGKILL left). */

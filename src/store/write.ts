@@ -64,13 +64,22 @@ function checkState(state: WireState): void {
  * @example const { manifestHash, blobs } = await writeCheckpointContent(blobStore, state, meta, 'raw')
  */
 export async function writeCheckpointContent(store: BlobBackend, state: WireState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
-  checkState(state);
-  const stagedFiles = allTensors(state).filter(isStaged).map((t) => t.file);
+  const stagedFiles = stagedFilesOf(state);
   try {
+    checkState(state);
     return await writeContent(store, state, meta, encoding);
   } finally {
     // Adopted files are gone already; whatever is left (a failed save, a compressed store) is deleted.
     await Promise.all(stagedFiles.map((file) => unlink(file).catch(() => undefined)));
+  }
+}
+
+/** The staged files a state names (none when it is too malformed to walk): handed over, so deleted whatever happens. */
+function stagedFilesOf(state: WireState): string[] {
+  try {
+    return allTensors(state).filter((t) => t && isStaged(t)).map((t) => (t as StagedTensor).file);
+  } catch {
+    return [];
   }
 }
 
