@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: typecheck, build, then every uvu suite under test/ (each file in its own process, two at a
-// time; a failing suite is run once more and a pass then is reported as FLAKY), ending with one line `N passed, M failed` that CI reads. A suite that dies before printing uvu's
-// summary counts as one failure. `npm test -- ledger` runs only the files whose name contains "ledger".
+// time, each run once: a suite that fails fails), ending with one line `N passed, M failed` that CI reads. A
+// suite that dies before printing uvu's summary counts as one failure. `npm test -- ledger` runs only the files
+// whose name contains "ledger".
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -40,7 +41,6 @@ const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 let passed = 0;
 let failed = 0;
 const failures = [];
-const flaky = [];
 const started = Date.now();
 
 const tsc = await run('npx', ['tsc', '--noEmit'], { capture: true });
@@ -57,22 +57,9 @@ async function worker() {
   for (let file = queue.shift(); file; file = queue.shift()) {
     const name = relative(root, file);
     const t0 = Date.now();
-    // A suite that fails is run once more, and a pass on that second run is printed as FLAKY with the first
-    // run's output: real-process tests with timing under load are known to race (see the closing notes). The
-    // counts are those of the run that decides; every flaky suite is named in the summary.
-    let res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
-    let summary = summarise(res);
-    if (summary.bad) {
-      const first = summary;
-      res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
-      summary = summarise(res);
-      if (!summary.bad) {
-        flaky.push(name);
-        console.log(`FLAKY ${name}: failed, then passed when run again; the failing run:\n${first.text}`);
-      }
-    }
+    const res = await run(process.execPath, ['--import', 'tsx', file], { capture: true, timeoutMs: suiteTimeoutMs });
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
-    const { total, ok, bad, text } = summary;
+    const { total, ok, bad, text } = summarise(res);
     if (Number.isNaN(total) || Number.isNaN(ok)) {
       failed++;
       failures.push(name);
@@ -83,7 +70,9 @@ async function worker() {
     failed += total - ok;
     if (bad && total - ok === 0) { failed++; }
     if (bad) failures.push(name);
-    console.log(`${bad ? 'FAIL' : 'ok  '} ${name} ${ok}/${total} (${secs}s)`);
+    // Every case passed and still bad: the process itself failed (exit code), say how.
+    const exit = bad && total === ok ? `, exit ${res.code}${res.signal ? ' ' + res.signal : ''}` : '';
+    console.log(`${bad ? 'FAIL' : 'ok  '} ${name} ${ok}/${total} (${secs}s${exit})`);
     if (bad) console.log(text);
   }
 }
@@ -97,6 +86,6 @@ function summarise(res) {
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 
-console.log(`\n${suites.length} suite files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? '; failing: ' + failures.join(', ') : ''}${flaky.length ? '; flaky (passed when run again): ' + flaky.join(', ') : ''}`);
+console.log(`\n${suites.length} suite files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? '; failing: ' + failures.join(', ') : ''}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
