@@ -5,6 +5,8 @@
  * PostgreSQL is restarted under a running supervisor: appends wait for it, the run finishes with its reference
  * weights. Trainer: the fast fake trainer of the run tests.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPgLedger, type Ledger } from '../ledger/index.js';
@@ -44,9 +46,9 @@ const scratch = (): string => {
 const SHARED = { CKPT_LEDGER_URL: pgServer.url, CKPT_STORE_URL: 's3://team/checkpoints', CKPT_LEASE_MS: '1500', ...s3.env };
 
 /** Runs the driver with the shared ledger and bucket configured in its environment (as a host's would be). */
-async function onHost(extra: Record<string, unknown>, kill?: { line: number; delayMs: number }): Promise<DriverRun> {
+async function onHost(extra: Record<string, unknown>, kill?: { line: number; delayMs: number }, env: Record<string, string> = {}): Promise<DriverRun> {
   const saved = { ...process.env };
-  Object.assign(process.env, SHARED);
+  Object.assign(process.env, SHARED, env);
   try {
     return await runDriver({ ...extra, dir: scratch() }, kill);
   } finally {
@@ -117,8 +119,12 @@ test('given three hosts training concurrently, when one is SIGKILLed, then after
 });
 
 test('given a running supervisor, when PostgreSQL restarts mid-run, then its appends wait for the server and the run ends with its reference weights', async () => {
+  // The trainer waits after epoch 1 until the gate file exists, so the restart comes mid-run however fast the run
+  // is; the lease outlives any restart (no other host wants run-d; losing it would end the run, not test appends).
+  const gate = join(scratch(), 'gate');
   let settled = false;
-  const running = onHost({ ...options(seeds['run-a']), run: 'run-d', trainerConfig: { batchesPerEpoch: 10, batchMs: 60 } }).finally(() => (settled = true));
+  const running = onHost({ ...options(seeds['run-a']), run: 'run-d', trainerConfig: { batchesPerEpoch: 10, batchMs: 60, gate } }, undefined, { CKPT_LEASE_MS: '120000' })
+    .finally(() => (settled = true));
   // Restart once the run has trained an epoch (read from the shared ledger, as any dashboard would).
   const watcher = await openLedger();
   for (let epochs = 0; epochs === 0 && !settled; ) {
@@ -127,8 +133,11 @@ test('given a running supervisor, when PostgreSQL restarts mid-run, then its app
     for await (const _ of watcher.read({ stream: 'run-d', types: ['EpochEnded'] })) epochs++;
   }
   await watcher.close();
-  pgServer.restart();
-  assert.not.ok(settled, 'the server restarted while the run was training');
+  assert.not.ok(settled, 'the run waits at its gate after epoch 1');
+  pgServer.halt();
+  // Training goes on while the server is down: the next epoch's appends find no server and wait for it.
+  writeFileSync(gate, '');
+  pgServer.resume();
   const result = await running;
   assert.is(result.code, 0, result.lines.join('\n'));
   assert.is(result.result?.weightsDigest, reference['run-a']);
@@ -139,21 +148,27 @@ test('given a running supervisor, when the object store goes away mid-run, then 
   teardown.defer(() => outside.stop());
   const saved = { ...process.env };
   Object.assign(process.env, SHARED, outside.env, { CKPT_STORE_URL: 's3://gone/checkpoints' });
+  // The trainer waits after epoch 1 until the gate file exists: the store goes away once epoch 1 is committed and
+  // before any later save, however fast the run is.
+  const gate = join(scratch(), 'gate');
   let settled = false;
-  const running = runDriver({ ...options(seeds['run-c']), run: 'run-e', dir: scratch(), trainerConfig: { batchesPerEpoch: 10, batchMs: 40 } }).finally(() => (settled = true));
+  const running = runDriver({ ...options(seeds['run-c']), run: 'run-e', dir: scratch(), trainerConfig: { batchesPerEpoch: 10, batchMs: 40, gate } }).finally(() => (settled = true));
   process.env = saved;
   const watcher = await openLedger();
   for (let commits = 0; commits === 0 && !settled; ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     for await (const _ of watcher.read({ stream: 'run-e', types: ['CheckpointCommitted'] })) commits++;
   }
-  await outside.stop();
-  assert.not.ok(settled, 'the store went away while the run was training');
-  const result = await running;
-  const warnings: string[] = [];
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  for await (const event of watcher.read({ stream: 'run-e', types: ['SaveFailed'] })) warnings.push(JSON.stringify(event.data));
   await watcher.close();
+  await outside.stop();
+  assert.not.ok(settled, 'the run waits at its gate after epoch 1');
+  writeFileSync(gate, '');
+  const result = await running;
+  // A handle opened now reads everything the finished run stored.
+  const ledger = await openLedger();
+  const warnings: string[] = [];
+  for await (const event of ledger.read({ stream: 'run-e', types: ['SaveFailed'] })) warnings.push(JSON.stringify(event.data));
+  await ledger.close();
   // Training went on to the end; the saves that failed make it exit 3, as a full local disk does (docs/cli.md).
   assert.is(result.result?.exitCode, 3, result.lines.join('\n'));
   assert.ok(result.lines.some((l) => /decided save\(s\) failed/.test(l)), result.lines.join('\n'));
