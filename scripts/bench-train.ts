@@ -9,11 +9,11 @@
  * overheadRatio = median over pairs of wall(a)/wall(b) — target <= 1.02 — printed with its spread (quartiles and
  * range of the pair ratios; 7 pairs by default). cpuRatio = median over pairs of the CPU time of supervisor +
  * trainer (children's CPU from /proc/self/stat), which a busy shared machine distorts less than wall time.
- * One discarded warm-up run first (`--no-warmup` to skip). resumeMs: from calling `train({resume: true})` on a crashed run to its first resumed training step
+ * One discarded warm-up run first (`--no-warmup` to skip). `--aa`: both sides without checkpointing (the noise floor). resumeMs: from calling `train({resume: true})` on a crashed run to its first resumed training step
  * (first BatchEnded after RunResumed). backend: what the trainer reported in hello.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { filter, firstValueFrom } from 'rxjs';
@@ -117,15 +117,20 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 // `ckpt train` process pays once too, but that is not per-run checkpointing cost.
 if (!argv.includes('--no-warmup')) await withCheckpointing();
 
+// `--aa`: an A/A calibration — the "on" side of every pair is another run without checkpointing, so the ratios
+// show how far two runs of identical work drift apart on this machine right now (the noise floor of the figure).
+const AA = argv.includes('--aa');
+const checkpointed = AA ? async () => ({ ...(await withoutCheckpointing()), checkpoints: 0 }) : withCheckpointing;
+const loadAtStart = loadavg()[0];
 const off: { wallMs: number; cpu: number }[] = [];
 const on: { wallMs: number; cpu: number; checkpoints: number }[] = [];
 let backend = 'unknown';
 for (let i = 0; i < PAIRS; i++) {
   if (i % 2 === 0) {
     const b = await withoutCheckpointing(); backend = b.backend; off.push(b);
-    on.push(await withCheckpointing());
+    on.push(await checkpointed());
   } else {
-    on.push(await withCheckpointing());
+    on.push(await checkpointed());
     const b = await withoutCheckpointing(); backend = b.backend; off.push(b);
   }
   if (!json) process.stderr.write(`pair ${i + 1}/${PAIRS}: on ${Math.round(on[i].wallMs)} ms, off ${Math.round(off[i].wallMs)} ms\n`);
@@ -142,10 +147,11 @@ const quantile = (xs: number[], q: number): number => {
   return s[lo] + (s[Math.min(s.length - 1, lo + 1)] - s[lo]) * (at - lo);
 };
 const spread = { p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75), min: Math.min(...ratios), max: Math.max(...ratios) };
-const resume = await resumeMs();
+const resume = AA ? 0 : await resumeMs();
+const load = [loadAtStart, loadavg()[0]].map((x) => Number(x.toFixed(2)));
 
 const result = {
-  trainer: TRAINER, epochs: EPOCHS, pairs: PAIRS, backend,
+  trainer: TRAINER, epochs: EPOCHS, pairs: PAIRS, backend, ...(AA ? { calibration: 'A/A: both sides without checkpointing' } : {}),
   offMs: Math.round(median(off.map((r) => r.wallMs))),
   onMs: Math.round(median(on.map((r) => r.wallMs))),
   checkpointsPerRun: on[0]?.checkpoints ?? 0,
@@ -158,6 +164,7 @@ const result = {
   cpuRatio: Number(cpuRatio.toFixed(4)),
   pairCpuRatios: cpuRatios.map((r) => Number(r.toFixed(4))),
   resumeMs: resume,
+  loadavg: load,
   target: { overheadRatio: TARGET },
   pass: overheadRatio <= TARGET,
 };
@@ -173,10 +180,11 @@ if (json) {
     ['spread: quartiles / range of pairs', `${spread.p25.toFixed(3)}–${spread.p75.toFixed(3)} / ${spread.min.toFixed(3)}–${spread.max.toFixed(3)}`, ''],
     ['pair ratios', result.pairRatios.map((r) => r.toFixed(3)).join(' '), ''],
     ['cpuRatio (supervisor + trainer CPU, median of pairs)', result.cpuRatio.toFixed(4), ''],
-    ['resumeMs (resume call → first step)', `${resume} ms`, ''],
+    ['resumeMs (resume call → first step)', AA ? '(not measured with --aa)' : `${resume} ms`, ''],
+    ['machine load (1-minute average) at start / end', `${load.join(' / ')} on ${cpus().length} cores`, ''],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  console.log(`bench:train — ${TRAINER}, ${EPOCHS} epochs, seed ${SEED}, alternated pairs`);
+  console.log(`bench:train — ${TRAINER}, ${EPOCHS} epochs, seed ${SEED}, alternated pairs${AA ? ' — A/A CALIBRATION: both sides train without checkpointing' : ''}`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
 }
