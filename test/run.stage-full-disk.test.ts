@@ -40,12 +40,10 @@ test('given a blob store on an 8 MiB tmpfs with room for three staged checkpoint
     // The session's staging directory as last seen before the supervisor removed it: the trainer deleted the files
     // of the saves it could not stage, the store adopted the others, so it is empty by then.
     let last: string[] | null = null;
-    let most = 0;
     const watcher = watchStaging(dir, (session) => {
       const path = join(stagingRoot(dir), session);
       const files = filesIn(path).map((f) => f.name);
       if (existsSync(path)) last = files;
-      most = Math.max(most, files.length);
       return false;
     });
 
@@ -53,7 +51,6 @@ test('given a blob store on an 8 MiB tmpfs with room for three staged checkpoint
     watcher.stop();
     assert.is(first.exitCode, EXIT_SAVES_FAILED, first.error?.message);
     assert.is(first.status, 'finished');
-    assert.ok(most > 0, 'staged files were seen');
     assert.equal(last, [], 'no staged file was left in the session\'s directory when the run ended');
     let facts = await ledgerFacts(dir);
     assert.is((facts.events.find((e) => e.type === 'RunStarted')!.data as RunStarted).tensors, 'staged');

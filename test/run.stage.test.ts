@@ -10,7 +10,7 @@ import { openWorkspace } from '../src/workspace.js';
 import { readEvents, tempDir } from './fixtures/run-helpers.js';
 import { bundleStageTrainer, ckptChild, digests, MODEL, modelBytes, policyFile, STAGE_TRAINER, stagingDirs } from './fixtures/stage-helpers.js';
 
-const EPOCHS = 4;
+const EPOCHS = 3;
 const SEED = 13;
 const MiB = 2 ** 20;
 
