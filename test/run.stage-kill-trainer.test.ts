@@ -44,7 +44,9 @@ test(`given ${KILLS} seeded saves, when the trainer is SIGKILLed as soon as that
   const random = seeded(20261203);
   const landed: string[] = [];
   let resumedFromFiles = 0;
-  for (let i = 0; i < KILLS; i++) {
+  let kills = 0;
+  for (let i = 0; kills < KILLS; i++) {
+    assert.ok(i < KILLS * 3, `only ${kills} of ${i} seeded kills landed before the trainer was done`);
     const save = 1 + Math.floor(random() * EPOCHS);
     const where = `kill ${i} (save ${save})`;
     const t = tempDir('ckpt-stage-kill-');
@@ -69,8 +71,21 @@ test(`given ${KILLS} seeded saves, when the trainer is SIGKILLed as soon as that
       const result = await train({ ...options(t.dir), onTrainerSpawn: (pid) => pids.push(pid) });
       watcher.stop();
       assert.ok(killed, `${where}: the trainer was killed while save ${save} was staged`);
-      landed.push(`${where}: ${killed}, ${Date.now() - t0} ms`);
       assert.is(result.exitCode, 0, `${where}: ${result.error?.message}`);
+      assert.is(result.weightsDigest, baseline!.final, `${where}: the uninterrupted weights`);
+      if (result.restarts === 0 && pids.length === 1) {
+        // The last save's files were seen only once the trainer had replied and was leaving (this process, the
+        // supervisor, was not scheduled meanwhile): the kill hit a trainer that was done. A clean finish; draw again.
+        const facts = await ledgerFacts(t.dir);
+        assert.is(save, EPOCHS, `${where}: only the last save can be seen that late`);
+        assert.is(facts.count('RunCrashed'), 0, where);
+        assert.equal(digests(facts.events).byEpoch, baseline!.byEpoch, where);
+        assert.equal(stagingDirs(t.dir), [], where);
+        landed.push(`${where}: after the trainer was done`);
+        continue;
+      }
+      kills++;
+      landed.push(`${where}: ${killed}, ${Date.now() - t0} ms`);
       assert.is(result.restarts, 1, where);
       assert.is(pids.length, 2, `${where}: one trainer restarted`);
       assert.is(result.weightsDigest, baseline!.final, `${where}: the uninterrupted weights`);
