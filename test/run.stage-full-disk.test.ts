@@ -67,7 +67,7 @@ test('given a blob store on an 8 MiB tmpfs with room for three staged checkpoint
     const finished = facts.events.find((e) => e.type === 'RunFinished')!.data as RunFinished;
     assert.is(finished.failedSaves, first.failedSaves);
     // (A position whose save failed may be committed by a later save of it, e.g. the end-of-training one.)
-    assert.is(finished.failedSaves, new Set(failed.map((f) => f.epoch).filter((e) => !committedEpochs.includes(e))).size, 'one count per position never committed');
+    assert.is(finished.failedSaves, new Set(failed.map((f) => f.epoch).filter((e) => !committedEpochs.includes(e))).size, `one count per position never committed:\n${facts.events.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 160)}`).join('\n')}`);
     assert.ok(facts.kept.every((k) => k.ok), 'every committed checkpoint verifies');
     assert.equal(stagingDirs(dir), [], 'no staging directory is left');
     const ws = await openWorkspace(dir);

@@ -88,8 +88,11 @@ export class DecisionProcessor {
   /** Metrics reported at each recent position, for the checkpoint saved there. */
   private readonly metricsAt = new Map<string, Metrics>();
   private lastMetrics: Metrics = {};
-  /** Positions committed or being committed: a second save of one of them is the same checkpoint. */
-  private readonly saving = new Map<string, Promise<string>>();
+  /**
+   * Positions committed or being committed: a second save of one of them is the same checkpoint (`joined`: those
+   * later decisions, which fail with it when it fails).
+   */
+  private readonly saving = new Map<string, { committed: Promise<string>; joined: RecordedDecision[] }>();
   private recorded: RecordedDecision[] = [];
   private failure: unknown = undefined;
   private closed = false;
@@ -143,8 +146,7 @@ export class DecisionProcessor {
    * @example processor.alreadyCommitted({ epoch: 3, step: 300 }, 'ckpt-3')
    */
   alreadyCommitted(position: Position, checkpoint: string): void {
-    const committed = Promise.resolve(checkpoint);
-    this.saving.set(key(position), committed);
+    this.saving.set(key(position), { committed: Promise.resolve(checkpoint), joined: [] });
   }
 
   /** Stop acting on events (the session ended); work already queued finishes. */
@@ -233,14 +235,16 @@ export class DecisionProcessor {
 
   /**
    * Capture exactly the decided position's state and commit it in the background (one save in flight). A
-   * position already committed or being committed is not saved twice: the decision gets that checkpoint.
+   * position already committed or being committed is not saved twice: the decision gets that checkpoint, or its
+   * own SaveFailed when that save fails.
    */
   private async save(decision: RecordedDecision, given?: WireState): Promise<void> {
     const position = { epoch: decision.epoch ?? 0, step: decision.step ?? 0 };
     const existing = this.saving.get(key(position));
     if (existing) {
-      decision.committed = existing;
-      existing.then((id) => (decision.checkpoint = id), () => undefined);
+      decision.committed = existing.committed;
+      existing.joined.push(decision);
+      existing.committed.then((id) => (decision.checkpoint = id), () => undefined);
       return;
     }
     const { run, trainer, store, saves, driver } = this.options;
@@ -268,27 +272,38 @@ export class DecisionProcessor {
     const write = saves.enqueue(async () => store.commit(await state, meta));
     const committed = write.then((event) => event.data.checkpoint);
     decision.committed = committed;
-    this.saving.set(key(position), committed);
+    const entry = { committed, joined: [] as RecordedDecision[] };
+    this.saving.set(key(position), entry);
     committed.then((id) => (decision.checkpoint = id), () => this.saving.delete(key(position)));
     this.background(write.then(
       (event) => this.queue.run(() => this.process(event)),
-      (error) => this.queue.run(() => this.saveFailed(decision, position, error)),
+      (error) => this.queue.run(() => this.saveFailed(decision, position, error, entry.joined)),
     ));
     if (this.options.waitForSaves) await saves.drain();
   }
 
-  /** A save that could not be made: SaveFailed and a warn decision, then the failed write's blobs are removed. */
-  private async saveFailed(decision: RecordedDecision, position: Position, error: unknown): Promise<void> {
+  /**
+   * A save that could not be made: SaveFailed and a warn decision for it and for each decision that joined it,
+   * then the failed write's blobs are removed.
+   */
+  private async saveFailed(decision: RecordedDecision, position: Position, error: unknown, joined: RecordedDecision[] = []): Promise<void> {
     const run = this.options.run;
     const code = hasCode(error) ? error.code : 'ERROR';
     const reason = `save of epoch ${position.epoch}, step ${position.step} failed: ${code}: ${(error as Error)?.message ?? String(error)}`;
-    const failed: SaveFailed = { run, decisionSeq: decision.seq, epoch: position.epoch, step: position.step, code, reason };
-    const warning: Decision = { kind: 'warn', causeSeq: decision.seq, rule: 'save', run, epoch: position.epoch, step: position.step, reason };
-    const inputs: EventInput[] = [{ stream: run, type: DECISION_EVENT.warn, data: warning }, { stream: run, type: 'SaveFailed', data: failed }];
+    const inputs: EventInput[] = [];
+    const warnings: Decision[] = [];
+    for (const d of [decision, ...joined]) {
+      const failed: SaveFailed = { run, decisionSeq: d.seq, epoch: position.epoch, step: position.step, code, reason };
+      const warning: Decision = { kind: 'warn', causeSeq: d.seq, rule: 'save', run, epoch: position.epoch, step: position.step, reason };
+      warnings.push(warning);
+      inputs.push({ stream: run, type: DECISION_EVENT.warn, data: warning }, { stream: run, type: 'SaveFailed', data: failed });
+    }
     const { events } = await this.options.ledger.append(inputs, { durable: true });
-    const recorded: RecordedDecision = { ...warning, seq: events[0].seq };
-    this.recorded.push(recorded);
-    this.options.onDecision?.(recorded);
+    warnings.forEach((warning, i) => {
+      const recorded: RecordedDecision = { ...warning, seq: events[2 * i].seq };
+      this.recorded.push(recorded);
+      this.options.onDecision?.(recorded);
+    });
     if (code.startsWith('STORE_')) await this.options.saves.enqueue(() => this.options.store.removeOrphans()).catch(() => undefined);
   }
 

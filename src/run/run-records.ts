@@ -38,16 +38,19 @@ export async function recordStopped(ledger: Ledger, run: string, signal: NodeJS.
 }
 
 /**
- * Decided saves of `run` that never became a checkpoint: positions with a SaveFailed and no later commit.
+ * Decided saves of `run` that never became a checkpoint: positions with a SaveFailed and no CheckpointCommitted,
+ * in either order (a second save decided at a failed save's position may commit it, and that commit can be
+ * appended before the first save's SaveFailed).
  * @example const failed = await failedSaves(ledger, 'run-1') // 0 when every decided save was committed
  */
 export async function failedSaves(ledger: Ledger, run: string): Promise<number> {
   const failed = new Set<string>();
+  const committed = new Set<string>();
   for await (const event of ledger.read({ stream: run, types: ['SaveFailed', 'CheckpointCommitted'] })) {
     const { epoch, step } = event.data as { epoch: number; step: number };
-    const position = `${epoch}:${step}`;
-    if (event.type === 'SaveFailed') failed.add(position);
-    else failed.delete(position);
+    (event.type === 'SaveFailed' ? failed : committed).add(`${epoch}:${step}`);
   }
-  return failed.size;
+  let count = 0;
+  for (const position of failed) if (!committed.has(position)) count++;
+  return count;
 }

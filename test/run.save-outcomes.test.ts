@@ -1,0 +1,115 @@
+// Every decided save ends in exactly one outcome the ledger can tell: a checkpoint, or its own SaveFailed. Two
+// saves decided at one position (an epoch's save and the end of training's `last` save) share one write; when
+// that write fails, both decisions fail. RunFinished.failedSaves counts positions never committed, whatever order
+// their SaveFailed and a later save's CheckpointCommitted were appended in (CI saw the commit first).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Ledger, LedgerEvent } from '../ledger/types.js';
+import { CkptError } from '../src/errors.js';
+import type { CheckpointCommitted, SaveFailed } from '../src/events.js';
+import { DecisionProcessor, type DecisionDriver } from '../src/run/decision-processor.js';
+import { PolicyFeed } from '../src/run/policy-feed.js';
+import { failedSaves } from '../src/run/run-records.js';
+import { SaveQueue } from '../src/run/save-queue.js';
+import { storePort } from '../src/run/workspace-ports.js';
+import type { WireState } from '../src/checkpoint.js';
+import { openWorkspace } from '../src/workspace.js';
+import { keepLastPolicy, tempDir } from './fixtures/run-helpers.js';
+import { modelState } from './store.fixtures.js';
+
+const RUN = 'run-1';
+
+/** A trainer that answers each capture when the test says so. */
+function gatedDriver(): DecisionDriver & { answer(index: number, outcome: WireState | Error): void; asked: number } {
+  const replies: { resolve(s: WireState): void; reject(e: Error): void }[] = [];
+  return {
+    captureFixedOnCall: true,
+    asked: 0,
+    capture() {
+      this.asked++;
+      return new Promise<WireState>((resolve, reject) => replies.push({ resolve, reject }));
+    },
+    answer(index, outcome) {
+      if (outcome instanceof Error) replies[index].reject(outcome);
+      else replies[index].resolve(outcome);
+    },
+    stop() {},
+    restore: async () => 0,
+    backend: () => 'cpu',
+  };
+}
+
+async function withProcessor(body: (p: { processor: DecisionProcessor; driver: ReturnType<typeof gatedDriver>; events: () => Promise<LedgerEvent[]>; ledger: Ledger }) => Promise<void>): Promise<void> {
+  const t = tempDir('ckpt-save-outcomes-');
+  const ws = await openWorkspace(t.dir, { create: true });
+  try {
+    const driver = gatedDriver();
+    const processor = new DecisionProcessor({
+      run: RUN, ledger: ws.ledger, store: storePort(ws.store), policy: await PolicyFeed.open(keepLastPolicy(100), ws.ledger, RUN),
+      saves: new SaveQueue(), trainer: 'test', driver,
+    });
+    const events = async (): Promise<LedgerEvent[]> => {
+      const all: LedgerEvent[] = [];
+      for await (const e of ws.ledger.read({ stream: RUN })) all.push(e);
+      return all;
+    };
+    await body({ processor, driver, events, ledger: ws.ledger });
+  } finally {
+    await ws.close();
+    t.cleanup();
+  }
+}
+
+/** EpochEnded at epoch 3, then TrainingEnded there: the test policy decides a save at each, the second labelled `last`. */
+async function endAtEpoch3(ledger: Ledger, processor: DecisionProcessor): Promise<number[]> {
+  const position = { run: RUN, epoch: 3, step: 30 };
+  const [epoch] = (await ledger.append([{ stream: RUN, type: 'EpochEnded', data: { ...position, metrics: { loss: 0.5 } } }])).events;
+  const first = await processor.feed(epoch);
+  const [ended] = (await ledger.append([{ stream: RUN, type: 'TrainingEnded', data: { ...position, reason: 'done' } }])).events;
+  const second = await processor.feed(ended);
+  return [...first, ...second].filter((d) => d.kind === 'save').map((d) => d.seq);
+}
+
+test('given two saves decided at one position, when the shared capture fails, then each decision gets its own SaveFailed and the position counts once', async () => {
+  await withProcessor(async ({ processor, driver, events, ledger }) => {
+    const saves = await endAtEpoch3(ledger, processor);
+    assert.is(saves.length, 2);
+    assert.is(driver.asked, 1, 'one capture for one position');
+    driver.answer(0, new CkptError('STORE_NO_SPACE', 'trainer: staging the state failed: ENOSPC'));
+    await processor.drain();
+    const all = await events();
+    const failed = all.filter((e) => e.type === 'SaveFailed').map((e) => e.data as SaveFailed);
+    assert.equal(failed.map((f) => f.decisionSeq), saves, 'both decisions failed, each with its own event');
+    assert.ok(failed.every((f) => f.code === 'STORE_NO_SPACE' && f.epoch === 3 && f.step === 30));
+    assert.is(all.filter((e) => e.type === 'CheckpointCommitted').length, 0);
+    assert.is(await failedSaves(ledger, RUN), 1, 'one position never committed');
+  });
+});
+
+test('given two saves decided at one position, when the shared capture succeeds, then both name the one checkpoint', async () => {
+  await withProcessor(async ({ processor, driver, events, ledger }) => {
+    const saves = await endAtEpoch3(ledger, processor);
+    driver.answer(0, modelState(1, 3));
+    await processor.drain();
+    const all = await events();
+    const commits = all.filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as CheckpointCommitted);
+    assert.is(commits.length, 1);
+    assert.is(commits[0].decisionSeq, saves[0]);
+    assert.is(all.filter((e) => e.type === 'SaveFailed').length, 0);
+    assert.is(await failedSaves(ledger, RUN), 0);
+  });
+});
+
+test('given a position whose save failed, when another save of it committed first in the ledger, then it is not a failed save', async () => {
+  await withProcessor(async ({ ledger }) => {
+    // The order CI recorded: the `last` save (decided after the epoch's save failed, so not joined to it) committed
+    // before the epoch's SaveFailed was appended.
+    const position = { run: RUN, epoch: 6, step: 12 };
+    await ledger.append([{ stream: RUN, type: 'CheckpointCommitted', data: { ...position, checkpoint: 'ckpt-4', decisionSeq: 15 } }]);
+    await ledger.append([{ stream: RUN, type: 'SaveFailed', data: { ...position, decisionSeq: 13, code: 'STORE_NO_SPACE', reason: 'ENOSPC' } }]);
+    await ledger.append([{ stream: RUN, type: 'SaveFailed', data: { run: RUN, epoch: 5, step: 10, decisionSeq: 11, code: 'STORE_NO_SPACE', reason: 'ENOSPC' } }]);
+    assert.is(await failedSaves(ledger, RUN), 1, 'epoch 5 only');
+  });
+});
+
+test.run();
