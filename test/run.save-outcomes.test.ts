@@ -1,7 +1,8 @@
 // Every decided save ends in exactly one outcome the ledger can tell: a checkpoint, or its own SaveFailed. Two
 // saves decided at one position (an epoch's save and the end of training's `last` save) share one write; when
 // that write fails, both decisions fail. RunFinished.failedSaves counts positions never committed, whatever order
-// their SaveFailed and a later save's CheckpointCommitted were appended in (CI saw the commit first).
+// their SaveFailed and a later save's CheckpointCommitted were appended in (CI saw the commit first). A checkpoint
+// carries the metrics reported at its own position, also when its save was decided on catching up.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Ledger, LedgerEvent } from '../ledger/types.js';
@@ -97,6 +98,20 @@ test('given two saves decided at one position, when the shared capture succeeds,
     assert.is(commits[0].decisionSeq, saves[0]);
     assert.is(all.filter((e) => e.type === 'SaveFailed').length, 0);
     assert.is(await failedSaves(ledger, RUN), 0);
+  });
+});
+
+test('given a save the policy decided while catching up on an epoch an earlier session appended, when it commits, then it carries that epoch\'s metrics, not the newest ones', async () => {
+  await withProcessor(async ({ processor, driver, events, ledger }) => {
+    // Session 1 appended epoch 3's end and ended before acting on it; session 2's first event is a batch of epoch 4.
+    await ledger.append([{ stream: RUN, type: 'EpochEnded', data: { run: RUN, epoch: 3, step: 30, metrics: { loss: 0.5, val_loss: 0.4574 } } }]);
+    const [batch] = (await ledger.append([{ stream: RUN, type: 'BatchEnded', data: { run: RUN, epoch: 3, step: 31, metrics: { loss: 0.9 } } }])).events;
+    const decided = await processor.feed(batch);
+    assert.equal(decided.filter((d) => d.kind === 'save').map((d) => [d.epoch, d.step]), [[3, 30]], 'epoch 3\'s save, decided on catching up');
+    driver.answer(0, modelState(1, 3));
+    await processor.drain();
+    const [commit] = (await events()).filter((e) => e.type === 'CheckpointCommitted').map((e) => e.data as CheckpointCommitted);
+    assert.equal(commit.metrics, { loss: 0.5, val_loss: 0.4574 });
   });
 });
 

@@ -261,10 +261,10 @@ test('given a dead supervisor\'s staging directory that its orphaned trainer sti
         }
       `, { eval: true, workerData: stale });
       await new Promise((resolve) => writer.once('message', resolve));
-      const removing = await removeStagingDirs(root, { own: false }).then(() => null, (e: Error) => e);
+      const removing = await removeStagingDirs(root).then(() => null, (e: Error) => e);
       await writer.terminate();
       assert.is(removing, null, `round ${round}: ${removing?.message}`);
-      await removeStagingDirs(root, { own: false });
+      await removeStagingDirs(root);
       assert.not.ok(existsSync(stale), `round ${round}: removed once the writer stopped`);
     }
   } finally {

@@ -87,7 +87,6 @@ export class DecisionProcessor {
   private readonly queue = new SerialQueue();
   /** Metrics reported at each recent position, for the checkpoint saved there. */
   private readonly metricsAt = new Map<string, Metrics>();
-  private lastMetrics: Metrics = {};
   /**
    * Positions committed or being committed: a second save of one of them is the same checkpoint (`joined`: those
    * later decisions, which fail with it when it fails).
@@ -173,7 +172,6 @@ export class DecisionProcessor {
   }
 
   private remember(progress: { epoch: number; step: number; metrics: Metrics }): void {
-    this.lastMetrics = progress.metrics;
     this.metricsAt.set(key(progress), progress.metrics);
     // Only recent positions can still be saved; keep the map small.
     if (this.metricsAt.size > 64) this.metricsAt.delete(this.metricsAt.keys().next().value as string);
@@ -265,7 +263,7 @@ export class DecisionProcessor {
     }
     const description = driver.describe?.(position);
     const meta = {
-      run, epoch: position.epoch, step: position.step, metrics: this.metricsAt.get(key(position)) ?? this.lastMetrics,
+      run, epoch: position.epoch, step: position.step, metrics: this.metricsAt.get(key(position)) ?? await this.reportedMetrics(position),
       decisionSeq: decision.seq, ...(decision.labels ? { labels: decision.labels } : {}),
       ...(description !== undefined ? { description } : {}), trainer, backend: driver.backend(),
     };
@@ -280,6 +278,22 @@ export class DecisionProcessor {
       (error) => this.queue.run(() => this.saveFailed(decision, position, error, entry.joined)),
     ));
     if (this.options.waitForSaves) await saves.drain();
+  }
+
+  /**
+   * The metrics the trainer reported at `position` (its EpochEnded's, else its BatchEnded's), read from the ledger:
+   * for a position this processor did not see reported (the policy decided its save while catching up on events
+   * an earlier session appended). None reported there: none recorded, never another position's.
+   */
+  private async reportedMetrics(position: Position): Promise<Metrics> {
+    let found: { metrics: Metrics; epochEnd: boolean } | null = null;
+    for await (const event of this.options.ledger.read({ stream: this.options.run, types: ['EpochEnded', 'BatchEnded'] })) {
+      const d = event.data as { epoch: number; step: number; metrics?: Metrics };
+      if (d.epoch !== position.epoch || d.step !== position.step) continue;
+      const epochEnd = event.type === 'EpochEnded';
+      if (epochEnd || !found?.epochEnd) found = { metrics: d.metrics ?? {}, epochEnd };
+    }
+    return found?.metrics ?? {};
   }
 
   /**

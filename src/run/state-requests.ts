@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { CkptError } from '../errors.js';
 import type { StateReply, TrainerMessage } from '../protocol/messages.js';
 import { comparePositions, formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
-import { inStagingDir } from '../store/staged.js';
+import { discardStaged, inStagingDir } from '../store/staged.js';
 import type { TrainerProcess } from './trainer-process.js';
 
 interface Pending { resolve(reply: StateReply): void; reject(error: Error): void; timer: NodeJS.Timeout; settled: Promise<unknown> }
@@ -60,6 +60,8 @@ export class StateRequests {
         }
         const got = reply.state.trainer;
         if (position === null || statePositionMatches(got, position)) return resolve(reply);
+        // Refused: its staged files are nobody's (the save fails, and nothing else is committed in its place).
+        void discardStaged(reply.state);
         reject(new CkptError('PROTOCOL_WRONG_STATE', `trainer answered save for ${formatPosition(position)} with the state of ${formatPosition(got)}; its capture() must return the state of the position it reported`, { details: { asked: position, got: { epoch: got.epoch, step: got.step } } }));
       };
       entry = { resolve: exact, reject, timer, settled: Promise.resolve() };

@@ -120,6 +120,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   if (options.handleSignals !== false) { process.on('SIGINT', onInt); process.on('SIGTERM', onTerm); }
 
   let runId: string | null = null;
+  /** The staging directories offered to this call's trainer sessions (capability 'stage'). */
+  const ownStaging = new Set<string>();
   let lease: Lease | undefined;
   let progress: RunProgress = silentProgress;
   try {
@@ -130,7 +132,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       active?.forceEnd();
     });
     // Staging directories of supervisors that died (SIGKILL) hold nothing anyone will adopt.
-    if (store.stagingRoot) await removeStagingDirs(store.stagingRoot, { own: false });
+    if (store.stagingRoot) await removeStagingDirs(store.stagingRoot);
     const previous = options.run !== undefined ? runs.runs[options.run] : latestRun(runs);
     if (previous && previous.status === 'running') await recordUncleanEnd(ledger, previous, 'the supervisor');
     // A run that finished with failed saves is unfinished business: --resume continues it from its newest
@@ -212,7 +214,9 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       }, trainer);
       active = session;
       if (interrupted) void session.interrupt(interrupted);
-      const outcome = await session.run(start);
+      const outcome = await session.run(start).finally(() => {
+        if (session.stagingDir) ownStaging.add(session.stagingDir);
+      });
       active = null;
       if (session.helloSeen) started = true;
       if (session.fatal) throw session.fatal;
@@ -258,7 +262,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     progress.close();
     if (options.handleSignals !== false) { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); }
     await server?.close().catch(() => {});
-    if (store.stagingRoot) await removeStagingDirs(store.stagingRoot, { own: true }).catch(() => {});
+    // This call's own staging directories (another train() in this process keeps its own).
+    for (const dir of ownStaging) await rm(dir, { recursive: true, force: true }).catch(() => {});
     await lease?.release().catch(() => {});
     await workspace.close().catch(() => {});
   }

@@ -97,7 +97,7 @@ export function gc(ctx: StoreContext, options: { dryRun?: boolean } = {}): Promi
       for (const temp of temps) {
         await unlink(temp).then(() => tempsDeleted++, () => undefined);
       }
-      if (staging) tempsDeleted += await removeStagingDirs(staging, { own: false });
+      if (staging) tempsDeleted += await removeStagingDirs(staging);
     }
     return { dryRun, blobsDeleted, bytesFreed, tempsDeleted, blobs: garbage.map((b) => b.hash) };
   });

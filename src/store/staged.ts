@@ -4,11 +4,11 @@
  * rename), naming a trainer's staged files by absolute path, reading staged tensors back verified, and the weights
  * digest of a state whose tensors may be files. Adoption itself is a blob round's `adopt` (blobs.ts).
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStaged, type CheckpointState, type StagedTensor, type TensorData, type WireState } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
-import { isPlainName, mapTensors, readStaged } from '../protocol/staged.js';
+import { allTensors, isPlainName, mapTensors, readStaged } from '../protocol/staged.js';
 import { type BlobBackend, BlobStore, hashBlob, hashFile } from './blobs.js';
 import { weightsDigestOfTensorHashes } from './digest.js';
 
@@ -31,27 +31,22 @@ export async function createStagingDir(root: string): Promise<string> {
 }
 
 /**
- * Remove staging directories: this process's (`own`), and those of processes that are not alive any more (left by a
- * SIGKILLed supervisor). Returns how many were removed (one that cannot be removed now is left, never thrown).
- * @example await removeStagingDirs(root, { own: true })
+ * Remove the staging directories of processes that are not alive any more (left by a SIGKILLed supervisor).
+ * Returns how many were removed (one that cannot be removed now is left, never thrown).
+ * @example await removeStagingDirs(root)
  */
-export async function removeStagingDirs(root: string, options: { own: boolean }): Promise<number> {
-  const doomed = [...await staleStagingDirs(root), ...(options.own ? await ownStagingDirs(root) : [])];
+export async function removeStagingDirs(root: string): Promise<number> {
   let removed = 0;
   // A dead supervisor's trainer writes on into its directory until it sees its stdin closed (its stage worker runs
   // while a batch does): a file it creates meanwhile fails the removal (ENOTEMPTY). That directory is left for the
   // next `ckpt train` or `ckpt gc`; it never fails them.
-  for (const dir of doomed) if (await rm(dir, { recursive: true, force: true, maxRetries: 2 }).then(() => true, () => false)) removed++;
+  for (const dir of await staleStagingDirs(root)) if (await rm(dir, { recursive: true, force: true, maxRetries: 2 }).then(() => true, () => false)) removed++;
   return removed;
 }
 
 /** Staging directories whose supervisor process is not alive (what a SIGKILL left). */
 export async function staleStagingDirs(root: string): Promise<string[]> {
   return (await stagingDirs(root)).filter((d) => d.pid !== process.pid && !isAlive(d.pid)).map((d) => d.path);
-}
-
-async function ownStagingDirs(root: string): Promise<string[]> {
-  return (await stagingDirs(root)).filter((d) => d.pid === process.pid).map((d) => d.path);
 }
 
 async function stagingDirs(root: string): Promise<{ path: string; pid: number }[]> {
@@ -92,6 +87,20 @@ export function inStagingDir(state: WireState, dir: string | null): WireState {
     return [name, { ...object, weights: object.weights.map(place), ...(object.optimizer ? { optimizer: { ...object.optimizer, slots: object.optimizer.slots.map(place) } } : {}) }];
   }));
   return { ...state, objects };
+}
+
+/**
+ * Delete the staged files a state names (none when it is too malformed to walk): a reply handed over, or refused.
+ * @example await discardStaged(reply.state)
+ */
+export async function discardStaged(state: WireState): Promise<void> {
+  let files: string[];
+  try {
+    files = allTensors(state).filter((t) => t && isStaged(t)).map((t) => (t as StagedTensor).file);
+  } catch {
+    return;
+  }
+  await Promise.all(files.map((file) => unlink(file).catch(() => undefined)));
 }
 
 /**

@@ -3,10 +3,8 @@
  * the manifest that names them. When `writeCheckpointContent` resolves, all of it is durable but nothing
  * references it yet: the commit event (store.ts) is what makes it a checkpoint.
  */
-import { unlink } from 'node:fs/promises';
 import { isStaged, type StagedTensor, type WireState, type WireTensor } from '../checkpoint.js';
-import { allTensors } from '../protocol/staged.js';
-import { inMemoryVerified } from './staged.js';
+import { discardStaged, inMemoryVerified } from './staged.js';
 import type { Metrics } from '../events.js';
 import { CkptError } from '../errors.js';
 import { type BlobBackend, hashBlob, mapLimit } from './blobs.js';
@@ -64,22 +62,13 @@ function checkState(state: WireState): void {
  * @example const { manifestHash, blobs } = await writeCheckpointContent(blobStore, state, meta, 'raw')
  */
 export async function writeCheckpointContent(store: BlobBackend, state: WireState, meta: CommitMeta, encoding: BlobEncoding = 'raw'): Promise<WrittenContent> {
-  const stagedFiles = stagedFilesOf(state);
   try {
     checkState(state);
     return await writeContent(store, state, meta, encoding);
   } finally {
-    // Adopted files are gone already; whatever is left (a failed save, a compressed store) is deleted.
-    await Promise.all(stagedFiles.map((file) => unlink(file).catch(() => undefined)));
-  }
-}
-
-/** The staged files a state names (none when it is too malformed to walk): handed over, so deleted whatever happens. */
-function stagedFilesOf(state: WireState): string[] {
-  try {
-    return allTensors(state).filter((t) => t && isStaged(t)).map((t) => (t as StagedTensor).file);
-  } catch {
-    return [];
+    // Handed over, so deleted whatever happens: adopted files are gone already; whatever is left (a failed save,
+    // a compressed store) goes.
+    await discardStaged(state);
   }
 }
 
