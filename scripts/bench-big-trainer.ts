@@ -77,10 +77,16 @@ await runTrainer({ name: 'bench-big', version: '1.0.0', backend: 'cpu' }, {
     ctx.log('info', `bench end ${JSON.stringify({ inSdkMs: performance.now() - t0, peakRss: peakRssBytes() })}`);
     return position;
   },
-  async capture(): Promise<CheckpointState> {
+  async capture(buffer): Promise<CheckpointState> {
     const t0 = performance.now();
+    // Each tensor copied into a buffer the SDK reuses once the state it held is written and released.
+    const copy = (w: Float32Array): Uint8Array => {
+      const out = buffer(w.byteLength);
+      out.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+      return out;
+    };
     const state: CheckpointState = {
-      objects: { model: { weights: weights.map((w, i) => ({ name: `layer${i}/kernel`, dtype: 'float32', shape: [w.length], data: new Uint8Array(w.slice().buffer) })) } },
+      objects: { model: { weights: weights.map((w, i) => ({ name: `layer${i}/kernel`, dtype: 'float32', shape: [w.length], data: copy(w) })) } },
       trainer: { ...position },
       history: [],
     };

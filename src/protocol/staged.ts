@@ -5,7 +5,7 @@
  * staged files lives with the store (src/store/staged-adopt.ts).
  */
 import { open } from 'node:fs/promises';
-import type { CheckpointState, ObjectState, StagedTensor, TensorData, WireTensor } from '../checkpoint.js';
+import { isStaged, type CheckpointState, type ObjectState, type StagedTensor, type TensorData, type WireState, type WireTensor } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 
 /** A staged file name a trainer may use: plain, inside the staging directory. */
@@ -84,6 +84,15 @@ export async function readStaged(tensor: StagedTensor): Promise<TensorData> {
     throw new CkptError('STAGE_FAILED', `cannot read staged tensor '${tensor.name}' (${tensor.file}): ${(error as Error).message}`, { cause: error });
   }
   return { name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, data };
+}
+
+/**
+ * A state with its staged tensors read into memory, unverified (the trainer's side: the supervisor verified the
+ * files it hands over).
+ * @example const state = await readStagedState(start.state)
+ */
+export function readStagedState(state: WireState): Promise<CheckpointState> {
+  return mapTensors<WireTensor, TensorData>(state, async (t) => (isStaged(t) ? readStaged(t) : t));
 }
 
 /**

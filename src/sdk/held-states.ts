@@ -42,6 +42,12 @@ export class HeldStates {
     while (this.held.size > this.options.keep) this.held.delete(this.held.keys().next().value!);
   }
 
+  /** True when `state` is held (for any position). */
+  has(state: CheckpointState): boolean {
+    for (const h of this.held.values()) if (h.state === state) return true;
+    return false;
+  }
+
   /** The state of exactly this reported position, if still held. */
   get(position: TrainingPosition): CheckpointState | undefined {
     return this.held.get(keyOf(position))?.state;

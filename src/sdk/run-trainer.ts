@@ -16,10 +16,11 @@ import { encodeFrame, FrameDecoder } from '../protocol/frames.js';
 import { PROTOCOL_VERSION, SUPERVISOR_MESSAGE_TYPES } from '../protocol/messages.js';
 import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConfig, TrainerMessage } from '../protocol/messages.js';
 import { formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
-import { mapTensors, readStaged } from '../protocol/staged.js';
+import { readStagedState } from '../protocol/staged.js';
 import { weightsDigest } from '../store/digest.js';
-import { isStaged, type CheckpointState, type TensorData, type WireState, type WireTensor } from '../checkpoint.js';
+import type { CheckpointState } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
+import { CaptureBuffers } from './capture-buffers.js';
 import { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD, HeldStates } from './held-states.js';
 import { StageWriter } from './stage-writer.js';
 import { validateCommand } from './validate-command.js';
@@ -52,6 +53,9 @@ export interface TrainerContext {
   checkpoint(): Promise<boolean>;
 }
 
+/** A buffer of exactly `byteLength` bytes for `capture` to copy a tensor into (reused: it may hold old bytes). */
+export type CaptureBuffer = (byteLength: number) => Uint8Array;
+
 /** `start` as a trainer's `setup` sees it: the state (if any) in memory, whatever transport carried it. */
 export type TrainerStart = Omit<Start, 'state' | 'staging'> & { state?: CheckpointState };
 
@@ -60,8 +64,12 @@ export interface TrainerHandlers {
   setup(start: TrainerStart): Promise<void>;
   /** Run the epoch loop to `config.epochs` (or until `ctx.checkpoint()` says stop); returns the position. */
   train(ctx: TrainerContext): Promise<{ epoch: number; step: number }>;
-  /** The full resumable state at the current position (a copy: later training must not change it). */
-  capture(): Promise<CheckpointState>;
+  /**
+   * The full resumable state at the current position (a copy: later training must not change it). Copy each
+   * tensor into `buffer(byteLength)` (every byte of it) to let the SDK reuse that memory once no one holds the
+   * state (a big model's save then does not ask the OS for fresh memory); don't keep those buffers yourself.
+   */
+  capture(buffer: CaptureBuffer): Promise<CheckpointState>;
   /** Replace weights and optimizer state; the training position stays (early stopping's restore-best). */
   restore(state: CheckpointState): Promise<void>;
   evaluate?(state: CheckpointState, split: Evaluate['split']): Promise<Metrics>;
@@ -92,6 +100,10 @@ class TrainerSession {
   private draining: Promise<void> = Promise.resolve();
   /** Writes staged states when the supervisor gave a staging directory (capability 'stage'). */
   private stager: StageWriter | undefined;
+  /** Memory for captures, reused once their states are not held, lent or being answered. */
+  private readonly buffers = new CaptureBuffers();
+  /** States a `save` is answering right now. */
+  private readonly answering = new Set<CheckpointState>();
   private stdinEnded = false;
   private finished!: () => void;
   private readonly closed = new Promise<void>((resolve) => (this.finished = resolve));
@@ -158,7 +170,7 @@ class TrainerSession {
   private async train(message: Start): Promise<void> {
     try {
       const { staging, state, ...start } = message;
-      await this.handlers.setup({ ...start, ...(state ? { state: await inMemory(state) } : {}) });
+      await this.handlers.setup({ ...start, ...(state ? { state: await readStagedState(state) } : {}) });
       const { maxHeld, keepEpochStates } = start.config;
       this.held = new HeldStates({
         hold: this.capabilities.includes('hold'),
@@ -166,10 +178,10 @@ class TrainerSession {
         keep: positiveOr(keepEpochStates, DEFAULT_KEEP_EPOCH_STATES),
       });
       if (staging && this.capabilities.includes('stage')) this.stager = new StageWriter(staging.dir, this.held.options.maxHeld);
-      this.latest = await this.handlers.capture();
+      this.latest = await this.capture();
       this.phase = 'training';
       const end = await this.handlers.train(this.context(start));
-      this.finishLoop(end.epoch, end.step, this.stopRequested ? 'stopped' : 'done', await this.handlers.capture());
+      this.finishLoop(end.epoch, end.step, this.stopRequested ? 'stopped' : 'done', await this.capture());
       await this.drain();
     } catch (error) {
       this.fail(error, 1);
@@ -187,14 +199,14 @@ class TrainerSession {
       config: start.config,
       seed: start.seed,
       epochEnd: async (epoch, step, metrics, ms) => {
-        const state = await this.handlers.capture();
+        const state = await this.capture();
         this.latest = state;
         this.held.add({ epoch, step }, 'epoch', state);
         this.send({ type: 'epoch_end', epoch, step, metrics, ms });
         await this.waitForRoom();
       },
       batchEnd: async (epoch, batch, step, metrics) => {
-        if (this.held.options.hold) this.held.add({ epoch, step }, 'batch', await this.handlers.capture());
+        if (this.held.options.hold) this.held.add({ epoch, step }, 'batch', await this.capture());
         this.send({ type: 'batch_end', epoch, batch, step, metrics });
         await this.waitForRoom();
       },
@@ -244,7 +256,7 @@ class TrainerSession {
       throw Object.assign(new Error('no state yet: send start first'), { code: 'PROTOCOL_NOT_STARTED' });
     }
     let state: CheckpointState | undefined;
-    if (message.at === 'now') state = await this.handlers.capture();
+    if (message.at === 'now') state = await this.capture();
     else if (message.epoch != null && message.step != null) state = await this.stateAt({ epoch: message.epoch, step: message.step });
     else if (message.epoch != null) state = this.held.ofEpoch(message.epoch) ?? (this.latest.trainer.epoch === message.epoch ? this.latest : undefined);
     else state = this.latest;
@@ -255,9 +267,22 @@ class TrainerSession {
     const { requestId } = message;
     if (!this.stager) return this.send({ type: 'state', requestId, state });
     // The files are written while training goes on; the reply follows when they are complete.
-    await this.stager.submit(state, (staged) => this.send({ type: 'state', requestId, state: staged }), (error) => {
-      this.send({ type: 'error', code: error.code, message: `save failed: ${error.message}`, requestId });
-    });
+    this.answering.add(state);
+    try {
+      await this.stager.submit(state, (staged) => this.send({ type: 'state', requestId, state: staged }), (error) => {
+        this.send({ type: 'error', code: error.code, message: `save failed: ${error.message}`, requestId });
+      });
+    } finally {
+      this.answering.delete(state);
+    }
+  }
+
+  /** The trainer's capture, into buffers freed from states no one holds any more. */
+  private async capture(): Promise<CheckpointState> {
+    this.buffers.sweep((s) => s === this.latest || this.held.has(s) || this.answering.has(s) || this.stager?.lends(s) === true);
+    const state = await this.handlers.capture((byteLength) => this.buffers.take(byteLength));
+    this.buffers.track(state);
+    return state;
   }
 
   /** Exactly the state of a reported position: held, or (not held any more) the current state if training has not moved since. */
@@ -265,7 +290,7 @@ class TrainerSession {
     const held = this.held.get(position);
     if (held) return held;
     if (statePositionMatches(this.latest!.trainer, position)) return this.latest;
-    const now = await this.handlers.capture();
+    const now = await this.capture();
     return statePositionMatches(now.trainer, position) ? now : undefined;
   }
 
@@ -273,12 +298,12 @@ class TrainerSession {
     if (this.phase === 'idle' || this.phase === 'setup') {
       throw Object.assign(new Error('restore before start; pass the state in start instead'), { code: 'PROTOCOL_NOT_STARTED' });
     }
-    await this.handlers.restore(await inMemory(message.state));
+    await this.handlers.restore(await readStagedState(message.state));
   }
 
   private async evaluate(message: Evaluate): Promise<void> {
     if (!this.handlers.evaluate) throw Object.assign(new Error('this trainer cannot evaluate'), { code: 'PROTOCOL_UNSUPPORTED' });
-    const metrics = await this.handlers.evaluate(await inMemory(message.state), message.split);
+    const metrics = await this.handlers.evaluate(await readStagedState(message.state), message.split);
     this.send({ type: 'eval_result', requestId: message.requestId, metrics });
   }
 
@@ -303,11 +328,6 @@ class TrainerSession {
     this.finished();
     process.exit(code);
   }
-}
-
-/** A state from the supervisor with staged tensors read into memory (on I/O threads, a few files at a time). */
-function inMemory(state: WireState): Promise<CheckpointState> {
-  return mapTensors<WireTensor, TensorData>(state, async (t) => (isStaged(t) ? readStaged(t) : t));
 }
 
 function requestIdOf(message: unknown): { requestId?: string } {

@@ -1,8 +1,8 @@
 /**
  * The trainer's half of the `stage` capability (docs/protocol.md, "Staged tensors"): a state's tensor bytes are
  * written as files into the supervisor's staging directory by a worker thread while the training loop goes on,
- * and the reply names them. The tensors' buffers are lent to the worker (transferred, not copied) and come back
- * when the files are written; until then the state is out (`ready(state)` waits for it). At most `maxInFlight`
+ * and the reply names them. The tensors' buffers are lent to the worker (transferred, not copied; shared ones, as
+ * capture buffers are, are read in place) and come back when the files are written; until then the state is out (`ready(state)` waits for it). At most `maxInFlight`
  * saves are written at once; a further one waits for the oldest (the loop waits only when the disk is behind).
  *
  * Why a thread and not async fs calls: a trainer's loop gives the event loop one turn per batch, and a chain of
@@ -76,6 +76,11 @@ export class StageWriter {
     this.inFlight.add(job);
   }
 
+  /** True while `state`'s buffers are with the worker. */
+  lends(state: CheckpointState): boolean {
+    return this.lent.has(state);
+  }
+
   /** Resolves when `state`'s buffers are back from the worker (at once when they are not out). */
   async ready(state: CheckpointState): Promise<void> {
     await this.lent.get(state);
@@ -97,8 +102,11 @@ export class StageWriter {
       return { path: `${this.dir}/${prefix}-${i}`, buffer: index.get(t.data.buffer)!, offset: t.data.byteOffset, length: t.data.byteLength };
     });
     const answer = await this.run(id, pieces, buffers);
-    // The views over the transferred buffers are empty now: view the returned ones the same way.
-    tensors.forEach((t, i) => (t.data = new Uint8Array(answer.buffers[pieces[i].buffer], pieces[i].offset, pieces[i].length)));
+    // The views over transferred buffers are empty now: view the returned ones the same way (shared buffers were
+    // not transferred; their views stay).
+    tensors.forEach((t, i) => {
+      if (buffers[pieces[i].buffer] instanceof ArrayBuffer) t.data = new Uint8Array(answer.buffers[pieces[i].buffer], pieces[i].offset, pieces[i].length);
+    });
     if (answer.error) {
       const code = answer.error.code === 'ENOSPC' ? 'STORE_NO_SPACE' : 'STAGE_FAILED';
       throw Object.assign(new Error(`staging the state failed: ${answer.error.message}`), { code });

@@ -15,17 +15,23 @@ function assertLittleEndian(): void {
   if (endianness() !== 'LE') throw new CkptError('PROTOCOL_ENDIANNESS', 'ckpt stores tensors little-endian and this host is big-endian; run on a little-endian machine');
 }
 
+/** Where a capture copies a tensor's bytes: the SDK's reused capture buffers (`capture(buffer)`), or fresh memory. */
+export type ByteBuffer = (byteLength: number) => Uint8Array;
+
+const fresh: ByteBuffer = (byteLength) => new Uint8Array(byteLength);
+
 /**
- * Copy a tensor's values into a `TensorData` (a fresh byte buffer the tensor does not share).
+ * Copy a tensor's values into a `TensorData` (a byte buffer the tensor does not share: `buffer`'s, or fresh).
  * @example const td = tensorToData('dense/kernel', model.weights[0].read()); td.data.byteLength === 4 * size
  */
-export function tensorToData(name: string, tensor: tf.Tensor): TensorData {
+export function tensorToData(name: string, tensor: tf.Tensor, buffer: ByteBuffer = fresh): TensorData {
   assertLittleEndian();
   if (!NUMERIC.has(tensor.dtype)) {
     throw new CkptError('PROTOCOL_BAD_STATE', `tensor ${name} has dtype ${tensor.dtype}; only float32, int32 and bool tensors can be captured`);
   }
   const values = tensor.dataSync() as Float32Array | Int32Array | Uint8Array;
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  const bytes = buffer(values.byteLength);
+  bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   return { name, dtype: tensor.dtype as DType, shape: [...tensor.shape], data: bytes };
 }
 
@@ -57,13 +63,14 @@ function checkSize<T extends { length: number }>(td: TensorData, values: T, size
 }
 
 /**
- * Capture a model's weights and (optionally) its optimizer, including hidden optimizer state.
- * @example const obj = await captureObject(model, optimizer); state.objects.model = obj;
+ * Capture a model's weights and (optionally) its optimizer, including hidden optimizer state, copying the bytes
+ * into `buffer`'s buffers (a trainer passes the SDK's `capture(buffer)`) or fresh memory.
+ * @example const obj = await captureObject(model, optimizer, buffer); state.objects.model = obj;
  */
-export async function captureObject(model: tf.LayersModel, optimizer?: tf.Optimizer): Promise<ObjectState> {
-  const weights = model.weights.map((w) => tensorToData(w.originalName ?? w.name, w.read()));
+export async function captureObject(model: tf.LayersModel, optimizer?: tf.Optimizer, buffer: ByteBuffer = fresh): Promise<ObjectState> {
+  const weights = model.weights.map((w) => tensorToData(w.originalName ?? w.name, w.read(), buffer));
   const object: ObjectState = { topology: topologyOf(model), weights };
-  if (optimizer) object.optimizer = await captureOptimizer(optimizer);
+  if (optimizer) object.optimizer = await captureOptimizer(optimizer, buffer);
   return object;
 }
 
@@ -79,9 +86,9 @@ function topologyOf(model: tf.LayersModel): unknown {
  * Capture an optimizer: its slots (getWeights order), config, and hidden scalars such as Adam's accBeta1/2.
  * @example (await captureOptimizer(adam)).hidden // { accBeta1: 0.59..., accBeta2: 0.99..., iterations: 5 }
  */
-export async function captureOptimizer(optimizer: tf.Optimizer): Promise<OptimizerState> {
+export async function captureOptimizer(optimizer: tf.Optimizer, buffer: ByteBuffer = fresh): Promise<OptimizerState> {
   const named = await optimizer.getWeights();
-  const slots = named.map((n) => tensorToData(n.name, n.tensor));
+  const slots = named.map((n) => tensorToData(n.name, n.tensor, buffer));
   // getWeights() makes a fresh tensor for the iteration count; the slot variables belong to the optimizer.
   for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
   const listed = new Set(named.map((n) => n.tensor));

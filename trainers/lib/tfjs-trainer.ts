@@ -4,7 +4,7 @@
  * same weights as an uninterrupted run with the same seed. mnist-mlp and mnist-cnn differ only in `buildModel`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CheckpointState, HistoryEntry, Metrics, TrainerStart, TrainerContext, TrainerHandlers } from '../../src/trainer.js';
+import type { CaptureBuffer, CheckpointState, HistoryEntry, Metrics, TrainerStart, TrainerContext, TrainerHandlers } from '../../src/trainer.js';
 import { captureObject, restoreObject } from '../../src/sdk/tfjs.js';
 import { CLASSES, loadMnist, PIXELS, type MnistSplits, type Split } from './mnist-data.js';
 import { Rng } from './rng.js';
@@ -70,10 +70,10 @@ export function createMnistTrainer(spec: MnistModelSpec): TrainerHandlers & { re
     }
   }
 
-  async function capture(): Promise<CheckpointState> {
+  async function capture(buffer?: CaptureBuffer): Promise<CheckpointState> {
     if (!model || !optimizer) throw Object.assign(new Error('no model yet: send start first'), { code: 'PROTOCOL_NOT_STARTED' });
     return {
-      objects: { model: await captureObject(model, optimizer) },
+      objects: { model: await captureObject(model, optimizer, buffer) },
       trainer: { epoch: pos.epoch, step: pos.step, rng: [...pos.rng], cursor: { ...pos.cursor }, seed, config: { ...config }, backend: tf.getBackend() },
       history: history.map((h) => ({ epoch: h.epoch, metrics: { ...h.metrics } })),
     };
