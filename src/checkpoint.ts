@@ -79,3 +79,9 @@ export interface CheckpointState<T extends WireTensor = TensorData> {
 
 /** A state as the protocol carries it: any tensor may be staged (capability `stage`). */
 export type WireState = CheckpointState<WireTensor>;
+
+/**
+ * Where a capture copies a tensor's bytes: a buffer of exactly `byteLength` bytes (the SDK's reused capture
+ * memory, which may hold old bytes: fill all of it).
+ */
+export type CaptureBuffer = (byteLength: number) => Uint8Array;

@@ -11,8 +11,8 @@
 import './sdk/stdout-guard.js';
 
 export { runTrainer, DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD } from './sdk/run-trainer.js';
-export type { CaptureBuffer, TrainerContext, TrainerHandlers, TrainerInfo, TrainerStart } from './sdk/run-trainer.js';
+export type { TrainerContext, TrainerHandlers, TrainerInfo, TrainerStart } from './sdk/run-trainer.js';
 export { weightsDigest } from './store/digest.js';
-export type { CheckpointState, DType, HistoryEntry, ObjectState, OptimizerState, TensorData, TrainerState } from './checkpoint.js';
+export type { CaptureBuffer, CheckpointState, DType, HistoryEntry, ObjectState, OptimizerState, TensorData, TrainerState } from './checkpoint.js';
 export type { Evaluate, Start, TrainConfig, TrainerCapability } from './protocol/messages.js';
 export type { Metrics } from './events.js';

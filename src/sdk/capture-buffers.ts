@@ -11,7 +11,7 @@
  *
  * @example
  *   const pool = new CaptureBuffers();
- *   const state = await handlers.capture({ buffer: (n) => pool.take(n) }); // the trainer copies into them
+ *   const state = await handlers.capture((n) => pool.take(n)); // the trainer copies into them
  *   pool.track(state);
  *   pool.sweep((s) => live.has(s)); // buffers of states no one holds come back for the next capture
  */

@@ -18,7 +18,7 @@ import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConf
 import { formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
 import { readStagedState } from '../protocol/staged.js';
 import { weightsDigest } from '../store/digest.js';
-import type { CheckpointState } from '../checkpoint.js';
+import type { CaptureBuffer, CheckpointState } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
 import { CaptureBuffers } from './capture-buffers.js';
 import { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD, HeldStates } from './held-states.js';
@@ -52,9 +52,6 @@ export interface TrainerContext {
   /** Call between batches: runs queued save/restore/eval/release commands; resolves true when `stop` was received. */
   checkpoint(): Promise<boolean>;
 }
-
-/** A buffer of exactly `byteLength` bytes for `capture` to copy a tensor into (reused: it may hold old bytes). */
-export type CaptureBuffer = (byteLength: number) => Uint8Array;
 
 /** `start` as a trainer's `setup` sees it: the state (if any) in memory, whatever transport carried it. */
 export type TrainerStart = Omit<Start, 'state' | 'staging'> & { state?: CheckpointState };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { endianness } from 'node:os';
-import type { DType, ObjectState, OptimizerState, TensorData } from '../checkpoint.js';
+import type { CaptureBuffer, DType, ObjectState, OptimizerState, TensorData } from '../checkpoint.js';
 import { CkptError } from '../errors.js';
 
 const NUMERIC: ReadonlySet<string> = new Set(['float32', 'int32', 'bool']);
@@ -15,16 +15,14 @@ function assertLittleEndian(): void {
   if (endianness() !== 'LE') throw new CkptError('PROTOCOL_ENDIANNESS', 'ckpt stores tensors little-endian and this host is big-endian; run on a little-endian machine');
 }
 
-/** Where a capture copies a tensor's bytes: the SDK's reused capture buffers (`capture(buffer)`), or fresh memory. */
-export type ByteBuffer = (byteLength: number) => Uint8Array;
-
-const fresh: ByteBuffer = (byteLength) => new Uint8Array(byteLength);
+/** Fresh memory for a capture made without the SDK's capture buffers (in process, `ckpt eval`). */
+const fresh: CaptureBuffer = (byteLength) => new Uint8Array(byteLength);
 
 /**
  * Copy a tensor's values into a `TensorData` (a byte buffer the tensor does not share: `buffer`'s, or fresh).
  * @example const td = tensorToData('dense/kernel', model.weights[0].read()); td.data.byteLength === 4 * size
  */
-export function tensorToData(name: string, tensor: tf.Tensor, buffer: ByteBuffer = fresh): TensorData {
+export function tensorToData(name: string, tensor: tf.Tensor, buffer: CaptureBuffer = fresh): TensorData {
   assertLittleEndian();
   if (!NUMERIC.has(tensor.dtype)) {
     throw new CkptError('PROTOCOL_BAD_STATE', `tensor ${name} has dtype ${tensor.dtype}; only float32, int32 and bool tensors can be captured`);
@@ -67,7 +65,7 @@ function checkSize<T extends { length: number }>(td: TensorData, values: T, size
  * into `buffer`'s buffers (a trainer passes the SDK's `capture(buffer)`) or fresh memory.
  * @example const obj = await captureObject(model, optimizer, buffer); state.objects.model = obj;
  */
-export async function captureObject(model: tf.LayersModel, optimizer?: tf.Optimizer, buffer: ByteBuffer = fresh): Promise<ObjectState> {
+export async function captureObject(model: tf.LayersModel, optimizer?: tf.Optimizer, buffer: CaptureBuffer = fresh): Promise<ObjectState> {
   const weights = model.weights.map((w) => tensorToData(w.originalName ?? w.name, w.read(), buffer));
   const object: ObjectState = { topology: topologyOf(model), weights };
   if (optimizer) object.optimizer = await captureOptimizer(optimizer, buffer);
@@ -86,7 +84,7 @@ function topologyOf(model: tf.LayersModel): unknown {
  * Capture an optimizer: its slots (getWeights order), config, and hidden scalars such as Adam's accBeta1/2.
  * @example (await captureOptimizer(adam)).hidden // { accBeta1: 0.59..., accBeta2: 0.99..., iterations: 5 }
  */
-export async function captureOptimizer(optimizer: tf.Optimizer, buffer: ByteBuffer = fresh): Promise<OptimizerState> {
+export async function captureOptimizer(optimizer: tf.Optimizer, buffer: CaptureBuffer = fresh): Promise<OptimizerState> {
   const named = await optimizer.getWeights();
   const slots = named.map((n) => tensorToData(n.name, n.tensor, buffer));
   // getWeights() makes a fresh tensor for the iteration count; the slot variables belong to the optimizer.
