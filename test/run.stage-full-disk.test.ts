@@ -14,7 +14,7 @@ import { keepLastPolicy, ledgerFacts, tempDir, testPorts } from './fixtures/run-
 import { bundleStageTrainer, filesIn, STAGE_TRAINER, stagingDirs, stagingRoot, watchStaging } from './fixtures/stage-helpers.js';
 
 // 3 × 256 KiB of float32 per checkpoint (two weights, one slot), different every epoch.
-const CONFIG = { tensors: 2, floats: 65_536, batchesPerEpoch: 2 };
+const CONFIG = { tensors: 2, floats: 65_536, batchesPerEpoch: 2, stageMinBytes: 0 };
 const base: TrainOptions = {
   trainer: STAGE_TRAINER, epochs: 6, seed: 5, batchEvery: 0, out: null, handleSignals: false, maxRestarts: 0,
   trainerConfig: CONFIG, ports: testPorts(keepLastPolicy(100)),

@@ -24,7 +24,7 @@ test('given a stage trainer that answers epoch 2\'s save with another step\'s st
     });
     const result = await train({
       trainer: STAGE_TRAINER, dir: t.dir, epochs: 3, seed: 3, batchEvery: 0, out, handleSignals: false, maxRestarts: 0,
-      trainerConfig: { tensors: 2, floats: 16_384, batchesPerEpoch: 2 }, ports: testPorts(keepLastPolicy(100)),
+      trainerConfig: { tensors: 2, floats: 16_384, batchesPerEpoch: 2, stageMinBytes: 0 }, ports: testPorts(keepLastPolicy(100)),
     });
     assert.is(result.exitCode, EXIT_SAVES_FAILED, result.error?.message);
     const facts = await ledgerFacts(t.dir);

@@ -53,6 +53,8 @@ export interface TrainConfig {
   maxHeld?: number;
   /** A trainer without 'hold' keeps the states of this many latest epoch ends (default 4). */
   keepEpochStates?: number;
+  /** A 'stage' trainer (TypeScript SDK) stages a state whose tensors total at least this many bytes (default 4 MiB); smaller ones travel in the frame. */
+  stageMinBytes?: number;
   [key: string]: unknown;
 }
 /** Begin training; with `state`, continue exactly from it (weights, optimizer, epoch, step, RNG, cursor). */

@@ -16,7 +16,7 @@ import { encodeFrame, FrameDecoder } from '../protocol/frames.js';
 import { PROTOCOL_VERSION, SUPERVISOR_MESSAGE_TYPES } from '../protocol/messages.js';
 import type { Done, Evaluate, Restore, Save, Start, SupervisorMessage, TrainConfig, TrainerMessage } from '../protocol/messages.js';
 import { formatPosition, statePositionMatches, type TrainingPosition } from '../protocol/position.js';
-import { readStagedState } from '../protocol/staged.js';
+import { allTensors, readStagedState } from '../protocol/staged.js';
 import { weightsDigest } from '../store/digest.js';
 import type { CaptureBuffer, CheckpointState } from '../checkpoint.js';
 import type { Metrics } from '../events.js';
@@ -26,6 +26,9 @@ import { StageWriter } from './stage-writer.js';
 import { validateCommand } from './validate-command.js';
 
 export { DEFAULT_KEEP_EPOCH_STATES, DEFAULT_MAX_HELD };
+
+/** A 'stage' trainer stages states of at least this many tensor bytes (config `stageMinBytes` overrides). */
+export const DEFAULT_STAGE_MIN_BYTES = 4 * 2 ** 20;
 
 export interface TrainerInfo {
   name: string;
@@ -97,6 +100,8 @@ class TrainerSession {
   private draining: Promise<void> = Promise.resolve();
   /** Writes staged states when the supervisor gave a staging directory (capability 'stage'). */
   private stager: StageWriter | undefined;
+  /** States with fewer tensor bytes are answered in the frame even when staging was offered (config stageMinBytes). */
+  private stageMinBytes = DEFAULT_STAGE_MIN_BYTES;
   /** Memory for captures, reused once their states are not held, lent or being answered. */
   private readonly buffers = new CaptureBuffers();
   /** States a `save` is answering right now. */
@@ -168,13 +173,14 @@ class TrainerSession {
     try {
       const { staging, state, ...start } = message;
       await this.handlers.setup({ ...start, ...(state ? { state: await readStagedState(state) } : {}) });
-      const { maxHeld, keepEpochStates } = start.config;
+      const { maxHeld, keepEpochStates, stageMinBytes } = start.config;
       this.held = new HeldStates({
         hold: this.capabilities.includes('hold'),
         maxHeld: positiveOr(maxHeld, DEFAULT_MAX_HELD),
         keep: positiveOr(keepEpochStates, DEFAULT_KEEP_EPOCH_STATES),
       });
       if (staging && this.capabilities.includes('stage')) this.stager = new StageWriter(staging.dir, this.held.options.maxHeld);
+      this.stageMinBytes = typeof stageMinBytes === 'number' && stageMinBytes >= 0 ? stageMinBytes : DEFAULT_STAGE_MIN_BYTES;
       this.latest = await this.capture();
       this.phase = 'training';
       const end = await this.handlers.train(this.context(start));
@@ -262,7 +268,8 @@ class TrainerSession {
       throw Object.assign(new Error(`the state of ${at} is no longer held (${this.held.whyGone()})`), { code: 'PROTOCOL_STATE_GONE' });
     }
     const { requestId } = message;
-    if (!this.stager) return this.send({ type: 'state', requestId, state });
+    // A small state is cheaper in the frame than through a thread and a file per tensor.
+    if (!this.stager || stateBytes(state) < this.stageMinBytes) return this.send({ type: 'state', requestId, state });
     // The files are written while training goes on; the reply follows when they are complete.
     this.answering.add(state);
     try {
@@ -330,6 +337,12 @@ class TrainerSession {
 function requestIdOf(message: unknown): { requestId?: string } {
   const id = (message as { requestId?: unknown }).requestId;
   return typeof id === 'string' ? { requestId: id } : {};
+}
+
+function stateBytes(state: CheckpointState): number {
+  let bytes = 0;
+  for (const t of allTensors(state)) bytes += t.data.byteLength;
+  return bytes;
 }
 
 function positiveOr(value: unknown, fallback: number): number {
