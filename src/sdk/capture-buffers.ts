@@ -53,14 +53,12 @@ export class CaptureBuffers {
    * taken).
    */
   sweep(live: (state: CheckpointState) => boolean): void {
-    const dead: CheckpointState[] = [];
+    const dead = [...this.states].filter((state) => !live(state));
+    if (dead.length === 0) return;
+    for (const state of dead) this.states.delete(state);
     const kept = new Set<ArrayBufferLike>();
-    for (const state of this.states) {
-      if (live(state)) for (const t of allTensors(state)) kept.add(t.data.buffer);
-      else dead.push(state);
-    }
+    for (const state of this.states) for (const t of allTensors(state)) kept.add(t.data.buffer);
     for (const state of dead) {
-      this.states.delete(state);
       for (const t of allTensors(state)) {
         const { buffer, byteOffset, byteLength } = t.data;
         if (!this.ours.has(buffer) || kept.has(buffer) || this.isFree.has(buffer) || byteOffset !== 0 || byteLength !== buffer.byteLength) continue;
