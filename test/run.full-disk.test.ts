@@ -9,8 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SaveFailed, RunFinished, RunResumed } from '../src/events.js';
 import { EXIT_SAVES_FAILED, train, type TrainOptions } from '../src/run/train.js';
-import { openWorkspace } from '../src/workspace.js';
-import { FAKE_TRAINER, keepLastPolicy, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
+import { assertNoGarbage, FAKE_TRAINER, keepLastPolicy, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
 
 const WEIGHTS = 131_072; // 512 KiB of float32 per checkpoint, different every epoch
 const base: TrainOptions = {
@@ -52,14 +51,7 @@ test('given a blob store on an 8 MiB tmpfs with room for three checkpoints, when
     assert.is(finished.failedSaves, first.failedSaves);
     assert.equal([...new Set(failed.map((f) => f.epoch))].length, finished.failedSaves, 'one count per failed position');
     assert.ok(facts.kept.every((k) => k.ok), 'every committed checkpoint verifies');
-    const ws = await openWorkspace(dir);
-    try {
-      const garbage = await ws.store.gc({ dryRun: true });
-      assert.is(garbage.blobsDeleted, 0, `orphan blobs left: ${garbage.blobs}`);
-      assert.is(garbage.tempsDeleted, 0, 'temp files left');
-    } finally {
-      await ws.close();
-    }
+    await assertNoGarbage(dir);
 
     rmSync(join(disk, 'filler'));
     const resumed = await train({ ...base, dir, epochs: undefined, resume: true });

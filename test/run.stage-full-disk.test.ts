@@ -9,8 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CheckpointCommitted, RunFinished, RunResumed, RunStarted, SaveFailed } from '../src/events.js';
 import { EXIT_SAVES_FAILED, train, type TrainOptions } from '../src/run/train.js';
-import { openWorkspace } from '../src/workspace.js';
-import { keepLastPolicy, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
+import { assertNoGarbage, keepLastPolicy, ledgerFacts, tempDir, testPorts } from './fixtures/run-helpers.js';
 import { bundleStageTrainer, filesIn, STAGE_TRAINER, stagingDirs, stagingRoot, watchStaging } from './fixtures/stage-helpers.js';
 
 // 3 × 256 KiB of float32 per checkpoint (two weights, one slot), different every epoch.
@@ -70,14 +69,7 @@ test('given a blob store on an 8 MiB tmpfs with room for three staged checkpoint
     assert.is(finished.failedSaves, new Set(failed.map((f) => f.epoch).filter((e) => !committedEpochs.includes(e))).size, `one count per position never committed:\n${facts.events.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 160)}`).join('\n')}`);
     assert.ok(facts.kept.every((k) => k.ok), 'every committed checkpoint verifies');
     assert.equal(stagingDirs(dir), [], 'no staging directory is left');
-    const ws = await openWorkspace(dir);
-    try {
-      const garbage = await ws.store.gc({ dryRun: true });
-      assert.is(garbage.tempsDeleted, 0, 'no temp files or staging directories left');
-      assert.is(garbage.blobsDeleted, 0, `orphan blobs left: ${garbage.blobs}`);
-    } finally {
-      await ws.close();
-    }
+    await assertNoGarbage(dir);
 
     rmSync(join(disk, 'filler'));
     const resumed = await train({ ...base, dir, epochs: undefined, resume: true });

@@ -6,8 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import type { RunStarted } from '../src/events.js';
-import { openWorkspace } from '../src/workspace.js';
-import { readEvents, tempDir } from './fixtures/run-helpers.js';
+import { assertNoGarbage, readEvents, tempDir } from './fixtures/run-helpers.js';
 import { bundleStageTrainer, ckptChild, digests, MODEL, modelBytes, policyFile, STAGE_TRAINER, stagingDirs } from './fixtures/stage-helpers.js';
 
 const EPOCHS = 3;
@@ -25,14 +24,7 @@ async function assertCleanStore(dir: string, where: string): Promise<void> {
   assert.equal(stagingDirs(dir), [], `${where}: no staging directory is left`);
   const verify = await ckptChild(['verify', '--all', '--dir', dir]);
   assert.is(verify.code, 0, `${where}: ckpt verify --all is clean\n${verify.stdout}${verify.stderr}`);
-  const ws = await openWorkspace(dir);
-  try {
-    const garbage = await ws.store.gc({ dryRun: true });
-    assert.is(garbage.tempsDeleted, 0, `${where}: no temp files or staging directories for gc`);
-    assert.is(garbage.blobsDeleted, 0, `${where}: no orphan blobs: ${garbage.blobs}`);
-  } finally {
-    await ws.close();
-  }
+  await assertNoGarbage(dir, where);
 }
 
 test('given the same seed, when one run stages its tensors and one sends them in frames, then every committed epoch and the final weights are identical, nothing staged is left, and the staging supervisor does not hold the model', async () => {
