@@ -57,6 +57,32 @@ export function blobContract(name: string, factory: BlobBackendFactory): void {
     assert.is((corrupt as BlobFault).actual, await sha256(wrong));
   });
 
+  test('given blobs, when checked, then the size of a good one (empty, one chunk, several) and BlobFault missing / corrupt / truncated', async () => {
+    const blobs = await factory.open();
+    // 2.5 MiB spans three of the local store's 1 MiB read chunks.
+    for (const bytes of [new Uint8Array(0), randomBytes(70_000), randomBytes(2.5 * 2 ** 20)]) {
+      const { hash } = await blobs.put(bytes);
+      assert.is(await blobs.check(hash), bytes.byteLength);
+    }
+    const fault = (hash: string) => blobs.check(hash).then(() => undefined, (e: unknown) => e as BlobFault);
+    const missing = await fault('cd'.repeat(32));
+    assert.instance(missing, BlobFault);
+    assert.is(missing!.kind, 'missing');
+    const real = randomBytes(3 * 2 ** 20);
+    const { hash } = await blobs.put(real);
+    const flipped = Buffer.from(real);
+    flipped[2 ** 20 + 7] ^= 1; // one bit in the second chunk
+    await factory.damage(blobs, hash, flipped);
+    const corrupt = await fault(hash);
+    assert.is(corrupt?.kind, 'corrupt');
+    assert.is(corrupt!.actual, await sha256(flipped));
+    const truncated = real.subarray(0, 2 ** 20 + 5);
+    await factory.damage(blobs, hash, truncated);
+    const short = await fault(hash);
+    assert.is(short?.kind, 'corrupt');
+    assert.is(short!.actual, await sha256(truncated));
+  });
+
   test('given stored blobs, when removed, then they are gone, counted with their sizes, and removing again is a no-op', async () => {
     const blobs = await factory.open();
     const a = await blobs.put(randomBytes(100));

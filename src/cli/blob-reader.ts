@@ -34,7 +34,7 @@ async function load(dir: string, checkpoint: Pick<CatalogEntry, 'id' | 'manifest
   const read = (hash: string) => blobs.read(hash);
   try {
     const manifest = await readManifest(checkpoint.manifest, read, checkpoint.id);
-    return form === 'files' ? await readCheckpointFiles(manifest, read, (hash) => blobs.path(hash)) : await readCheckpointState(manifest, read);
+    return form === 'files' ? await readCheckpointFiles(manifest, read, (hash) => blobs.check(hash), (hash) => blobs.path(hash)) : await readCheckpointState(manifest, read);
   } catch (error) {
     if (error instanceof BlobFault) {
       throw new CkptError('STORE_CORRUPT', `${checkpoint.id}: blob ${error.hash.slice(0, 12)}… is ${error.kind}; run \`ckpt verify ${checkpoint.id}\` to record it, or pick another checkpoint`, { cause: error, details: { checkpoint: checkpoint.id, blob: error.hash } });

@@ -146,7 +146,7 @@ async function verifyManifest(ws: Workspace, hash: string, manifest: Manifest, b
   let corrupt: RecoverableManifest['corrupt'];
   for (const blob of blobs) {
     try {
-      sizes[blob] = (await ws.store.blobs.read(blob)).byteLength;
+      sizes[blob] = await ws.store.blobs.check(blob);
     } catch (error) {
       if (!(error instanceof BlobFault)) throw error;
       sizes[blob] = (await stat(ws.store.blobs.path(blob)).catch(() => ({ size: 0 }))).size;

@@ -17,36 +17,13 @@
 import { Worker } from 'node:worker_threads';
 import type { CheckpointState, StagedTensor, TensorData, WireState } from '../checkpoint.js';
 import { allTensors, mapTensors } from '../protocol/staged.js';
+import { STAGE_WORKER_SOURCE } from './stage-worker-source.js';
 
-/** The worker: writes each piece to its file (exclusive create); on failure deletes what it wrote for that job. */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { openSync, writeSync, closeSync, unlinkSync } = require('node:fs');
-parentPort.on('message', ({ id, pieces, buffers }) => {
-  const written = [];
-  let error = null;
-  try {
-    for (const p of pieces) {
-      const fd = openSync(p.path, 'wx');
-      written.push(p.path);
-      try {
-        const bytes = new Uint8Array(buffers[p.buffer], p.offset, p.length);
-        let done = 0;
-        while (done < p.length) done += writeSync(fd, bytes, done, p.length - done);
-      } finally {
-        closeSync(fd);
-      }
-    }
-  } catch (e) {
-    for (const path of written) { try { unlinkSync(path); } catch {} }
-    error = { code: e.code, message: e.message };
-  }
-  parentPort.postMessage({ id, error, buffers }, buffers.filter((b) => b instanceof ArrayBuffer));
-});
-`;
-
-/** What the worker answers: the lent buffers (always, so the state is whole again) and an error, if any. */
-interface Answer { buffers: ArrayBufferLike[]; error: { code?: string; message: string } | null }
+/**
+ * What the worker answers: the lent buffers (always, so the state is whole again), an error, if any, and how many
+ * files it wrote with direct I/O (stage-worker-source.ts).
+ */
+interface Answer { buffers: ArrayBufferLike[]; error: { code?: string; message: string } | null; direct: number }
 
 export class StageWriter {
   private readonly inFlight = new Set<Promise<void>>();
@@ -55,6 +32,8 @@ export class StageWriter {
   private readonly jobs = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
   private worker: Worker | undefined;
   private count = 0;
+  /** Files written so far, and how many of them with direct I/O (bypassing the page cache). */
+  readonly written = { files: 0, direct: 0 };
 
   constructor(readonly dir: string, private readonly maxInFlight: number) {}
 
@@ -91,6 +70,13 @@ export class StageWriter {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
+  /** Waits for every save under way, then stops the worker thread (a later submit starts another). */
+  async close(): Promise<void> {
+    await this.settled();
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+
   /** Lend the tensors' buffers to the worker, get them back with the files written, and name the files. */
   private async write(state: CheckpointState, id: number): Promise<WireState> {
     const prefix = `s${id}`;
@@ -102,6 +88,10 @@ export class StageWriter {
       return { path: `${this.dir}/${prefix}-${i}`, buffer: index.get(t.data.buffer)!, offset: t.data.byteOffset, length: t.data.byteLength };
     });
     const answer = await this.run(id, pieces, buffers);
+    if (!answer.error) {
+      this.written.files += pieces.length;
+      this.written.direct += answer.direct;
+    }
     // The views over transferred buffers are empty now: view the returned ones the same way (shared buffers were
     // not transferred; their views stay).
     tensors.forEach((t, i) => {
@@ -129,7 +119,7 @@ export class StageWriter {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(STAGE_WORKER_SOURCE, { eval: true });
     worker.unref();
     worker.on('message', ({ id, ...answer }: Answer & { id: number }) => {
       const job = this.jobs.get(id);

@@ -46,7 +46,7 @@ export async function backupCheckpointEvent(ctx: StoreContext, ref: string, targ
       bytes += data.byteLength;
     }
     await writeFileDurable(backupDescriptorPath(dest, id), encodeJson({ checkpoint: id, run: entry.run, epoch: entry.epoch, step: entry.step, manifest: entry.manifest, blobs: entry.blobs, metrics: entry.metrics, weightsDigest: entry.weightsDigest, source: ctx.dir }));
-    for (const hash of entry.blobs) await backup.read(hash, backupBlobPath(dest, hash));
+    for (const hash of entry.blobs) await backup.check(hash, backupBlobPath(dest, hash));
     const data: BackupVerified = { checkpoint: id, target: dest, blobs: entry.blobs.length, bytes };
     return await appendEvent(ctx, entry.run, 'BackupVerified', data);
   } catch (error) {

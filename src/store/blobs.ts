@@ -52,6 +52,11 @@ export interface BlobBackend {
   putMany(items: readonly Uint8Array[], concurrency?: number): Promise<PutResult[]>;
   put(bytes: Uint8Array): Promise<PutResult>;
   read(hash: string): Promise<Buffer>;
+  /**
+   * Verify a blob against its name without keeping its bytes (streamed through a few reused buffers); returns its
+   * stored size. Throws BlobFault('missing' | 'corrupt') as `read` does.
+   */
+  check(hash: string): Promise<number>;
   /** Stored size, or null when absent. */
   size(hash: string): Promise<number | null>;
   remove(hashes: Iterable<string>): Promise<{ deleted: number; bytes: number }>;
@@ -245,7 +250,9 @@ export class BlobStore implements BlobBackend {
     try {
       const { size } = await handle.stat();
       if (size !== expect.bytes) throw stagedMismatch(path, `has ${size} bytes, the reply says ${expect.bytes}`);
-      [hash] = await Promise.all([hashOpenFile(handle, size), handle.sync()]);
+      const [digest] = await Promise.all([digestOpenFile(handle, size), handle.sync()]);
+      if (digest.bytes !== size) throw stagedMismatch(path, `ended after ${digest.bytes} of ${size} bytes`);
+      hash = digest.hash;
     } finally {
       await handle.close();
     }
@@ -278,13 +285,7 @@ export class BlobStore implements BlobBackend {
    * @example const bytes = await blobs.read(hash)
    */
   async read(hash: string, from: string = this.path(hash)): Promise<Buffer> {
-    let handle: FileHandle;
-    try {
-      handle = await open(from, 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobFault('missing', hash, null, `blob ${hash} is missing (${from})`);
-      throw error;
-    }
+    const handle = await openBlob(hash, from);
     let bytes: Buffer;
     let actual: string;
     try {
@@ -309,6 +310,23 @@ export class BlobStore implements BlobBackend {
     }
     if (actual !== hash) throw new BlobFault('corrupt', hash, actual, `blob ${hash} has sha256 ${actual} (${bytes.byteLength} bytes at ${from})`);
     return bytes;
+  }
+
+  /**
+   * Verify a blob without keeping its bytes: read through two pooled chunk buffers, hashing one while the next is
+   * read, so a big checkpoint is verified without allocating (and first touching) memory of its size.
+   * @example const size = await blobs.check(hash) // throws BlobFault when missing or corrupt
+   */
+  async check(hash: string, from: string = this.path(hash)): Promise<number> {
+    const handle = await openBlob(hash, from);
+    let digest: { hash: string; bytes: number };
+    try {
+      digest = await digestOpenFile(handle, (await handle.stat()).size);
+    } finally {
+      await handle.close();
+    }
+    if (digest.hash !== hash) throw new BlobFault('corrupt', hash, digest.hash, `blob ${hash} has sha256 ${digest.hash} (${digest.bytes} bytes at ${from})`);
+    return digest.bytes;
   }
 
   /**
@@ -377,35 +395,56 @@ export class BlobStore implements BlobBackend {
 }
 
 /**
- * sha256 (hex) of a file, streamed (two 1 MiB buffers, whatever its size).
+ * sha256 (hex) of a file, streamed (two pooled 1 MiB buffers, whatever its size).
  * @example const hash = await hashFile('/ckpt/tmp/staging/4242-1/s1-0')
  */
 export async function hashFile(path: string): Promise<string> {
   const handle = await open(path, 'r');
   try {
-    return await hashOpenFile(handle, (await handle.stat()).size);
+    return (await digestOpenFile(handle, (await handle.stat()).size)).hash;
   } finally {
     await handle.close();
   }
 }
 
-/** sha256 (hex) of an open file's first `size` bytes, reading the next chunk while hashing the previous one. */
-async function hashOpenFile(handle: FileHandle, size: number): Promise<string> {
+/** Chunk buffers of finished digests, reused: fresh memory is slow to touch the first time (bench:big). */
+const chunkPool: Buffer[] = [];
+const CHUNK_POOL_MAX = 16;
+
+/**
+ * sha256 (hex) of an open file's first `size` bytes (fewer when it ends first: `bytes` says how many), reading the
+ * next chunk while hashing the previous one.
+ */
+async function digestOpenFile(handle: FileHandle, size: number): Promise<{ hash: string; bytes: number }> {
   const digest = createHash('sha256');
-  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+  const buffers = [chunkPool.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK), chunkPool.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK)];
   let done = 0;
   let turn = 0;
-  let pending = size > 0 ? handle.read(buffers[0], 0, Math.min(READ_CHUNK, size), 0) : null;
-  while (pending) {
-    const { bytesRead, buffer } = await pending;
-    if (bytesRead === 0) break;
-    done += bytesRead;
-    turn ^= 1;
-    pending = done < size ? handle.read(buffers[turn], 0, Math.min(READ_CHUNK, size - done), done) : null;
-    digest.update(buffer.subarray(0, bytesRead));
+  try {
+    let pending = size > 0 ? handle.read(buffers[0], 0, Math.min(READ_CHUNK, size), 0) : null;
+    while (pending) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      done += bytesRead;
+      turn ^= 1;
+      pending = done < size ? handle.read(buffers[turn], 0, Math.min(READ_CHUNK, size - done), done) : null;
+      digest.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    // No read is in flight here: each is awaited before the next is issued, and a failed one throws at its await.
+    for (const b of buffers) if (chunkPool.length < CHUNK_POOL_MAX) chunkPool.push(b);
   }
-  if (done !== size) throw new CkptError('STORE_STAGED_MISMATCH', `a staged file ended after ${done} of ${size} bytes`);
-  return digest.digest('hex');
+  return { hash: digest.digest('hex'), bytes: done };
+}
+
+/** Open a blob's file for reading; BlobFault('missing') when it is not there. */
+async function openBlob(hash: string, from: string): Promise<FileHandle> {
+  try {
+    return await open(from, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobFault('missing', hash, null, `blob ${hash} is missing (${from})`);
+    throw error;
+  }
 }
 
 function stagedMismatch(path: string, detail: string): CkptError {

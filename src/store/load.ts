@@ -45,9 +45,19 @@ export interface Repair { blob: string; fault: 'missing' | 'corrupt'; from: stri
  * is recorded (CheckpointCorrupted / CheckpointMissing), the main copy replaced, and the repair recorded
  * (CheckpointRepaired) and pushed onto `repairs`.
  */
-async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, repairs: Repair[] = []): Promise<Buffer> {
+function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, repairs: Repair[] = []): Promise<Buffer> {
+  return verifiedOrRepaired(ctx, entry, hash, () => ctx.blobs.read(hash), (bytes) => bytes, repairs);
+}
+
+/** The same check without keeping the bytes (`BlobBackend.check`); returns the blob's size. */
+function checkBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, repairs: Repair[] = []): Promise<number> {
+  return verifiedOrRepaired(ctx, entry, hash, () => ctx.blobs.check(hash), (bytes) => bytes.byteLength, repairs);
+}
+
+/** `verify()` the main copy; on a BlobFault, repair it from the first verified backup with a good copy (the one path). */
+async function verifiedOrRepaired<T>(ctx: StoreContext, entry: CatalogEntry, hash: string, verify: () => Promise<T>, fromBackup: (bytes: Buffer) => T, repairs: Repair[]): Promise<T> {
   try {
-    return await ctx.blobs.read(hash);
+    return await verify();
   } catch (error) {
     if (!(error instanceof BlobFault)) throw error;
     for (const target of verifiedBackups(entry)) {
@@ -66,7 +76,7 @@ async function readBlobOf(ctx: StoreContext, entry: CatalogEntry, hash: string, 
       const repair: Repair = { blob: hash, fault: error.kind, from: target };
       await appendEvent(ctx, entry.run, 'CheckpointRepaired', { checkpoint: entry.id, ...repair });
       repairs.push(repair);
-      return bytes;
+      return fromBackup(bytes);
     }
     throw error;
   }
@@ -105,7 +115,7 @@ export async function loadById(ctx: StoreContext, id: string, form: TensorForm =
     const manifest = await readManifest(entry.manifest, read, id);
     const blobs = ctx.blobs;
     const state = form === 'files' && blobs instanceof BlobStore
-      ? await readCheckpointFiles(manifest, read, (hash) => blobs.path(hash))
+      ? await readCheckpointFiles(manifest, read, (hash) => checkBlobOf(ctx, entry, hash), (hash) => blobs.path(hash))
       : await readCheckpointState(manifest, read);
     if (entry.status !== 'kept') await appendEvent(ctx, entry.run, 'CheckpointVerified', { checkpoint: id, blobs: entry.blobs.length, bytes: entry.bytes.logical });
     return { id, manifest, state };
@@ -156,7 +166,7 @@ export async function verifyCheckpoint(ctx: StoreContext, id: string, recordSucc
     const manifestBytes = await readBlobOf(ctx, entry, entry.manifest, repairs);
     bytes += manifestBytes.byteLength;
     const blobs = manifestBlobs(decodeManifest(manifestBytes, id));
-    for (const hash of blobs) bytes += (await readBlobOf(ctx, entry, hash, repairs)).byteLength;
+    for (const hash of blobs) bytes += await checkBlobOf(ctx, entry, hash, repairs);
     if (recordSuccess || entry.status !== 'kept') await appendEvent(ctx, entry.run, 'CheckpointVerified', { checkpoint: id, blobs: blobs.length + 1, bytes });
     return { checkpoint: id, ok: true, blobs: blobs.length + 1, bytes, ...(repairs.length ? { repaired: repairs } : {}) };
   } catch (error) {

@@ -10,6 +10,9 @@ import { decodeJson, decodeManifest, type Manifest, type TensorEntry } from './m
 /** Reads one blob and verifies it; throws BlobFault when it cannot. */
 export type BlobReader = (hash: string) => Promise<Uint8Array>;
 
+/** Verifies one blob without keeping its bytes and returns its size; throws BlobFault when it cannot. */
+export type BlobChecker = (hash: string) => Promise<number>;
+
 /**
  * Rebuild the CheckpointState a manifest describes, verifying every blob.
  * @example const state = await readCheckpointState(manifest, (h) => blobs.read(h))
@@ -20,14 +23,14 @@ export async function readCheckpointState(manifest: Manifest, readBlob: BlobRead
 
 /**
  * The same state with every raw-stored tensor as a staged file (`fileOf(hash)`: its blob's path), each blob verified
- * (read and hashed) first and not kept in memory; compressed tensors are read into memory as usual.
- * @example const wire = await readCheckpointFiles(manifest, (h) => blobs.read(h), (h) => blobs.path(h))
+ * first by `checkBlob` (hashed as it streams by, never held in memory); compressed tensors are read into memory.
+ * @example const wire = await readCheckpointFiles(manifest, (h) => blobs.read(h), (h) => blobs.check(h), (h) => blobs.path(h))
  */
-export function readCheckpointFiles(manifest: Manifest, readBlob: BlobReader, fileOf: (hash: string) => string, concurrency = 4): Promise<WireState> {
-  return readState(manifest, readBlob, concurrency, fileOf);
+export function readCheckpointFiles(manifest: Manifest, readBlob: BlobReader, checkBlob: BlobChecker, fileOf: (hash: string) => string, concurrency = 4): Promise<WireState> {
+  return readState(manifest, readBlob, concurrency, { checkBlob, fileOf });
 }
 
-async function readState(manifest: Manifest, readBlob: BlobReader, concurrency: number, fileOf?: (hash: string) => string): Promise<WireState> {
+async function readState(manifest: Manifest, readBlob: BlobReader, concurrency: number, files?: { checkBlob: BlobChecker; fileOf: (hash: string) => string }): Promise<WireState> {
   const jobs: { entry: TensorEntry; put: (t: WireTensor) => void }[] = [];
   const objects: Record<string, ObjectState<WireTensor>> = {};
   const topologyJobs: Promise<void>[] = [];
@@ -53,11 +56,12 @@ async function readState(manifest: Manifest, readBlob: BlobReader, concurrency: 
   }
   await Promise.all(topologyJobs);
   await mapLimit(jobs, concurrency, async ({ entry, put }) => {
-    const stored = await readBlob(entry.blob);
-    if (fileOf && entry.encoding === 'raw') {
-      put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], file: fileOf(entry.blob), bytes: stored.byteLength, sha256: entry.blob });
+    if (files && entry.encoding === 'raw') {
+      const bytes = await files.checkBlob(entry.blob);
+      put({ name: entry.name, dtype: entry.dtype, shape: [...entry.shape], file: files.fileOf(entry.blob), bytes, sha256: entry.blob });
       return;
     }
+    const stored = await readBlob(entry.blob);
     const raw = await decodeBlob(stored, entry.encoding);
     // Each tensor gets its own ArrayBuffer at offset 0, so `new Float32Array(t.data.buffer)` is always right.
     const data = raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength ? new Uint8Array(raw.buffer) : new Uint8Array(raw);

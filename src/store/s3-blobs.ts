@@ -8,7 +8,7 @@
  * round's `durable()` has nothing to do.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -145,6 +145,13 @@ export class S3BlobStore implements BlobBackend {
     const chunks: Buffer[] = [];
     await pipeline(await this.readStream(hash), new PassThrough().on('data', (c: Buffer) => chunks.push(c)));
     return Buffer.concat(chunks);
+  }
+
+  /** Verify a blob as it streams by, keeping none of it; returns its size. */
+  async check(hash: string): Promise<number> {
+    let bytes = 0;
+    await pipeline(await this.readStream(hash), new Writable({ write: (chunk: Buffer, _e, done) => ((bytes += chunk.byteLength), done()) }));
+    return bytes;
   }
 
   /**

@@ -82,7 +82,7 @@ export function watchBlobs(ctx: StoreContext, onError: (error: unknown) => void 
       if (!(catalog.blobRefs[hash] > 0)) return;
       let fault: BlobFault | null = null;
       try {
-        await ctx.blobs.read(hash);
+        await ctx.blobs.check(hash);
       } catch (error) {
         if (error instanceof BlobFault) fault = error;
         else throw error;
