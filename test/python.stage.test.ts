@@ -15,6 +15,7 @@ import { encodeFrame, FrameDecoder, TRAINER_MESSAGE_TYPES } from '../src/protoco
 import type { Done, TrainConfig } from '../src/protocol/index.js';
 import { weightsDigest } from '../src/store/digest.js';
 import { readEvents, seeded, tempDir } from './fixtures/run-helpers.js';
+import { takesDirectIo } from './fixtures/direct-io.js';
 import { BIN, ckpt } from './cli.helpers.js';
 import { childPids, python, PYTHON, TORCH_CONFIG, TORCH_MNIST } from './torch.helpers.js';
 
@@ -427,6 +428,55 @@ test('given a staging dir on a 6 MiB tmpfs, when a save needs 8 MiB, then error 
     assert.is((await t.exited).code, 0);
   } finally {
     execFileSync('umount', [disk]);
+  }
+});
+
+test('given the SDK writing staged files, when the directory takes O_DIRECT (disk) or refuses it (ramfs), then every file is exact at any length, written around the page cache where it can be', () => {
+  // Lengths around a 4 KiB block and the 8 MiB bounce buffer; the bytes are a per-length pattern.
+  const script = [
+    'import json, os, subprocess, sys',
+    `sys.path.insert(0, ${JSON.stringify(SDK)})`,
+    'import ckpt_trainer',
+    'directory = sys.argv[1]',
+    'out = {}',
+    'for n in [0, 1, 4095, 4096, 4097, 8 * 2**20, 8 * 2**20 + 3, 17 * 2**20 + 5]:',
+    '    data = bytes((i * 7 + n) % 251 for i in range(min(n, 65536))) * (n // 65536 + 1)',
+    '    data = memoryview(data)[:n]',
+    "    path = os.path.join(directory, 'f%d' % n)",
+    '    ckpt_trainer._write_file(path, data)',
+    "    cached = int(subprocess.check_output(['fincore', '--bytes', '--noheadings', '--output', 'RES', path]).decode().strip() or 0)",
+    "    with open(path, 'rb') as f:",
+    '        back = f.read()',
+    "    out[str(n)] = {'same': back == data.tobytes(), 'size': os.path.getsize(path), 'cached': cached}",
+    // stdout belongs to the protocol once the SDK is imported: the answer goes to a file.
+    "with open(sys.argv[2], 'w') as f:",
+    "    json.dump({'files': out, 'direct': ckpt_trainer._direct_dirs.get(directory, True), 'left': sorted(os.listdir(directory))}, f)",
+  ].join('\n');
+  const answer = join(work.dir, 'direct-answer.json');
+  const run = (dir: string) => {
+    execFileSync(PYTHON, ['-c', script, dir, answer]);
+    return JSON.parse(readFileSync(answer, 'utf8')) as { files: Record<string, { same: boolean; size: number; cached: number }>; direct: boolean; left: string[] };
+  };
+  const disk = join(work.dir, 'direct');
+  mkdirSync(disk);
+  const ramfs = join(work.dir, 'ramfs');
+  mkdirSync(ramfs);
+  execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+  try {
+    assert.not.ok(takesDirectIo(ramfs), 'ramfs refuses O_DIRECT');
+    for (const [dir, direct] of [[disk, takesDirectIo(disk)], [ramfs, false]] as const) {
+      const result = run(dir);
+      assert.is(result.direct, direct, `${dir}: O_DIRECT ${direct ? 'used' : 'refused'}`);
+      for (const [n, file] of Object.entries(result.files)) {
+        assert.ok(file.same, `${dir}/f${n}: bytes`);
+        assert.is(file.size, Number(n), `${dir}/f${n}: length`);
+        // Written around the page cache, nothing of it is cached before it is read back.
+        if (direct) assert.is(file.cached, 0, `${dir}/f${n}: no cached page`);
+      }
+      assert.is(result.left.length, Object.keys(result.files).length, 'nothing but the files');
+    }
+  } finally {
+    execFileSync('umount', [ramfs]);
   }
 });
 

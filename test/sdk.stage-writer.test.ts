@@ -4,13 +4,14 @@
 // buffers, at any offset and any length around the 4 KiB blocks and the 8 MiB bounce buffer.
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CheckpointState, StagedTensor, WireState } from '../src/checkpoint.js';
 import { StageWriter } from '../src/sdk/stage-writer.js';
+import { takesDirectIo } from './fixtures/direct-io.js';
 
 const MiB = 2 ** 20;
 /** Lengths around a block, the bounce buffer and several bounce buffers; 0 and 1 too. */
@@ -32,20 +33,6 @@ async function stage(writer: StageWriter, state: CheckpointState): Promise<{ rep
   const expected = state.objects.model.weights.map((t) => Buffer.from(t.data));
   const reply = await new Promise<WireState>((resolve, reject) => void writer.submit(state, resolve, reject));
   return { reply, expected };
-}
-
-/** Whether an O_DIRECT open succeeds in `dir` (asked of the kernel here, independently of the writer). */
-function takesDirectIo(dir: string): boolean {
-  const probe = join(dir, 'test-probe');
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    // A refused O_DIRECT open may still have created the file.
-    rmSync(probe, { force: true });
-  }
 }
 
 function checkFiles(dir: string, reply: WireState, expected: Buffer[]): void {
