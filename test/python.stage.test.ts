@@ -203,9 +203,14 @@ function stageInto(state: CheckpointState, dir: string, tag: string): Checkpoint
   return { ...state, objects } as unknown as CheckpointState;
 }
 
-/** Send a start that may carry `staging` (a field this side's typed messages may not list yet). */
+/**
+ * Send a start that may carry `staging` (a field this side's typed messages may not list yet). With staging, these
+ * suites stage the tiny LR model's states: `stageMinBytes: 0` unless the config says otherwise (the default, small
+ * states in frames, has its own case).
+ */
 function start(t: Client, config: TrainConfig, seed: number, extra: { staging?: { dir: string }; state?: CheckpointState } = {}): void {
-  t.send({ type: 'start', config, seed, ...extra });
+  const staged = extra.staging && config.stageMinBytes === undefined ? { ...config, stageMinBytes: 0 } : config;
+  t.send({ type: 'start', config: staged, seed, ...extra });
 }
 
 function filesIn(dir: string): string[] {
@@ -240,6 +245,25 @@ test('given the Python SDK, when a trainer says hello, then it lists stage by de
   o.send({ type: 'exit' });
   assert.is((await t.exited).code, 0);
   assert.is((await o.exited).code, 0);
+});
+
+test('given staging and the default stageMinBytes (4 MiB), when the tiny LR state is saved, then it travels in the frame and nothing is written; with stageMinBytes at its size it is staged', async () => {
+  for (const [name, stageMinBytes, staged] of [['small-default', undefined, false], ['small-at-size', 1, true]] as const) {
+    const dir = join(work.dir, name);
+    mkdirSync(dir);
+    const t = startTrainer(LR);
+    await t.next('hello');
+    const config = stageMinBytes === undefined ? { ...LR_CONFIG } : { ...LR_CONFIG, stageMinBytes };
+    // Sent as is (the start helper would add stageMinBytes 0): the default must come from the SDK itself.
+    t.send({ type: 'start', config, seed: 5, staging: { dir } });
+    await t.next('done');
+    t.send({ type: 'save', requestId: 'final' });
+    const { state } = await t.next('state', (m) => m.requestId === 'final');
+    assert.ok(tensorsOf(state).every((x) => (staged ? 'file' in x && !('data' in x) : 'data' in x && !('file' in x))), `${name}: ${staged ? 'staged' : 'in the frame'}`);
+    assert.is(filesIn(dir).length, staged ? tensorsOf(state).length : 0, `${name}: files written`);
+    t.send({ type: 'exit' });
+    assert.is((await t.exited).code, 0);
+  }
 });
 
 test('given a trainer that opted out of stage, when start carries staging anyway, then its state replies carry the data in frames and nothing is written', async () => {
@@ -522,7 +546,8 @@ for (const ending of ['exit', 'end of stdin'] as const) {
 
 
 // ── through `ckpt train`: the real supervisor and store ──────────────────────────────────────────────────────
-const TORCH_ARGS = ['--seed', '3', '--batch-size', '50', '--policy', 'normal', '--trainer-config', JSON.stringify(TORCH_CONFIG)];
+// stageMinBytes 0: the MNIST MLP's ~1 MB states are staged too (by default they would travel in frames).
+const TORCH_ARGS = ['--seed', '3', '--batch-size', '50', '--policy', 'normal', '--trainer-config', JSON.stringify({ ...TORCH_CONFIG, stageMinBytes: 0 })];
 const BIG = 8 << 20; // floats per big ballast tensor: 32 MiB files
 const BALLAST_ARGS = ['--epochs', '3', '--seed', '7', '--batch-size', '1', '--policy', 'normal', '--trainer-config', JSON.stringify({ batches: 4, floats: BIG })];
 

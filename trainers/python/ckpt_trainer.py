@@ -11,8 +11,9 @@ unreleased they wait for the supervisor before returning. So `save {epoch, step}
 position's state. A trainer that sets `capabilities` without 'hold' keeps the last `keepEpochStates` epoch ends.
 
 Stage ('stage' capability, on by default; docs/protocol.md, "Staged tensors"): when `start` carries
-`staging: {dir}`, a save writes each tensor's bytes to a file in that directory on I/O threads while training goes
-on, and the `state` reply names the files; staged tensors the supervisor sends (in start, restore and eval states)
+`staging: {dir}`, a save of at least `config.stageMinBytes` tensor bytes (default 4 MiB; smaller states travel in
+the frame) writes each tensor's bytes to a file in that directory on I/O threads (with O_DIRECT where the file
+system takes it) while training goes on, and the `state` reply names the files; staged tensors the supervisor sends (in start, restore and eval states)
 are read from their files before setup / restore / evaluate see them. Trainer code never sees the staged form.
 
 Example:
@@ -51,6 +52,7 @@ SUPERVISOR_TYPES = ('start', 'save', 'release', 'stop', 'restore', 'eval', 'exit
 MAX_FRAME_BYTES = 1 << 30
 DEFAULT_MAX_HELD = 2  # unreleased states a 'hold' trainer keeps before it waits; config maxHeld overrides
 DEFAULT_KEEP_EPOCH_STATES = 4  # without 'hold': epoch-boundary states kept for `save {epoch}`; config keepEpochStates overrides
+DEFAULT_STAGE_MIN_BYTES = 4 * 1024 * 1024  # a smaller state is answered in the frame even when staging was offered
 STAGE_IO_THREADS = 4  # threads that read and write staged tensor files (file I/O releases the GIL)
 
 _frames_out = sys.stdout.buffer
@@ -500,6 +502,7 @@ class _Session:
         self.held = HeldStates('hold' in self.capabilities, DEFAULT_MAX_HELD, DEFAULT_KEEP_EPOCH_STATES)
         self.latest = None  # the latest epoch-boundary state (the start state before the first epoch end)
         self.stager = None  # a Stager once start carried `staging` (and hello listed 'stage')
+        self.stage_min_bytes = DEFAULT_STAGE_MIN_BYTES  # config stageMinBytes overrides
 
     def wait_for_room(self):
         """Backpressure: while maxHeld states are unreleased, carry out supervisor commands instead of training on."""
@@ -613,9 +616,9 @@ class _Session:
         if state is None:
             at = 'epoch %s, step %s' % (epoch, step) if step is not None else 'epoch %s' % epoch
             raise ProtocolError('PROTOCOL_STATE_GONE', 'the state of %s is no longer held (%s)' % (at, self.held.why_gone()))
-        if self.stager:
+        if self.stager and _state_bytes(state) >= self.stage_min_bytes:
             self.stager.save(m['requestId'], state)  # replies once its files are written
-        else:
+        else:  # no staging, or a small state: a thread and a file per tensor would cost more than the frame
             send({'type': 'state', 'requestId': m['requestId'], 'state': state})
 
     def finish_saves(self):
@@ -639,6 +642,8 @@ class _Session:
             self.held = HeldStates(self.held.hold, max_held, _positive_or(config.get('keepEpochStates'), DEFAULT_KEEP_EPOCH_STATES))
             if staging is not None:
                 self.stager = Stager(staging['dir'], max_held)
+                min_bytes = config.get('stageMinBytes')
+                self.stage_min_bytes = min_bytes if _is_count(min_bytes) else DEFAULT_STAGE_MIN_BYTES
             self.latest = self.trainer.capture()
             self.phase = 'training'
             epoch, step = self.trainer.train(Context(self, config, int(seed)))
@@ -661,6 +666,11 @@ def _unstaged(m):
     """m['state'] once the reads of its staged tensors (begun when the command arrived) are done."""
     finish_unstage(m.get('_reads') or [])
     return m.get('state')
+
+
+def _state_bytes(state):
+    """Tensor bytes of a state (weights and optimizer slots of every object)."""
+    return sum(memoryview(td['data']).nbytes for tensors in _tensor_lists(state) for td in tensors if isinstance(td, dict) and 'data' in td)
 
 
 def _positive_or(value, fallback):
