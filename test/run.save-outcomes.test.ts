@@ -5,61 +5,13 @@
 // carries the metrics reported at its own position, also when its save was decided on catching up.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Ledger, LedgerEvent } from '../ledger/types.js';
+import type { Ledger } from '../ledger/types.js';
 import { CkptError } from '../src/errors.js';
 import type { CheckpointCommitted, SaveFailed } from '../src/events.js';
-import { DecisionProcessor, type DecisionDriver } from '../src/run/decision-processor.js';
-import { PolicyFeed } from '../src/run/policy-feed.js';
+import type { DecisionProcessor } from '../src/run/decision-processor.js';
 import { failedSaves } from '../src/run/run-records.js';
-import { SaveQueue } from '../src/run/save-queue.js';
-import { storePort } from '../src/run/workspace-ports.js';
-import type { WireState } from '../src/checkpoint.js';
-import { openWorkspace } from '../src/workspace.js';
-import { keepLastPolicy, tempDir } from './fixtures/run-helpers.js';
+import { RUN, withProcessor } from './fixtures/gated-processor.js';
 import { modelState } from './store.fixtures.js';
-
-const RUN = 'run-1';
-
-/** A trainer that answers each capture when the test says so. */
-function gatedDriver(): DecisionDriver & { answer(index: number, outcome: WireState | Error): void; asked: number } {
-  const replies: { resolve(s: WireState): void; reject(e: Error): void }[] = [];
-  return {
-    captureFixedOnCall: true,
-    asked: 0,
-    capture() {
-      this.asked++;
-      return new Promise<WireState>((resolve, reject) => replies.push({ resolve, reject }));
-    },
-    answer(index, outcome) {
-      if (outcome instanceof Error) replies[index].reject(outcome);
-      else replies[index].resolve(outcome);
-    },
-    stop() {},
-    restore: async () => 0,
-    backend: () => 'cpu',
-  };
-}
-
-async function withProcessor(body: (p: { processor: DecisionProcessor; driver: ReturnType<typeof gatedDriver>; events: () => Promise<LedgerEvent[]>; ledger: Ledger }) => Promise<void>): Promise<void> {
-  const t = tempDir('ckpt-save-outcomes-');
-  const ws = await openWorkspace(t.dir, { create: true });
-  try {
-    const driver = gatedDriver();
-    const processor = new DecisionProcessor({
-      run: RUN, ledger: ws.ledger, store: storePort(ws.store), policy: await PolicyFeed.open(keepLastPolicy(100), ws.ledger, RUN),
-      saves: new SaveQueue(), trainer: 'test', driver,
-    });
-    const events = async (): Promise<LedgerEvent[]> => {
-      const all: LedgerEvent[] = [];
-      for await (const e of ws.ledger.read({ stream: RUN })) all.push(e);
-      return all;
-    };
-    await body({ processor, driver, events, ledger: ws.ledger });
-  } finally {
-    await ws.close();
-    t.cleanup();
-  }
-}
 
 /** EpochEnded at epoch 3, then TrainingEnded there: the test policy decides a save at each, the second labelled `last`. */
 async function endAtEpoch3(ledger: Ledger, processor: DecisionProcessor): Promise<number[]> {

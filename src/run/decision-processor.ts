@@ -77,6 +77,14 @@ export interface ProcessorOptions {
 }
 
 const PROGRESS = new Set(['EpochEnded', 'BatchEnded']);
+
+/**
+ * Saves pending at once (one being written, one waiting for its state or its turn). A further save waits before it
+ * asks for its state: a disk slower than the saves decided then holds training back through the trainer's
+ * unreleased states (docs/protocol.md, "Hold and release"), as a synchronous save would, instead of piling up
+ * replied states in the supervisor's memory or staged files on its disk.
+ */
+const MAX_PENDING_SAVES = 2;
 const key = (p: Position): string => `${p.epoch}:${p.step}`;
 
 export class DecisionProcessor {
@@ -134,8 +142,11 @@ export class DecisionProcessor {
 
   /** Wait for every queued save and for the decisions its commit caused. */
   async drain(): Promise<void> {
-    await this.options.saves.drain();
-    await this.queue.drain();
+    // A save waiting for room (MAX_PENDING_SAVES) enqueues its write only once an earlier one finished.
+    do {
+      await this.options.saves.drain();
+      await this.queue.drain();
+    } while (this.options.saves.pending > 0);
     this.throwIfFailed();
   }
 
@@ -246,6 +257,9 @@ export class DecisionProcessor {
       return;
     }
     const { run, trainer, store, saves, driver } = this.options;
+    // Ask for no state while MAX_PENDING_SAVES are pending: until then this position is not released, so a 'hold'
+    // trainer keeps it (and waits once it holds maxHeld states) instead of staged files or states piling up here.
+    if (!given) await saves.room(MAX_PENDING_SAVES);
     let state: Promise<WireState>;
     if (given) {
       state = Promise.resolve(given);
