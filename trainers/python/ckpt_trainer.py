@@ -13,8 +13,9 @@ position's state. A trainer that sets `capabilities` without 'hold' keeps the la
 Stage ('stage' capability, on by default; docs/protocol.md, "Staged tensors"): when `start` carries
 `staging: {dir}`, a save of at least `config.stageMinBytes` tensor bytes (default 4 MiB; smaller states travel in
 the frame) writes each tensor's bytes to a file in that directory on I/O threads (with O_DIRECT where the file
-system takes it) while training goes on, and the `state` reply names the files; staged tensors the supervisor sends (in start, restore and eval states)
-are read from their files before setup / restore / evaluate see them. Trainer code never sees the staged form.
+system takes it) while training goes on, and the `state` reply names the files; staged tensors the supervisor
+sends (in start, restore and eval states) are read from their files before setup / restore / evaluate see them.
+Trainer code never sees the staged form.
 
 Example:
     class MyTrainer(Trainer):
