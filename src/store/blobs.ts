@@ -5,7 +5,7 @@
  * with the right size is not written again. Reads verify the hash. Knows nothing about checkpoints.
  */
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CkptError } from '../errors.js';
 import { fsyncDir, writeTempDurable } from './fsync.js';
@@ -199,14 +199,20 @@ export class BlobStore implements BlobBackend {
     };
   }
 
+  /**
+   * True when the blob is present with `size` bytes that still hash to its name (streamed, see `check`). Only then is
+   * it reused: a blob damaged on disk is rewritten (atomically, by a rename) instead of built into a new checkpoint.
+   */
+  private async presentVerified(hash: string, size: number): Promise<boolean> {
+    if ((await this.size(hash)) !== size) return false;
+    return this.check(hash).then(() => true, () => false);
+  }
+
   /** Write one blob (temp → fsync → rename) unless a verified copy is present; adds the directories to fsync. */
   private async store(bytes: Uint8Array, hash: string, dirsToSync: Set<string>): Promise<PutResult> {
     const dest = this.path(hash);
-    const present = await this.size(hash);
     const dir = join(this.objectsDir, hash.slice(0, 2));
-    // Reuse a present blob only when its bytes still hash to its name: a blob damaged on disk is rewritten
-    // (atomically, by the rename below) instead of being built into a new checkpoint.
-    if (present === bytes.byteLength && (await sha256OfFile(dest)) === hash) {
+    if (await this.presentVerified(hash, bytes.byteLength)) {
       // Its rename may come from a process that died before fsyncing the directory: make it durable too.
       dirsToSync.add(dir);
       return { hash, size: bytes.byteLength, written: false };
@@ -259,7 +265,7 @@ export class BlobStore implements BlobBackend {
     if (expect.sha256 !== undefined && expect.sha256 !== hash) throw stagedMismatch(path, `has sha256 ${hash}, the reply says ${expect.sha256}`);
     const dest = this.path(hash);
     const dir = join(this.objectsDir, hash.slice(0, 2));
-    if ((await this.size(hash)) === expect.bytes && (await sha256OfFile(dest)) === hash) {
+    if (await this.presentVerified(hash, expect.bytes)) {
       await unlink(path);
       dirsToSync.add(dir);
       return { hash, size: expect.bytes, written: false };
@@ -449,13 +455,4 @@ async function openBlob(hash: string, from: string): Promise<FileHandle> {
 
 function stagedMismatch(path: string, detail: string): CkptError {
   return new CkptError('STORE_STAGED_MISMATCH', `staged file ${path} ${detail}; nothing was committed from it`, { details: { file: path } });
-}
-
-/** sha256 (hex) of a file's bytes; null when it cannot be read. */
-async function sha256OfFile(path: string): Promise<string | null> {
-  try {
-    return await hashBlob(await readFile(path));
-  } catch {
-    return null;
-  }
 }

@@ -259,8 +259,16 @@ def _bounce():
 
 
 def _write_direct(path, data):
-    """Create `path` holding `data` with O_DIRECT; False (nothing left behind) when the kernel refuses it there."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o666)
+    """Create `path` holding `data` with O_DIRECT; False (nothing left behind, and the directory marked) when the
+    kernel refuses O_DIRECT there (EINVAL, at the open or at a write)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o666)
+    except OSError as error:
+        if error.errno != errno.EINVAL:
+            raise
+        _unlink(path)  # a refused O_DIRECT open may still have created the file (EEXIST would have come first)
+        _direct_dirs[os.path.dirname(path)] = False
+        return False
     try:
         src = memoryview(data).cast('B')
         bounce = _bounce()
@@ -290,16 +298,8 @@ def _write_direct(path, data):
 def _write_file(path, data):
     """Create `path` (never an existing file) holding `data`, with O_DIRECT where the file system takes it; on
     failure remove what was written and raise."""
-    if getattr(os, 'O_DIRECT', 0) and _direct_dirs.get(os.path.dirname(path), True):
-        try:
-            if _write_direct(path, data):
-                return
-        except OSError as error:
-            # An O_DIRECT open the file system refuses (EINVAL) leaves the file created: remove it, write buffered.
-            if error.errno != errno.EINVAL:
-                raise
-            _unlink(path)
-            _direct_dirs[os.path.dirname(path)] = False
+    if getattr(os, 'O_DIRECT', 0) and _direct_dirs.get(os.path.dirname(path), True) and _write_direct(path, data):
+        return
     f = open(path, 'xb')
     try:
         with f:
